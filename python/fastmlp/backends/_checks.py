@@ -1,0 +1,290 @@
+"""Argument checks shared by every backend, so all three raise the same error for the same input.
+
+Each check names the argument in its message. Kernels never scan their data for NaN/Inf (that
+is IEEE's job and costs a pass); the model's `fit` does, once, up front.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax")
+ACTIVATION_ALIASES = {"logistic": "sigmoid", "linear": "identity", "none": "identity"}
+LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "mae", "huber")
+LOSS_ALIASES = {"squared_error": "mse", "log_loss": "cross_entropy", "bce": "binary_cross_entropy"}
+
+
+def float_array(arr, name: str, ndim: int | None = None) -> np.ndarray:
+    """`arr` must be a float32/float64 ndarray (of `ndim` dimensions when given)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {arr.ndim}-D with shape {arr.shape}")
+    return arr
+
+
+def same_dtype(**arrays) -> np.dtype:
+    """All named arrays share one dtype; the message lists each name with its dtype."""
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{n}={d}" for n, d in dtypes.items())
+        raise TypeError(f"arrays must share one dtype, got {listed}")
+    return next(iter(dtypes.values()))
+
+
+def shape_is(arr: np.ndarray, name: str, shape: tuple) -> None:
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+
+
+def out_array(out, name: str, shape: tuple, dtype: np.dtype, inputs: dict) -> np.ndarray:
+    """An output buffer: exact dtype and shape, C-contiguous, writable, overlapping no input.
+
+    A wrong `out` is an error, never a silent copy: a kernel that wrote into a temporary
+    would leave the caller's array unchanged.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")
+    shape_is(out, name, shape)
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+    for in_name, arr in inputs.items():
+        if arr is not None and out.size and np.shares_memory(out, arr):
+            raise ValueError(f"{name} must not overlap input {in_name}")
+    return out
+
+
+def activation_name(name) -> str:
+    """Canonical activation name ('logistic' -> 'sigmoid'); unknown names list the choices."""
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a str, got {type(name).__name__}")
+    key = ACTIVATION_ALIASES.get(name.lower(), name.lower())
+    if key not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
+    return key
+
+
+def loss_name(name) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"loss must be a str, got {type(name).__name__}")
+    key = LOSS_ALIASES.get(name.lower(), name.lower())
+    if key not in LOSSES:
+        raise ValueError(f"loss {name!r} is unknown; choose one of {', '.join(LOSSES)}")
+    return key
+
+
+def number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """A finite real number within [low, high] (open ends when asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}")
+    return value
+
+
+def integer(value, name: str, *, low=None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return value
+
+
+def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
+    """Validate a loss target against the (batch, n_out) output.
+
+    cross_entropy takes integer labels (batch,) in [0, n_out) or a float (batch, n_out)
+    probability/one-hot array; every other loss takes a float array shaped like output.
+    """
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"target must be a numpy.ndarray, got {type(target).__name__}")
+    batch, n_out = output.shape
+    if loss == "cross_entropy" and target.dtype.kind in "iu":
+        shape_is(target, "target", (batch,))
+        if target.size and (target.min() < 0 or target.max() >= n_out):
+            raise ValueError(
+                f"target labels must lie in [0, {n_out}), got range "
+                f"[{target.min()}, {target.max()}]"
+            )
+        return target
+    if target.dtype not in FLOAT_DTYPES:
+        kinds = "integer labels or " if loss == "cross_entropy" else ""
+        raise TypeError(f"target must be {kinds}float32/float64, got {target.dtype}")
+    if target.dtype != output.dtype:
+        raise TypeError(f"target dtype {target.dtype} must match output dtype {output.dtype}")
+    shape_is(target, "target", output.shape)
+    return target
+
+
+def optimizer_config(opt) -> None:
+    """Reject impossible optimizer hyperparameters with the field's name."""
+    from .network import OPTIMIZERS
+
+    if opt.name not in OPTIMIZERS:
+        raise ValueError(f"optimizer {opt.name!r} is unknown; choose one of {', '.join(OPTIMIZERS)}")
+    number(opt.lr, "lr", low=0.0, low_open=True)
+    number(opt.momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    number(opt.weight_decay, "weight_decay", low=0.0)
+    number(opt.beta1, "beta1", low=0.0, high=1.0, high_open=True)
+    number(opt.beta2, "beta2", low=0.0, high=1.0, high_open=True)
+    number(opt.eps, "eps", low=0.0, low_open=True)
+    number(opt.alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    if opt.nesterov and opt.momentum <= 0:
+        raise ValueError("nesterov momentum requires momentum > 0")
+
+
+def network(net) -> None:
+    """A Network whose arrays chain by shape, share one dtype and are C-contiguous."""
+    n_layers = len(net.weights)
+    if n_layers == 0:
+        raise ValueError("network must have at least one layer")
+    if len(net.biases) != n_layers or len(net.activations) != n_layers:
+        raise ValueError("network needs one bias and one activation per weight matrix")
+    dtype = net.weights[0].dtype
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        float_array(w, f"weights[{i}]", 2)
+        float_array(b, f"biases[{i}]", 1)
+        if w.dtype != dtype or b.dtype != dtype:
+            raise TypeError(f"layer {i} dtype differs from weights[0] dtype {dtype}")
+        if b.shape[0] != w.shape[1]:
+            raise ValueError(f"biases[{i}] has {b.shape[0]} entries, weights[{i}] has {w.shape[1]} outputs")
+        if i and w.shape[0] != net.weights[i - 1].shape[1]:
+            raise ValueError(
+                f"weights[{i}] takes {w.shape[0]} inputs but layer {i - 1} gives {net.weights[i - 1].shape[1]}"
+            )
+        if not (w.flags.c_contiguous and w.flags.writeable and b.flags.c_contiguous and b.flags.writeable):
+            raise ValueError(f"weights[{i}] and biases[{i}] must be C-contiguous and writable")
+    for i, act in enumerate(net.activations):
+        activation_name(act)
+    if activation_name(net.activations[-1]) != "identity":
+        raise ValueError("the last activation must be 'identity': the loss applies the output link")
+    loss_name(net.loss)
+    optimizer_config(net.optimizer)
+    params = net.params
+    for slots, label in ((net.slots_m, "slots_m"), (net.slots_v, "slots_v")):
+        if len(slots) != len(params):
+            raise ValueError(f"{label} needs {len(params)} arrays, got {len(slots)}")
+        for j, (s, p) in enumerate(zip(slots, params)):
+            if not isinstance(s, np.ndarray) or s.shape != p.shape or s.dtype != p.dtype or not s.flags.c_contiguous:
+                raise ValueError(f"{label}[{j}] must be a C-contiguous {p.dtype} array of shape {p.shape}")
+
+
+def batch_arrays(net, x, y, x_name="x", y_name="y"):
+    """x is (batch, n_in) of the network's dtype; y fits the loss (labels or targets)."""
+    float_array(x, x_name, 2)
+    if x.dtype != net.dtype:
+        raise TypeError(f"{x_name} dtype {x.dtype} must match the network dtype {net.dtype}")
+    n_in = net.weights[0].shape[0]
+    if x.shape[1] != n_in:
+        raise ValueError(f"{x_name} has {x.shape[1]} features, the network takes {n_in}")
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{y_name} must be a numpy.ndarray, got {type(y).__name__}")
+    if y.shape[:1] != x.shape[:1]:
+        raise ValueError(f"{y_name} has {y.shape[0] if y.ndim else 0} rows, {x_name} has {x.shape[0]}")
+    probe = np.empty((0, net.weights[-1].shape[1]), net.dtype)
+    loss_target(loss_name(net.loss), probe, y[:0])
+    if loss_name(net.loss) == "cross_entropy" and y.dtype.kind in "iu" and y.size:
+        n_out = net.weights[-1].shape[1]
+        if y.min() < 0 or y.max() >= n_out:
+            raise ValueError(f"{y_name} labels must lie in [0, {n_out}), got [{y.min()}, {y.max()}]")
+
+
+# --- per-kernel argument bundles (shared so every backend checks and allocates alike) -------
+
+
+def matmul_args(a, b, trans_a, trans_b, out, alpha, beta):
+    """Check matmul's arguments; allocate ``out`` when None. Returns (a, b, out, alpha, beta)."""
+    float_array(a, "a", 2)
+    float_array(b, "b", 2)
+    dtype = same_dtype(a=a, b=b)
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    k_b, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != k_b:
+        raise ValueError(
+            f"inner dimensions differ: op(a) is {(m, k)}, op(b) is {(k_b, n)} "
+            f"(trans_a={bool(trans_a)}, trans_b={bool(trans_b)})"
+        )
+    alpha = number(alpha, "alpha")
+    beta = number(beta, "beta")
+    if out is None:
+        if beta != 0.0:
+            raise ValueError("beta must be 0 when out is not given (there is no C to scale)")
+        out = np.empty((m, n), dtype)
+    else:
+        out_array(out, "out", (m, n), dtype, {"a": a, "b": b})
+    return a, b, out, alpha, beta
+
+
+def dense_forward_args(x, w, b, activation, out_z, out_a):
+    """Check dense_forward's arguments; allocate missing outputs. Returns (x, w, b, out_z, out_a)."""
+    float_array(x, "x", 2)
+    float_array(w, "w", 2)
+    float_array(b, "b", 1)
+    dtype = same_dtype(x=x, w=w, b=b)
+    activation_name(activation)
+    batch, n_in = x.shape
+    if w.shape[0] != n_in:
+        raise ValueError(f"x has {n_in} features but w has {w.shape[0]} rows (w is (n_in, n_out))")
+    shape_is(b, "b", (w.shape[1],))
+    shape = (batch, w.shape[1])
+    inputs = {"x": x, "w": w, "b": b}
+    out_z = np.empty(shape, dtype) if out_z is None else out_array(out_z, "out_z", shape, dtype, inputs)
+    inputs["out_z"] = out_z
+    out_a = np.empty(shape, dtype) if out_a is None else out_array(out_a, "out_a", shape, dtype, inputs)
+    return x, w, b, out_z, out_a
+
+
+def dense_backward_args(x, w, z, a, grad_a, activation):
+    """Check dense_backward's arguments (shapes chain as in dense_forward)."""
+    float_array(x, "x", 2)
+    float_array(w, "w", 2)
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        float_array(arr, label, 2)
+    same_dtype(x=x, w=w, z=z, a=a, grad_a=grad_a)
+    activation_name(activation)
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but w has {w.shape[0]} rows (w is (n_in, n_out))")
+    shape = (x.shape[0], w.shape[1])
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        shape_is(arr, label, shape)
+
+
+def optimizer_args(param, grad, slots: dict) -> None:
+    """param, grad and each slot: same shape and dtype; param and slots writable, contiguous."""
+    float_array(param, "param")
+    float_array(grad, "grad")
+    same_dtype(param=param, grad=grad, **slots)
+    for name, arr in [("param", param), *slots.items()]:
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
+        shape_is(arr, name, grad.shape)
+        if not (arr.flags.writeable and arr.flags.c_contiguous):
+            raise ValueError(f"{name} must be C-contiguous and writable (it is updated in place)")
+
+
+def epoch_order(order, n_rows: int) -> np.ndarray:
+    """order: 1-D integer row indices, each in [0, n_rows). Returned as C-contiguous int64."""
+    if not isinstance(order, np.ndarray) or order.dtype.kind not in "iu":
+        raise TypeError("order must be an integer numpy.ndarray of row indices")
+    if order.ndim != 1:
+        raise ValueError(f"order must be 1-D, got shape {order.shape}")
+    if order.size and (order.min() < 0 or order.max() >= n_rows):
+        raise ValueError(f"order indices must lie in [0, {n_rows}), got [{order.min()}, {order.max()}]")
+    return np.ascontiguousarray(order, dtype=np.int64)

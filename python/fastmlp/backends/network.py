@@ -1,0 +1,94 @@
+"""The plain data a training kernel works on: a network's arrays and its optimizer settings.
+
+`Network` holds no logic. Every backend's `train_step` / `train_epoch` reads and updates these
+arrays in place (the C++ backend through zero-copy views), so the model, the three backends and
+the tests all look at the same memory. The model (`fastmlp.MLP`) builds one; tests build them
+directly.
+
+Layer i maps (batch, n_in_i) -> (batch, n_out_i):
+    z_i = a_{i-1} @ weights[i] + biases[i],   a_i = activation_i(z_i),   a_{-1} = x
+The last layer's activation is always "identity": the loss applies the output link
+(softmax for cross_entropy, sigmoid for binary_cross_entropy) fused with its gradient.
+
+Optimizer slots, one pair per parameter array, same shape and dtype:
+    sgd:      slot_m = momentum buffer              slot_v unused (kept zero)
+    adam(w):  slot_m = first moment                 slot_v = second moment
+    rmsprop:  slot_m = momentum buffer              slot_v = square average
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+
+
+@dataclass
+class OptimizerConfig:
+    """Hyperparameters of one optimizer, in PyTorch's definitions and defaults."""
+
+    name: str = "sgd"  # one of OPTIMIZERS
+    lr: float = 0.01
+    momentum: float = 0.0  # sgd, rmsprop
+    nesterov: bool = False  # sgd
+    weight_decay: float = 0.0  # L2 added to the gradient (adamw: decoupled decay)
+    beta1: float = 0.9  # adam, adamw
+    beta2: float = 0.999  # adam, adamw
+    eps: float = 1e-8  # adam, adamw, rmsprop
+    alpha: float = 0.99  # rmsprop smoothing constant
+
+
+@dataclass
+class Network:
+    """Arrays of a multilayer perceptron plus its optimizer state.
+
+    weights[i] is (n_in_i, n_out_i) C-contiguous, biases[i] is (n_out_i,); all one float dtype.
+    slots_m / slots_v hold one array per parameter in the order w0, b0, w1, b1, ...
+    step counts optimizer updates taken so far (Adam's bias correction uses step + 1).
+    """
+
+    weights: list
+    biases: list
+    activations: list  # one name per layer; the last is "identity"
+    loss: str
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    slots_m: list = field(default_factory=list)
+    slots_v: list = field(default_factory=list)
+    step: int = 0
+
+    def __post_init__(self):
+        if not self.slots_m:
+            self.slots_m = [np.zeros_like(p) for p in self.params]
+        if not self.slots_v:
+            self.slots_v = [np.zeros_like(p) for p in self.params]
+
+    @property
+    def params(self) -> list:
+        """Parameters in update order: w0, b0, w1, b1, ..."""
+        out = []
+        for w, b in zip(self.weights, self.biases):
+            out += [w, b]
+        return out
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weights[0].dtype
+
+    @property
+    def layer_sizes(self) -> list:
+        return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
+
+    def copy(self) -> "Network":
+        """A deep copy: new arrays, same values (tests run one network through each backend)."""
+        return Network(
+            weights=[w.copy() for w in self.weights],
+            biases=[b.copy() for b in self.biases],
+            activations=list(self.activations),
+            loss=self.loss,
+            optimizer=OptimizerConfig(**vars(self.optimizer)),
+            slots_m=[s.copy() for s in self.slots_m],
+            slots_v=[s.copy() for s in self.slots_v],
+            step=self.step,
+        )

@@ -1,0 +1,333 @@
+"""The NumPy backend: the oracle and the textbook.
+
+Every function here is plain NumPy, computes in the dtype it is given (float64 for the
+oracle), and owns the docstring that the Numba and C++ backends copy. Read this file first;
+`backends/numba.py` and `csrc/nn/*.hpp` follow it function by function.
+
+Names: x input (batch, n_in); w weight (n_in, n_out); b bias (n_out,); z = x @ w + b the
+pre-activation; a = f(z) the activation; grad_<name> = dLoss/d<name>.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks as check
+from ._erf import erf
+from .network import Network
+
+LEAKY_RELU_SLOPE = 0.01  # PyTorch's default negative_slope
+HUBER_DELTA = 1.0  # PyTorch's default delta
+
+
+# --- matrix multiply ------------------------------------------------------------------------
+
+
+def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
+    """General matrix multiply: ``out = alpha * op(a) @ op(b) + beta * out``.
+
+    op(a) is ``a.T`` when ``trans_a`` (likewise b). ``a`` and ``b`` are 2-D float32 or float64
+    arrays of one dtype, of any strides and order. ``out``, when given, must be C-contiguous,
+    writable, of shape (M, N) and the same dtype; when ``beta == 0`` its contents are never
+    read (NaN in ``out`` does not leak). Without ``out`` a new array is returned (beta must
+    then be 0). Returns ``out``.
+    """
+    a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
+    op_a = a.T if trans_a else a
+    op_b = b.T if trans_b else b
+    product = alpha * (op_a @ op_b) if op_a.shape[1] else np.zeros(out.shape, out.dtype)
+    if beta == 0.0:
+        out[...] = product
+    else:
+        out[...] = product + beta * out
+    return out
+
+
+# --- activations ----------------------------------------------------------------------------
+
+
+def activation_forward(name, z):
+    """Apply activation ``name`` to the pre-activation ``z`` (batch, n); returns a new ``a``.
+
+    Names: identity, relu, leaky_relu (slope 0.01), sigmoid (alias logistic), tanh,
+    gelu (exact, with erf), softmax (over each row).
+    """
+    name = check.activation_name(name)
+    check.float_array(z, "z", 2)
+    if name == "identity":
+        return z.copy()
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, z * z.dtype.type(LEAKY_RELU_SLOPE))
+    if name == "sigmoid":
+        return _sigmoid(z)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "gelu":
+        return z * _gaussian_cdf(z)
+    # softmax: subtract each row's max first so exp never overflows
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def activation_backward(name, z, a, grad_a):
+    """Chain rule through activation ``name``: returns ``grad_z = grad_a * f'(z)``.
+
+    ``z`` is the pre-activation, ``a = f(z)`` the activation (both (batch, n)); the derivative
+    is taken from whichever is cheaper. For softmax it is the Jacobian-vector product
+    ``a * (grad_a - sum(grad_a * a, axis=1))``.
+    """
+    name = check.activation_name(name)
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        check.float_array(arr, label, 2)
+        check.shape_is(arr, label, z.shape)
+    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    one = z.dtype.type(1)
+    if name == "identity":
+        return grad_a.copy()
+    if name == "relu":
+        return np.where(z > 0, grad_a, 0).astype(z.dtype)
+    if name == "leaky_relu":
+        return np.where(z > 0, grad_a, grad_a * z.dtype.type(LEAKY_RELU_SLOPE))
+    if name == "sigmoid":
+        return grad_a * a * (one - a)
+    if name == "tanh":
+        return grad_a * (one - a * a)
+    if name == "gelu":
+        # d/dz [z * Phi(z)] = Phi(z) + z * phi(z)
+        pdf = np.exp(-0.5 * z * z) * z.dtype.type(1 / np.sqrt(2 * np.pi))
+        return grad_a * (_gaussian_cdf(z) + z * pdf)
+    return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+
+
+def _sigmoid(z):
+    # two branches so exp never overflows: 1/(1+e^-z) for z >= 0, e^z/(1+e^z) for z < 0
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype)
+
+
+def _gaussian_cdf(z):
+    return (0.5 * (1 + erf(z / np.sqrt(2)))).astype(z.dtype)
+
+
+# --- dense layer ----------------------------------------------------------------------------
+
+
+def dense_forward(x, w, b, activation, out_z=None, out_a=None):
+    """One dense layer forward: ``z = x @ w + b``, ``a = activation(z)``; returns ``(z, a)``.
+
+    ``x`` is (batch, n_in), ``w`` (n_in, n_out), ``b`` (n_out,), all one float dtype; ``x`` and
+    ``w`` may have any strides. ``out_z`` and ``out_a``, when given, receive the results
+    (C-contiguous, writable, (batch, n_out)).
+    """
+    x, w, b, out_z, out_a = check.dense_forward_args(x, w, b, activation, out_z, out_a)
+    out_z[...] = x @ w + b
+    out_a[...] = activation_forward(activation, out_z)
+    return out_z, out_a
+
+
+def dense_backward(x, w, z, a, grad_a, activation):
+    """One dense layer backward; returns ``(grad_x, grad_w, grad_b)``.
+
+    Given the forward pass ``z = x @ w + b``, ``a = activation(z)`` and the incoming
+    ``grad_a = dLoss/da`` (batch, n_out):
+    ``grad_z = activation_backward(activation, z, a, grad_a)``,
+    ``grad_w = x.T @ grad_z`` (n_in, n_out), ``grad_b = grad_z.sum(axis=0)`` (n_out,),
+    ``grad_x = grad_z @ w.T`` (batch, n_in).
+    """
+    check.dense_backward_args(x, w, z, a, grad_a, activation)
+    grad_z = activation_backward(activation, z, a, grad_a)
+    grad_w = x.T @ grad_z
+    grad_b = grad_z.sum(axis=0)
+    grad_x = grad_z @ w.T
+    return grad_x, grad_w, grad_b
+
+
+# --- losses ---------------------------------------------------------------------------------
+
+
+def loss_forward_backward(name, output, target):
+    """Loss of a batch and its gradient with respect to ``output``; returns ``(loss, grad_output)``.
+
+    ``output`` is the last layer's raw output (batch, n_out). The losses are means:
+    mse ``mean((output - target)**2)`` and mae ``mean(|output - target|)`` and huber (delta 1)
+    over all elements; cross_entropy ``mean_i(-log softmax(output_i)[y_i])`` with softmax fused
+    (``target`` integer labels (batch,) or one-hot/probabilities (batch, n_out));
+    binary_cross_entropy ``mean(-t log sigmoid(o) - (1-t) log(1 - sigmoid(o)))`` over all
+    elements with sigmoid fused. ``loss`` is a Python float, ``grad_output`` an array like output.
+    """
+    name = check.loss_name(name)
+    check.float_array(output, "output", 2)
+    target = check.loss_target(name, output, target)
+    batch, n_out = output.shape
+    if output.size == 0:
+        raise ValueError("output must not be empty")
+    diff = output - target if target.ndim == 2 else None
+    if name == "mse":
+        return float(np.mean(diff * diff)), (2 / output.size) * diff
+    if name == "mae":
+        return float(np.mean(np.abs(diff))), np.sign(diff) / output.size
+    if name == "huber":
+        small = np.abs(diff) <= HUBER_DELTA
+        per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
+        grad = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+        return float(np.mean(per_element)), (grad / output.size).astype(output.dtype)
+    if name == "cross_entropy":
+        shifted = output - output.max(axis=1, keepdims=True)
+        log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if target.ndim == 1:
+            target = np.eye(n_out, dtype=output.dtype)[target]
+        loss = -(target * log_prob).sum() / batch
+        # d/d(output) of mean cross-entropy with softmax: (softmax - target) / batch
+        return float(loss), (np.exp(log_prob) - target) / output.dtype.type(batch)
+    # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
+    per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
+    return float(np.mean(per_element)), (_sigmoid(output) - target) / output.dtype.type(output.size)
+
+
+# --- optimizers (update param and slots in place) --------------------------------------------
+
+
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """One SGD update in place, as ``torch.optim.SGD`` defines it (dampening 0).
+
+    ``g = grad + weight_decay * param``; with momentum ``velocity = momentum * velocity + g``
+    and the step direction is ``g + momentum * velocity`` (nesterov) or ``velocity``;
+    ``param -= lr * direction``. ``velocity`` starts at zero and is updated in place.
+    """
+    check.optimizer_args(param, grad, {"velocity": velocity})
+    t = param.dtype.type
+    g = grad + t(weight_decay) * param if weight_decay else grad
+    if momentum:
+        velocity *= t(momentum)
+        velocity += g
+        g = g + t(momentum) * velocity if nesterov else velocity
+    param -= t(lr) * g
+
+
+def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled=False):
+    """One Adam (or AdamW when ``decoupled``) update in place, as ``torch.optim.Adam(W)`` defines it.
+
+    ``step`` is the 1-based count of this update. Adam adds ``weight_decay * param`` to the
+    gradient; AdamW instead scales ``param *= 1 - lr * weight_decay``. Then
+    ``m = beta1 m + (1-beta1) g``, ``v = beta2 v + (1-beta2) g^2``, and
+    ``param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)``.
+    """
+    check.optimizer_args(param, grad, {"m": m, "v": v})
+    t = param.dtype.type
+    if weight_decay and decoupled:
+        param *= t(1 - lr * weight_decay)
+    g = grad + t(weight_decay) * param if weight_decay and not decoupled else grad
+    m *= t(beta1)
+    m += t(1 - beta1) * g
+    v *= t(beta2)
+    v += t(1 - beta2) * g * g
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = np.sqrt(1 - beta2**step)
+    denom = np.sqrt(v) / t(bias_correction2_sqrt) + t(eps)
+    param -= t(lr / bias_correction1) * (m / denom)
+
+
+def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
+                 weight_decay=0.0):
+    """One RMSprop update in place, as ``torch.optim.RMSprop`` defines it (not centered).
+
+    ``g = grad + weight_decay * param``; ``square_avg = alpha * square_avg + (1-alpha) g^2``;
+    ``update = g / (sqrt(square_avg) + eps)``; with momentum
+    ``velocity = momentum * velocity + update`` and the step is ``velocity``;
+    ``param -= lr * step``.
+    """
+    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
+    t = param.dtype.type
+    g = grad + t(weight_decay) * param if weight_decay else grad
+    square_avg *= t(alpha)
+    square_avg += t(1 - alpha) * g * g
+    update = g / (np.sqrt(square_avg) + t(eps))
+    if momentum:
+        velocity *= t(momentum)
+        velocity += update
+        update = velocity
+    param -= t(lr) * update
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def train_step(net, x, y):
+    """One training step on a batch: forward, loss, backward, optimizer update (in place).
+
+    ``net`` is a `fastmlp.backends.Network`; ``x`` (batch, n_in) of the network's dtype; ``y``
+    the targets the loss takes. Updates every weight, bias and optimizer slot of ``net`` and
+    increments ``net.step``. Returns ``(loss, n_correct)``: the batch's mean loss before the
+    update, and how many rows the network classified correctly before the update
+    (cross_entropy: argmax equals the label; binary_cross_entropy: every output on the right
+    side of 0; regression losses: 0).
+    """
+    check.network(net)
+    check.batch_arrays(net, x, y)
+    # forward: keep every layer's input, z and a for the backward pass
+    inputs, zs, activations = [], [], []
+    a = x
+    for w, b, act in zip(net.weights, net.biases, net.activations):
+        inputs.append(a)
+        z, a = dense_forward(a, w, b, act)
+        zs.append(z)
+        activations.append(a)
+    loss, grad_a = loss_forward_backward(net.loss, a, y)
+    n_correct = _count_correct(net.loss, a, y)
+    # backward: from the last layer to the first, collecting gradients in update order
+    grads = [None] * (2 * len(net.weights))
+    for i in reversed(range(len(net.weights))):
+        grad_a, grads[2 * i], grads[2 * i + 1] = dense_backward(
+            inputs[i], net.weights[i], zs[i], activations[i], grad_a, net.activations[i])
+    _apply_optimizer(net, grads)
+    return loss, n_correct
+
+
+def train_epoch(net, X, Y, order, batch_size):
+    """One epoch: `train_step` on each batch ``X[order[i:i + batch_size]]`` in turn.
+
+    ``order`` is an integer array of row indices (usually a permutation of range(len(X)));
+    the last batch may be smaller. Returns ``(mean_loss, n_correct)`` over the epoch: the
+    mean of every sample's loss (each batch's mean weighted by its size) and the sum of
+    the steps' correct counts.
+    """
+    check.network(net)
+    check.batch_arrays(net, X, Y, "X", "Y")
+    order = check.epoch_order(order, len(X))
+    batch_size = check.integer(batch_size, "batch_size", low=1)
+    loss_sum, n_correct = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        loss, correct = train_step(net, X[rows], Y[rows])
+        loss_sum += loss * len(rows)
+        n_correct += correct
+    return (loss_sum / len(order) if len(order) else 0.0), n_correct
+
+
+def _count_correct(loss, output, y):
+    loss = check.loss_name(loss)
+    if loss == "cross_entropy":
+        labels = y if y.ndim == 1 else y.argmax(axis=1)
+        return int((output.argmax(axis=1) == labels).sum())
+    if loss == "binary_cross_entropy":
+        return int(((output > 0) == (y > 0.5)).all(axis=1).sum())
+    return 0
+
+
+def _apply_optimizer(net: Network, grads):
+    opt = net.optimizer
+    net.step += 1
+    for param, grad, m, v in zip(net.params, grads, net.slots_m, net.slots_v):
+        if opt.name == "sgd":
+            sgd_step(param, grad, m, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov,
+                     weight_decay=opt.weight_decay)
+        elif opt.name in ("adam", "adamw"):
+            adam_step(param, grad, m, v, step=net.step, lr=opt.lr, beta1=opt.beta1,
+                      beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
+                      decoupled=opt.name == "adamw")
+        else:
+            rmsprop_step(param, grad, v, m, lr=opt.lr, alpha=opt.alpha, eps=opt.eps,
+                         momentum=opt.momentum, weight_decay=opt.weight_decay)
