@@ -1,0 +1,278 @@
+"""fastmlp.MLP: a multilayer perceptron with fit / predict / evaluate / save / load.
+
+The model owns a `Network` (weights, biases, optimizer slots as NumPy arrays) and a backend
+module; every computation is a call into the backend's kernel API, so switching
+``backend="cpp" | "numba" | "numpy"`` changes speed, not results.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import init as _init
+from . import losses as _losses
+from . import optim as _optim
+from .backends import _checks as check
+from .backends import get_backend
+from .backends.network import Network, OptimizerConfig
+from .train import run_epochs
+
+PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
+
+
+class MLP:
+    """A dense feed-forward network.
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        Units per layer, input first: ``[784, 256, 128, 10]`` has three weight matrices.
+    activation : str or list of str
+        Hidden-layer activation, one name for all or one per hidden layer. A list may also
+        name the output layer's activation, which must match the loss's link (identity,
+        softmax for cross_entropy, sigmoid for binary_cross_entropy).
+    loss : str
+        mse, mae, huber, cross_entropy (softmax fused) or binary_cross_entropy (sigmoid fused).
+    dtype : "float32" or "float64"
+    backend : "cpp", "numba" or "numpy"
+    seed : int
+        Seeds the initial weights and the shuffling in `fit`.
+    init : "auto", "he" or "glorot"
+    """
+
+    def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
+                 backend="cpp", seed=0, init="auto"):
+        self.layer_sizes = _layer_sizes(layer_sizes)
+        self.loss = check.loss_name(loss)
+        self.hidden_activations = _hidden_activations(activation, len(self.layer_sizes) - 1, self.loss)
+        self.dtype = _dtype(dtype)
+        self.backend_name = backend
+        self.backend = get_backend(backend)
+        self.seed = check.integer(seed, "seed", low=0)
+        self.init = init
+        weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
+                                           self.dtype, self.seed, init)
+        self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss)
+        self.optimizer = None
+        self._fit_count = 0
+
+    # --- what the model is -------------------------------------------------------------------
+
+    @property
+    def weights(self) -> list:
+        """The weight matrices, (n_in, n_out) each; writable views of the model's own arrays."""
+        return self.network.weights
+
+    @property
+    def biases(self) -> list:
+        return self.network.biases
+
+    @property
+    def activations(self) -> list:
+        """Activation of every layer; the last is the loss's output link."""
+        return self.hidden_activations + [_losses.output_link(self.loss)]
+
+    @property
+    def is_classifier(self) -> bool:
+        return _losses.is_classification(self.loss)
+
+    @property
+    def metric_name(self) -> str:
+        return "accuracy" if self.is_classifier else "r2"
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.network.params)
+
+    def __repr__(self) -> str:
+        return (f"MLP({self.layer_sizes}, activation={self.hidden_activations!r}, loss={self.loss!r}, "
+                f"dtype={self.dtype.name!r}, backend={self.backend_name!r})")
+
+    # --- training ------------------------------------------------------------------------------
+
+    def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
+            shuffle=True, verbose=0):
+        """Train on (X, y) for ``epochs`` passes; returns a `History`.
+
+        ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
+        its state) of the previous `fit`, or starts Adam(lr=1e-3). A new optimizer starts with
+        fresh state. ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        """
+        X, y = self._check_xy(X, y, "X", "y")
+        epochs = check.integer(epochs, "epochs", low=0)
+        batch_size = check.integer(batch_size, "batch_size", low=1)
+        if verbose not in (0, 1, 2, True, False):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            validation_data = self._check_xy(*validation_data, "X_val", "y_val")
+        self._set_optimizer(optimizer)
+        rng = np.random.default_rng([self.seed, self._fit_count])
+        self._fit_count += 1
+        return run_epochs(self, X, y, epochs=epochs, batch_size=batch_size,
+                          validation_data=validation_data, shuffle=bool(shuffle),
+                          verbose=int(verbose), rng=rng)
+
+    def _set_optimizer(self, optimizer):
+        if optimizer is None and self.optimizer is not None:
+            return
+        self.optimizer = _optim.get_optimizer("adam" if optimizer is None else optimizer)
+        net = self.network
+        net.optimizer = OptimizerConfig(**vars(self.optimizer.config))
+        net.slots_m = [np.zeros_like(p) for p in net.params]
+        net.slots_v = [np.zeros_like(p) for p in net.params]
+        net.step = 0
+
+    # --- inference -------------------------------------------------------------------------------
+
+    def forward(self, X, return_all=False):
+        """The last layer's raw output (logits for classifiers), or with ``return_all`` a list
+        with one ``{"z": z, "a": a}`` per layer (the last layer's ``a`` is the link applied)."""
+        X = self._check_x(X, "X")
+        if not return_all:
+            return self._forward(X)
+        layers, a = [], X
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            z, a = self.backend.dense_forward(a, w, b, act)
+            layers.append({"z": z, "a": a})
+        return layers
+
+    def _forward(self, X):
+        out = np.empty((len(X), self.layer_sizes[-1]), self.dtype)
+        for start in range(0, len(X), PREDICT_CHUNK):
+            a = X[start:start + PREDICT_CHUNK]
+            for w, b, act in zip(self.weights, self.biases, self.network.activations):
+                _, a = self.backend.dense_forward(a, w, b, act)
+            out[start:start + PREDICT_CHUNK] = a
+        return out
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax (cross_entropy) or sigmoid (binary_cross_entropy) of the output."""
+        if not self.is_classifier:
+            raise AttributeError(f"predict_proba needs a classification loss, this model uses {self.loss!r}")
+        logits = self.forward(X)
+        return self.backend.activation_forward(_losses.output_link(self.loss), logits)
+
+    def predict(self, X):
+        """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression;
+        1-D when there is one output)."""
+        out = self.forward(X)
+        if self.loss == "cross_entropy":
+            return out.argmax(axis=1)
+        if self.loss == "binary_cross_entropy":
+            labels = (out > 0).astype(np.int64)
+            return labels[:, 0] if labels.shape[1] == 1 else labels
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def evaluate(self, X, y):
+        """Mean loss and the metric on (X, y): ``{"loss", "accuracy"}`` or ``{"loss", "r2"}``."""
+        X, y = self._check_xy(X, y, "X", "y")
+        out = self._forward(X)
+        loss, _ = self.backend.loss_forward_backward(self.loss, out, y)
+        if self.loss == "cross_entropy":
+            labels = y if y.ndim == 1 else y.argmax(axis=1)
+            return {"loss": loss, "accuracy": float(np.mean(out.argmax(axis=1) == labels))}
+        if self.loss == "binary_cross_entropy":
+            return {"loss": loss, "accuracy": float(np.mean(((out > 0) == (y > 0.5)).all(axis=1)))}
+        residual = ((y - out) ** 2).sum(dtype=np.float64)
+        total = ((y - y.mean(axis=0)) ** 2).sum(dtype=np.float64)
+        r2 = 1.0 - residual / total if total > 0 else float("nan")
+        return {"loss": loss, "r2": float(r2)}
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the model (architecture, weights, optimizer state) to a .npz file, atomically."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, backend=None):
+        """Read a model written by `save` (no pickle; every array checked against the metadata)."""
+        from .io import load_model
+
+        return load_model(path, backend=backend)
+
+    # --- input checks ----------------------------------------------------------------------------
+
+    def _check_x(self, X, name):
+        if not isinstance(X, np.ndarray):
+            X = np.asarray(X)
+        if X.dtype.kind not in "fiub" or X.dtype.kind == "b":
+            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} is empty: it has 0 rows")
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"{name} has {X.shape[1]} features, the model takes {self.layer_sizes[0]}")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        return X
+
+    def _check_xy(self, X, y, x_name, y_name):
+        X = self._check_x(X, x_name)
+        y = np.asarray(y)
+        if y.shape[:1] != (len(X),):
+            raise ValueError(f"{y_name} has {y.shape[0] if y.ndim else 0} rows, {x_name} has {len(X)}")
+        n_out = self.layer_sizes[-1]
+        if self.loss == "cross_entropy" and y.ndim == 1:
+            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+                y = y.astype(np.int64)
+            if y.dtype.kind not in "iu":
+                raise TypeError(f"{y_name} must hold integer class labels for cross_entropy, got dtype {y.dtype}")
+            if y.min() < 0 or y.max() >= n_out:
+                raise ValueError(f"{y_name} labels must lie in [0, {n_out}), got [{y.min()}, {y.max()}]")
+            return X, np.ascontiguousarray(y, dtype=np.int64)
+        if y.dtype.kind not in "fiu":
+            raise TypeError(f"{y_name} must hold numbers, got dtype {y.dtype}")
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != n_out:
+            raise ValueError(f"{y_name} must have shape ({len(X)}, {n_out}) for this model, got {y.shape}")
+        y = np.ascontiguousarray(y, dtype=self.dtype)
+        if not np.isfinite(y).all():
+            raise ValueError(f"{y_name} contains NaN or infinity")
+        return X, y
+
+
+def _layer_sizes(layer_sizes):
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
+        raise TypeError("layer_sizes must be a list of ints such as [784, 256, 10]")
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs an input and an output size, got {sizes}")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+            raise ValueError(f"layer_sizes must be positive ints, got {sizes}")
+    return [int(s) for s in sizes]
+
+
+def _hidden_activations(activation, n_layers, loss):
+    n_hidden = n_layers - 1
+    if isinstance(activation, str):
+        return [check.activation_name(activation)] * n_hidden
+    names = [check.activation_name(a) for a in activation]
+    if len(names) == n_layers:
+        link = _losses.output_link(loss)
+        if names[-1] not in (link, "identity"):
+            raise ValueError(f"the output activation {names[-1]!r} does not match loss {loss!r} (its link is {link!r})")
+        names = names[:-1]
+    if len(names) != n_hidden:
+        raise ValueError(f"activation needs {n_hidden} names (one per hidden layer), got {len(names)}")
+    return names
+
+
+def _dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from exc
+    if dt not in check.FLOAT_DTYPES:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dt}")
+    return dt

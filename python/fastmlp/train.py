@@ -1,0 +1,109 @@
+"""The training loop: epochs, seeded shuffling, batching, validation, progress, History.
+
+Each epoch hands the backend's `train_epoch` a shuffled row order. With a progress bar the
+order is cut into chunks of whole batches (about a tenth of a second of work each), so the
+bar moves while the compiled epoch still runs many steps per call; the chunks visit the same
+batches in the same order, so the weights are identical with or without the bar.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CHUNK_SECONDS = 0.1  # target wall time per train_epoch call when a progress bar is shown
+
+
+@dataclass
+class History:
+    """Per-epoch records of one `fit`: train loss and metric, validation loss and metric, seconds.
+
+    ``metric`` is accuracy for classification and empty for regression (``val_metric`` then
+    holds R^2 on the validation data).
+    """
+
+    loss: list = field(default_factory=list)
+    metric: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_metric: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    metric_name: str = "accuracy"
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict:
+        return {
+            "loss": list(self.loss),
+            self.metric_name: list(self.metric),
+            "val_loss": list(self.val_loss),
+            f"val_{self.metric_name}": list(self.val_metric),
+            "seconds": list(self.seconds),
+        }
+
+    def __repr__(self) -> str:
+        last = f", last loss {self.loss[-1]:.4g}" if self.loss else ""
+        return f"History({self.epochs} epochs{last})"
+
+
+def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, verbose, rng):
+    """Train ``model`` for ``epochs`` passes over (X, y); returns a History."""
+    history = History(metric_name=model.metric_name)
+    n = len(X)
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs)
+        history.loss.append(loss)
+        if model.is_classifier:
+            history.metric.append(n_correct / n)
+        if validation_data is not None:
+            scores = model.evaluate(*validation_data)
+            history.val_loss.append(scores["loss"])
+            history.val_metric.append(scores[model.metric_name])
+        history.seconds.append(time.perf_counter() - start)
+        if verbose == 2:
+            print(_epoch_line(history, epoch, epochs), flush=True)
+    return history
+
+
+def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs):
+    backend, net = model.backend, model.network
+    if verbose != 1:
+        return backend.train_epoch(net, X, y, order, batch_size)
+    from tqdm.auto import tqdm
+
+    n_steps = -(-len(order) // batch_size)
+    loss_sum, n_correct, done = 0.0, 0, 0
+    steps_per_chunk = 1
+    with tqdm(total=n_steps, desc=f"epoch {epoch + 1}/{epochs}", unit="step", leave=True) as bar:
+        while done < n_steps:
+            rows = order[done * batch_size:(done + steps_per_chunk) * batch_size]
+            tic = time.perf_counter()
+            loss, correct = backend.train_epoch(net, X, y, rows, batch_size)
+            elapsed = time.perf_counter() - tic
+            loss_sum += loss * len(rows)
+            n_correct += correct
+            taken = -(-len(rows) // batch_size)
+            done += taken
+            bar.update(taken)
+            bar.set_postfix(loss=f"{loss_sum / min(done * batch_size, len(order)):.4f}",
+                            ms_per_step=f"{1e3 * elapsed / taken:.3f}", refresh=False)
+            # grow or shrink the chunk toward CHUNK_SECONDS of work per call
+            per_step = max(elapsed / taken, 1e-7)
+            steps_per_chunk = max(1, min(n_steps, int(CHUNK_SECONDS / per_step)))
+    return loss_sum / len(order), n_correct
+
+
+def _epoch_line(history, epoch, epochs) -> str:
+    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {history.loss[-1]:.4f}"]
+    if history.metric:
+        parts.append(f"{history.metric_name} {history.metric[-1]:.4f}")
+    if history.val_loss:
+        parts.append(f"val_loss {history.val_loss[-1]:.4f}")
+        parts.append(f"val_{history.metric_name} {history.val_metric[-1]:.4f}")
+    parts.append(f"{history.seconds[-1]:.2f}s")
+    return "  ".join(parts)

@@ -1,0 +1,159 @@
+"""Model files: exact round trips, resumable training, atomic saves, and hostile files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp import io as fio
+
+
+def trained_model(backend="numpy", dtype="float64"):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = (X.sum(axis=1) > 0).astype(np.int64)
+    m = fm.MLP([3, 5, 2], activation="tanh", dtype=dtype, backend=backend, seed=7)
+    m.fit(X, y, epochs=2, batch_size=10, optimizer=fm.optim.Adam(lr=0.01))
+    return m, X, y
+
+
+def all_arrays(model):
+    net = model.network
+    return net.weights + net.biases + net.slots_m + net.slots_v
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_is_bit_exact(tmp_path, dtype):
+    m, X, _ = trained_model(dtype=dtype)
+    path = tmp_path / "model.npz"
+    m.save(path)
+    back = fm.MLP.load(path, backend="numpy")
+    assert back.layer_sizes == m.layer_sizes and back.activations == m.activations
+    assert back.loss == m.loss and back.dtype == m.dtype
+    assert back.network.step == m.network.step and back.optimizer.config == m.optimizer.config
+    for a, b in zip(all_arrays(m), all_arrays(back)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+
+
+def test_resumed_training_equals_uninterrupted(tmp_path):
+    m, X, y = trained_model()
+    m.save(tmp_path / "checkpoint.npz")
+    m.fit(X, y, epochs=1, batch_size=10)
+    resumed = fm.MLP.load(tmp_path / "checkpoint.npz", backend="numpy")
+    resumed.fit(X, y, epochs=1, batch_size=10)
+    for a, b in zip(all_arrays(m), all_arrays(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_untrained_model_round_trips_without_optimizer(tmp_path):
+    m = fm.MLP([4, 3, 1], loss="mse", backend="numpy")
+    m.save(tmp_path / "fresh.npz")
+    back = fm.MLP.load(tmp_path / "fresh.npz", backend="numpy")
+    assert back.optimizer is None
+    np.testing.assert_array_equal(back.weights[1], m.weights[1])
+
+
+def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
+    m, _, _ = trained_model()
+    path = tmp_path / "model.npz"
+    m.save(path)
+    before = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fio.np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        m.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left behind
+
+
+def rewrite(path, out, change):
+    """Copy a model file, letting ``change(arrays)`` edit the dict of arrays first."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    change(arrays)
+    np.savez(out, **arrays)
+    return out
+
+
+def set_meta(**fields):
+    def change(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta.update(fields)
+        arrays["meta"] = np.array(json.dumps(meta))
+    return change
+
+
+@pytest.fixture
+def saved(tmp_path):
+    m, _, _ = trained_model()
+    m.save(tmp_path / "good.npz")
+    return tmp_path / "good.npz"
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (set_meta(format_version=99), "newer"),
+        (set_meta(format="something.else"), "not a fastmlp model"),
+        (set_meta(layer_sizes=[3, 6, 2]), "w0"),
+        (set_meta(dtype="float32"), "w0"),
+        (set_meta(activations=["swish"]), "metadata"),
+        (set_meta(step=-3), "step"),
+        (lambda a: a.pop("b1"), "b1"),
+        (lambda a: a.pop("meta"), "meta"),
+        (lambda a: a.update(w0=a["w0"][:, :2]), "w0"),
+        (lambda a: a.update(w0=a["w0"].astype(np.float32)), "w0"),
+        (lambda a: a.update(w1=np.full_like(a["w1"], np.nan)), "NaN"),
+        (lambda a: a.update(extra=np.zeros(3)), "unexpected"),
+        (lambda a: a.update(meta=np.array("{not json")), "JSON"),
+    ],
+)
+def test_inconsistent_files_are_rejected(saved, tmp_path, change, match):
+    bad = rewrite(saved, tmp_path / "bad.npz", change)
+    with pytest.raises(ValueError, match=match):
+        fm.MLP.load(bad, backend="numpy")
+
+
+def test_pickled_objects_are_refused(saved, tmp_path):
+    bad = rewrite(saved, tmp_path / "pickled.npz", lambda a: a.update(w0=np.array([{"x": 1}], dtype=object)))
+    with pytest.raises(ValueError, match="pickled.npz"):
+        fm.MLP.load(bad, backend="numpy")
+
+
+@pytest.mark.parametrize("keep", [0, 10, 100, 0.5, 0.9])
+def test_truncated_files_are_rejected(saved, tmp_path, keep):
+    data = saved.read_bytes()
+    cut = int(len(data) * keep) if isinstance(keep, float) else keep
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes(data[:cut])
+    with pytest.raises(ValueError, match="truncated.npz"):
+        fm.MLP.load(bad, backend="numpy")
+
+
+def test_corrupt_bytes_are_rejected(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    for i in range(200, len(data) - 200, 97):
+        data[i] ^= 0xFF
+    bad = tmp_path / "corrupt.npz"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupt.npz"):
+        fm.MLP.load(bad, backend="numpy")
+
+
+def test_missing_file_and_bad_suffix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+        fm.MLP.load(tmp_path / "nothing.npz", backend="numpy")
+    with pytest.raises(ValueError, match=".npz"):
+        fm.MLP([2, 1], loss="mse", backend="numpy").save(tmp_path / "model.pkl")
+
+
+def test_file_is_a_plain_zip_of_npy(saved):
+    with zipfile.ZipFile(saved) as z:
+        assert sorted(z.namelist())[:3] == ["b0.npy", "b1.npy", "m0.npy"]
