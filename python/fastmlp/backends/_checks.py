@@ -288,3 +288,11 @@ def epoch_order(order, n_rows: int) -> np.ndarray:
     if order.size and (order.min() < 0 or order.max() >= n_rows):
         raise ValueError(f"order indices must lie in [0, {n_rows}), got [{order.min()}, {order.max()}]")
     return np.ascontiguousarray(order, dtype=np.int64)
+
+
+def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> FloatingPointError:
+    """The error every backend raises when a batch's loss is NaN or infinite (same text)."""
+    return FloatingPointError(
+        f"loss is {float(loss)} at batch {batch} of the epoch (rows {first_row} to {last_row} "
+        "of order); the weights were not updated with it"
+    )

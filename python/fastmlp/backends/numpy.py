@@ -260,7 +260,8 @@ def train_step(net, x, y):
 
     ``net`` is a `fastmlp.backends.Network`; ``x`` (batch, n_in) of the network's dtype; ``y``
     the targets the loss takes. Updates every weight, bias and optimizer slot of ``net`` and
-    increments ``net.step``. Returns ``(loss, n_correct)``: the batch's mean loss before the
+    increments ``net.step``. A non-finite loss raises FloatingPointError and leaves ``net``
+    untouched. Returns ``(loss, n_correct)``: the batch's mean loss before the
     update, and how many rows the network classified correctly before the update
     (cross_entropy: argmax equals the label; binary_cross_entropy: every output on the right
     side of 0; regression losses: 0).
@@ -276,6 +277,8 @@ def train_step(net, x, y):
         zs.append(z)
         activations.append(a)
     loss, grad_a = loss_forward_backward(net.loss, a, y)
+    if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
+        raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(net.loss, a, y)
     # backward: from the last layer to the first, collecting gradients in update order
     grads = [None] * (2 * len(net.weights))
@@ -292,7 +295,8 @@ def train_epoch(net, X, Y, order, batch_size):
     ``order`` is an integer array of row indices (usually a permutation of range(len(X)));
     the last batch may be smaller. Returns ``(mean_loss, n_correct)`` over the epoch: the
     mean of every sample's loss (each batch's mean weighted by its size) and the sum of
-    the steps' correct counts.
+    the steps' correct counts. A batch with a non-finite loss raises FloatingPointError naming
+    the batch; the batches before it have been applied, that one has not.
     """
     check.network(net)
     check.batch_arrays(net, X, Y, "X", "Y")
@@ -301,10 +305,21 @@ def train_epoch(net, X, Y, order, batch_size):
     loss_sum, n_correct = 0.0, 0
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        loss, correct = train_step(net, X[rows], Y[rows])
+        try:
+            loss, correct = train_step(net, X[rows], Y[rows])
+        except FloatingPointError:
+            raise check.non_finite_loss(loss_forward_backward(net.loss, _forward(net, X[rows]), Y[rows])[0],
+                                        start // batch_size, start, start + len(rows) - 1) from None
         loss_sum += loss * len(rows)
         n_correct += correct
     return (loss_sum / len(order) if len(order) else 0.0), n_correct
+
+
+def _forward(net, x):
+    a = x
+    for w, b, act in zip(net.weights, net.biases, net.activations):
+        _, a = dense_forward(a, w, b, act)
+    return a
 
 
 def _count_correct(loss, output, y):

@@ -1,0 +1,292 @@
+// fastmlp._core: the nanobind module over csrc/gemm and csrc/nn. No maths here.
+//
+// One m.def per kernel-API name, overloaded for float32 and float64 (nanobind picks by dtype).
+// Every array argument is .noconvert(): without it nanobind would silently cast or copy, and a
+// kernel would write a temporary instead of the caller's `out`. Each entry checks shapes
+// (check.hpp), releases the GIL and calls the kernel. Python allocates every output
+// (backends/cpp.py via _checks.py), so C++ never owns memory it hands back.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <tuple>
+#include <vector>
+
+#include "check.hpp"
+#include "gemm/gemm.hpp"
+#include "nn/activations.hpp"
+#include "nn/dense.hpp"
+#include "nn/losses.hpp"
+#include "nn/optim.hpp"
+#include "nn/train.hpp"
+#include "parallel/thread_pool.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fastmlp;
+
+namespace {
+
+template <class T>
+using Strided = nb::ndarray<const T, nb::ndim<2>, nb::device::cpu>;  // any strides: gemm packs
+template <class T>
+using In = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+template <class T>
+using Out = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+using Labels = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
+using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double>;
+
+// Safe for every entry that uses it: below the guard only array memory and C++ objects are
+// touched; the ndarray handles stay owned by nanobind's argument casters, which hold the GIL.
+using ReleaseGil = nb::call_guard<nb::gil_scoped_release>;
+
+template <class A>
+int64_t dim(const A& a, size_t i) { return static_cast<int64_t>(a.shape(i)); }
+
+nn::Activation activation(int act) {
+  return check::enum_index<nn::Activation>(act, nn::kNumActivations, "activation");
+}
+
+template <class T>
+nn::Target<T> target_of(const Labels& y, int64_t batch, int64_t) {
+  check::shape_is(y, "target", {batch});
+  return {y.data(), nullptr};
+}
+template <class T>
+nn::Target<T> target_of(const In<T>& y, int64_t batch, int64_t n_out) {
+  check::shape_is(y, "target", {batch, n_out});
+  return {nullptr, y.data()};
+}
+
+template <class T>
+void matmul(Strided<T> a, Strided<T> b, bool trans_a, bool trans_b, Out<T> out, double alpha,
+            double beta) {
+  const int64_t m = dim(a, trans_a ? 1 : 0), k = dim(a, trans_a ? 0 : 1);
+  const int64_t k_b = dim(b, trans_b ? 1 : 0), n = dim(b, trans_b ? 0 : 1);
+  check::require(k == k_b, "inner dimensions of op(a) and op(b) differ");
+  check::shape_is(out, "out", {m, n});
+  gemm::gemm<T>(trans_a, trans_b, m, n, k, T(alpha), a.data(), a.stride(0), a.stride(1),
+                b.data(), b.stride(0), b.stride(1), T(beta), out.data(), n);
+}
+
+template <class T>
+void activation_forward(int act, In<T> z, Out<T> out) {
+  check::ndim_is(z, "z", 2);
+  check::shape_is(out, "out", {dim(z, 0), dim(z, 1)});
+  nn::activation_forward<T>(activation(act), z.data(), out.data(), dim(z, 0), dim(z, 1));
+}
+
+template <class T>
+void activation_backward(int act, In<T> z, In<T> a, In<T> grad_a, Out<T> out) {
+  check::ndim_is(z, "z", 2);
+  const int64_t batch = dim(z, 0), n = dim(z, 1);
+  check::shape_is(a, "a", {batch, n});
+  check::shape_is(grad_a, "grad_a", {batch, n});
+  check::shape_is(out, "out", {batch, n});
+  nn::activation_backward<T>(activation(act), z.data(), a.data(), grad_a.data(), out.data(),
+                             batch, n);
+}
+
+template <class T>
+void dense_forward(Strided<T> x, Strided<T> w, In<T> b, int act, Out<T> out_z, Out<T> out_a) {
+  const int64_t batch = dim(x, 0), n_out = dim(w, 1);
+  check::require(dim(w, 0) == dim(x, 1), "w must have as many rows as x has columns");
+  check::shape_is(b, "b", {n_out});
+  check::shape_is(out_z, "out_z", {batch, n_out});
+  check::shape_is(out_a, "out_a", {batch, n_out});
+  nn::dense_forward<T>(check::matrix(x), check::matrix(w), b.data(), activation(act),
+                       out_z.data(), out_a.data());
+}
+
+template <class T>
+void dense_backward(Strided<T> x, Strided<T> w, In<T> z, In<T> a, In<T> grad_a, int act,
+                    Out<T> grad_z, Out<T> grad_x, Out<T> grad_w, Out<T> grad_b) {
+  const int64_t batch = dim(x, 0), n_in = dim(x, 1), n_out = dim(w, 1);
+  check::require(dim(w, 0) == n_in, "w must have as many rows as x has columns");
+  check::shape_is(z, "z", {batch, n_out});
+  check::shape_is(a, "a", {batch, n_out});
+  check::shape_is(grad_a, "grad_a", {batch, n_out});
+  check::shape_is(grad_z, "grad_z", {batch, n_out});
+  check::shape_is(grad_x, "grad_x", {batch, n_in});
+  check::shape_is(grad_w, "grad_w", {n_in, n_out});
+  check::shape_is(grad_b, "grad_b", {n_out});
+  nn::dense_backward<T>(check::matrix(x), check::matrix(w), z.data(), a.data(), grad_a.data(),
+                        activation(act), grad_z.data(), grad_x.data(), grad_w.data(),
+                        grad_b.data());
+}
+
+template <class T, class Y>
+double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_output) {
+  check::ndim_is(output, "output", 2);
+  const int64_t batch = dim(output, 0), n_out = dim(output, 1);
+  check::shape_is(grad_output, "grad_output", {batch, n_out});
+  return nn::loss_forward_backward<T>(
+      check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss"), output.data(),
+      target_of<T>(target, batch, n_out), grad_output.data(), batch, n_out);
+}
+
+template <class T>
+void sgd_step(Out<T> param, In<T> grad, Out<T> velocity, double lr, double momentum,
+              bool nesterov, double weight_decay) {
+  check::require(param.size() == grad.size() && velocity.size() == grad.size(),
+                 "param, grad and velocity must have the same size");
+  nn::sgd_step<T>(param.data(), grad.data(), velocity.data(), grad.size(), lr, momentum,
+                  nesterov, weight_decay);
+}
+
+template <class T>
+void adam_step(Out<T> param, In<T> grad, Out<T> m, Out<T> v, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+  check::require(param.size() == grad.size() && m.size() == grad.size() && v.size() == grad.size(),
+                 "param, grad, m and v must have the same size");
+  nn::adam_step<T>(param.data(), grad.data(), m.data(), v.data(), grad.size(), step, lr, beta1,
+                   beta2, eps, weight_decay, decoupled);
+}
+
+template <class T>
+void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, double lr,
+                  double alpha, double eps, double momentum, double weight_decay) {
+  check::require(param.size() == grad.size() && square_avg.size() == grad.size() &&
+                     velocity.size() == grad.size(),
+                 "param, grad, square_avg and velocity must have the same size");
+  nn::rmsprop_step<T>(param.data(), grad.data(), square_avg.data(), velocity.data(),
+                      grad.size(), lr, alpha, eps, momentum, weight_decay);
+}
+
+// Network's lists (params w0, b0, w1, b1, ...; slots in the same order) as kernel views.
+template <class T>
+nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
+                       std::vector<Out<T>>& slots_v, const std::vector<int>& acts, int loss,
+                       const OptTuple& opt, Step& step) {
+  const size_t n_layers = acts.size();
+  check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
+                     && slots_v.size() == params.size(),
+                 "network needs 2 params and 2 slots of each kind per activation");
+  check::shape_is(step, "step", {1});
+  nn::Network<T> net;
+  for (size_t l = 0; l < n_layers; ++l) {
+    Out<T>&w = params[2 * l], &b = params[2 * l + 1];
+    check::ndim_is(w, "weights", 2);
+    const int64_t n_in = dim(w, 0), n_out = dim(w, 1);
+    check::require(l == 0 || n_in == net.layers.back().n_out, "weights do not chain by shape");
+    check::shape_is(b, "biases", {n_out});
+    for (size_t j : {2 * l, 2 * l + 1}) {
+      check::require(slots_m[j].size() == params[j].size(), "slots_m must match params");
+      check::require(slots_v[j].size() == params[j].size(), "slots_v must match params");
+    }
+    net.layers.push_back(nn::Layer<T>{w.data(), b.data(), n_in, n_out, activation(acts[l]),
+                                      slots_m[2 * l].data(), slots_v[2 * l].data(),
+                                      slots_m[2 * l + 1].data(), slots_v[2 * l + 1].data()});
+  }
+  net.loss = check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss");
+  const auto& [kind, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha] = opt;
+  net.opt = nn::OptimizerConfig{
+      check::enum_index<nn::Optimizer>(kind, nn::kNumOptimizers, "optimizer"), lr, momentum,
+      nesterov, weight_decay, beta1, beta2, eps, alpha};
+  net.step = step.data();
+  return net;
+}
+
+template <class T, class Y>
+std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
+                                       std::vector<Out<T>> slots_v, std::vector<int> acts,
+                                       int loss, OptTuple opt, Step step, Strided<T> x, Y y) {
+  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, step);
+  check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
+  const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
+  nb::gil_scoped_release release;  // safe: only array memory below
+  const nn::StepResult r = nn::train_step<T>(net, check::matrix(x), target);
+  return {r.loss, r.n_correct};
+}
+
+template <class T, class Y>
+std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
+                                        std::vector<Out<T>> slots_v, std::vector<int> acts,
+                                        int loss, OptTuple opt, Step step, Strided<T> X, Y Y_,
+                                        Labels order, int64_t batch_size) {
+  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, step);
+  check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
+  const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
+  nn::EpochResult r;
+  {
+    // Safe: the epoch touches only array memory; should_stop takes the GIL back itself.
+    nb::gil_scoped_release release;
+    r = nn::train_epoch<T>(net, check::matrix(X), target, order.data(), dim(order, 0),
+                           batch_size, [] {
+                             nb::gil_scoped_acquire gil;  // PyErr_CheckSignals needs the GIL
+                             return PyErr_CheckSignals() != 0;
+                           });
+  }
+  // A signal handler raised (KeyboardInterrupt for Ctrl-C): its error is still set; re-raise it.
+  if (r.interrupted) throw nb::python_error();
+  return {r.mean_loss, r.n_correct};
+}
+
+nb::tuple names(const char* const* list, int count) {
+  nb::list out;
+  for (int i = 0; i < count; ++i) out.append(list[i]);
+  return nb::tuple(out);
+}
+
+template <class T>
+void def_kernels(nb::module_& m) {
+  m.def("matmul", &matmul<T>, "a"_a.noconvert(), "b"_a.noconvert(), "trans_a"_a, "trans_b"_a,
+        "out"_a.noconvert(), "alpha"_a, "beta"_a, ReleaseGil());
+  m.def("activation_forward", &activation_forward<T>, "activation"_a, "z"_a.noconvert(),
+        "out"_a.noconvert(), ReleaseGil());
+  m.def("activation_backward", &activation_backward<T>, "activation"_a, "z"_a.noconvert(),
+        "a"_a.noconvert(), "grad_a"_a.noconvert(), "out"_a.noconvert(), ReleaseGil());
+  m.def("dense_forward", &dense_forward<T>, "x"_a.noconvert(), "w"_a.noconvert(),
+        "b"_a.noconvert(), "activation"_a, "out_z"_a.noconvert(), "out_a"_a.noconvert(),
+        ReleaseGil());
+  m.def("dense_backward", &dense_backward<T>, "x"_a.noconvert(), "w"_a.noconvert(),
+        "z"_a.noconvert(), "a"_a.noconvert(), "grad_a"_a.noconvert(), "activation"_a,
+        "grad_z"_a.noconvert(), "grad_x"_a.noconvert(), "grad_w"_a.noconvert(),
+        "grad_b"_a.noconvert(), ReleaseGil());
+  m.def("loss_forward_backward", &loss_forward_backward<T, Labels>, "loss"_a,
+        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(), ReleaseGil());
+  m.def("loss_forward_backward", &loss_forward_backward<T, In<T>>, "loss"_a,
+        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(), ReleaseGil());
+  m.def("sgd_step", &sgd_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
+        "velocity"_a.noconvert(), "lr"_a, "momentum"_a, "nesterov"_a, "weight_decay"_a,
+        ReleaseGil());
+  m.def("adam_step", &adam_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
+        "m"_a.noconvert(), "v"_a.noconvert(), "step"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
+        "weight_decay"_a, "decoupled"_a, ReleaseGil());
+  m.def("rmsprop_step", &rmsprop_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
+        "square_avg"_a.noconvert(), "velocity"_a.noconvert(), "lr"_a, "alpha"_a, "eps"_a,
+        "momentum"_a, "weight_decay"_a, ReleaseGil());
+  // train_step / train_epoch release the GIL themselves (after reading the lists).
+  m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "x"_a.noconvert(), "y"_a.noconvert());
+  m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "x"_a.noconvert(), "y"_a.noconvert());
+  m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
+  m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "fastmlp's C++ kernels; call them through fastmlp.backends.cpp, which checks arguments.";
+  def_kernels<float>(m);
+  def_kernels<double>(m);
+  // The enum orders the kernels expect; backends/cpp.py asserts they match _checks.py.
+  m.attr("ACTIVATIONS") = names(nn::kActivationNames, nn::kNumActivations);
+  m.attr("LOSSES") = names(nn::kLossNames, nn::kNumLosses);
+  m.attr("OPTIMIZERS") = names(nn::kOptimizerNames, nn::kNumOptimizers);
+  nb::exception<nn::NonFiniteLoss>(m, "NonFiniteLossError", PyExc_FloatingPointError);
+  m.def("set_num_threads", &parallel::set_num_threads, "n"_a);
+  m.def("get_num_threads", &parallel::get_num_threads);
+  m.def("build_info", &gemm::build_info);
+}

@@ -1,0 +1,26 @@
+// General matrix multiply on strided operands:  C := alpha * op(A) * op(B) + beta * C
+//
+// m, n, k: op(A) is (m, k), op(B) is (k, n), C is (m, n) row-major with leading dimension ldc.
+// A as stored has element (r, c) at a[r * a_rs + c * a_cs] (strides in elements, any sign,
+// zero allowed); op(A) is A, or A transposed when trans_a; likewise B. So C- and F-ordered
+// arrays, transposes and NumPy slices all arrive without a copy; packing absorbs the strides.
+// beta == 0: C is never read. k == 0: C := beta * C (0 when beta == 0). m or n == 0: no-op.
+// Work is split over blocks of M or N, never K, so the result is bitwise the same for any
+// thread count.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fastmlp::gemm {
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+          const T* a, int64_t a_rs, int64_t a_cs,
+          const T* b, int64_t b_rs, int64_t b_cs,
+          T beta, T* c, int64_t ldc);
+
+// Which kernels this build uses and how it was compiled (for fastmlp.info()).
+std::string build_info();
+
+}  // namespace fastmlp::gemm

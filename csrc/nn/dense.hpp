@@ -1,0 +1,30 @@
+// One dense layer, forward and backward; mirrors backends/numpy.py (dense_forward/_backward).
+//
+// Legend: batch rows; x input (batch, n_in); w weight (n_in, n_out); b bias (n_out,);
+// z = x @ w + b the pre-activation; a = activation(z); grad_<name> = dLoss/d<name>.
+// x and w may have any strides (Matrix); every other array is C-contiguous.
+#pragma once
+
+#include <cstdint>
+
+#include "nn/activations.hpp"
+#include "nn/matrix.hpp"
+
+namespace fastmlp::nn {
+
+// x is (batch, n_in), w is (n_in, n_out), b is (n_out,); writes z and a, both (batch, n_out).
+// a may equal z only when act is identity (the training loop's output layer).
+template <class T>
+void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a);
+
+// Forward was z = x @ w + b, a = act(z). Given grad_a (batch, n_out):
+//   grad_z = act'(z) * grad_a        (batch, n_out)  written to grad_z, which may equal grad_a
+//   grad_w = x^T @ grad_z            (n_in, n_out)
+//   grad_b = sum over rows of grad_z (n_out,)
+//   grad_x = grad_z @ w^T            (batch, n_in)   skipped when grad_x is null (first layer)
+// The transposes are strides handed to gemm, never copies.
+template <class T>
+void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
+                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b);
+
+}  // namespace fastmlp::nn

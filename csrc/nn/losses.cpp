@@ -1,0 +1,104 @@
+// Loss kernels. Per-element terms and gradients are computed in T in NumPy's order; only the
+// mean is accumulated in double (NumPy's float32 mean is pairwise in float32, ours is tighter).
+#include "nn/losses.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "nn/scalar.hpp"
+
+namespace fastmlp::nn {
+namespace {
+
+// mean(-log softmax(output_i)[y_i]) with softmax fused; gradient (softmax - target) / batch.
+template <class T>
+double cross_entropy(const T* output, Target<T> target, T* grad, int64_t batch, int64_t n_out) {
+  double total = 0.0;
+  const T batch_t = T(batch);
+  for (int64_t i = 0; i < batch; ++i) {
+    const T* o = output + i * n_out;
+    T* g = grad + i * n_out;
+    T mx = o[0];
+    for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
+    // log_prob = shifted - log(sum(exp(shifted))), shifted = o - max: exp never overflows
+    double sum_exp = 0.0;
+    for (int64_t j = 0; j < n_out; ++j) sum_exp += std::exp(o[j] - mx);
+    const T log_sum = std::log(static_cast<T>(sum_exp));
+    for (int64_t j = 0; j < n_out; ++j) {
+      const T log_prob = (o[j] - mx) - log_sum;
+      T t;
+      if (target.labels) {
+        t = target.labels[i] == j ? T(1) : T(0);
+        if (t != T(0)) total -= log_prob;
+      } else {
+        t = target.values[i * n_out + j];
+        total -= static_cast<double>(t * log_prob);
+      }
+      g[j] = (std::exp(log_prob) - t) / batch_t;
+    }
+  }
+  return total / static_cast<double>(batch);
+}
+
+}  // namespace
+
+template <class T>
+double loss_forward_backward(Loss loss, const T* output, Target<T> target, T* grad,
+                             int64_t batch, int64_t n_out) {
+  const int64_t size = batch * n_out;
+  if (size <= 0) throw std::invalid_argument("output must not be empty");
+  if (loss == Loss::cross_entropy) return cross_entropy(output, target, grad, batch, n_out);
+  if (!target.values) throw std::invalid_argument("this loss needs a float target like output");
+  const T* t = target.values;
+  const T size_t_ = T(size);  // NumPy divides by the Python int size, taken as T
+  double total = 0.0;
+  switch (loss) {
+    case Loss::mse: {  // mean((o - t)^2), grad 2 (o - t) / size
+      const T two_over_size = static_cast<T>(2.0 / static_cast<double>(size));
+      for (int64_t i = 0; i < size; ++i) {
+        const T diff = output[i] - t[i];
+        total += static_cast<double>(diff * diff);
+        grad[i] = two_over_size * diff;
+      }
+      break;
+    }
+    case Loss::mae:  // mean(|o - t|), grad sign(o - t) / size
+      for (int64_t i = 0; i < size; ++i) {
+        const T diff = output[i] - t[i];
+        total += static_cast<double>(std::fabs(diff));
+        grad[i] = sign(diff) / size_t_;
+      }
+      break;
+    case Loss::huber: {  // 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
+      const T delta = T(kHuberDelta);
+      for (int64_t i = 0; i < size; ++i) {
+        const T diff = output[i] - t[i];
+        const bool small = std::fabs(diff) <= delta;
+        const T term = small ? T(0.5) * diff * diff : delta * (std::fabs(diff) - T(0.5) * delta);
+        total += static_cast<double>(term);
+        grad[i] = (small ? diff : delta * sign(diff)) / size_t_;
+      }
+      break;
+    }
+    case Loss::binary_cross_entropy:
+      // stable form of -t log s(o) - (1-t) log(1 - s(o)): max(o, 0) - o t + log(1 + exp(-|o|));
+      // grad (sigmoid(o) - t) / size
+      for (int64_t i = 0; i < size; ++i) {
+        const T o = output[i];
+        const T term = (o < T(0) ? T(0) : o) - o * t[i] + std::log1p(std::exp(-std::fabs(o)));
+        total += static_cast<double>(term);
+        grad[i] = (sigmoid(o) - t[i]) / size_t_;
+      }
+      break;
+    default:
+      throw std::invalid_argument("unknown loss");
+  }
+  return total / static_cast<double>(size);
+}
+
+template double loss_forward_backward<float>(Loss, const float*, Target<float>, float*, int64_t,
+                                             int64_t);
+template double loss_forward_backward<double>(Loss, const double*, Target<double>, double*,
+                                              int64_t, int64_t);
+
+}  // namespace fastmlp::nn

@@ -1,0 +1,33 @@
+// Losses fused with their gradient; mirrors backends/numpy.py (loss_forward_backward).
+//
+// Legend: output (batch, n_out) the last layer's raw output; target either integer labels
+// (batch,) in [0, n_out) (cross_entropy only) or a float array (batch, n_out) like output.
+// Every loss is a mean, so grad_output carries the 1/batch or 1/size factor.
+#pragma once
+
+#include <cstdint>
+
+namespace fastmlp::nn {
+
+// Same order as _checks.LOSSES; Python passes the index.
+enum class Loss : int { mse, cross_entropy, binary_cross_entropy, mae, huber };
+constexpr int kNumLosses = 5;
+constexpr const char* kLossNames[kNumLosses] = {"mse", "cross_entropy", "binary_cross_entropy",
+                                                "mae", "huber"};
+
+constexpr double kHuberDelta = 1.0;  // PyTorch's default delta
+
+// Exactly one of labels (batch,) and values (batch, n_out), both C-contiguous, is non-null.
+template <class T>
+struct Target {
+  const int64_t* labels;
+  const T* values;
+};
+
+// output is (batch, n_out); writes grad_output (batch, n_out); returns the mean loss, summed
+// in double. batch * n_out must be > 0.
+template <class T>
+double loss_forward_backward(Loss loss, const T* output, Target<T> target, T* grad_output,
+                             int64_t batch, int64_t n_out);
+
+}  // namespace fastmlp::nn

@@ -1,0 +1,87 @@
+// Optimizer kernels: one pass over the elements, each statement the NumPy oracle's in-place
+// operation on one element, so float64 agrees to the last bit and float32 rounds alike.
+#include "nn/optim.hpp"
+
+#include <cmath>
+
+#include "parallel/thread_pool.hpp"
+
+namespace fastmlp::nn {
+namespace {
+constexpr int64_t kMinChunk = 1 << 15;  // elements per task; elementwise, so any split is exact
+}
+
+template <class T>
+void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
+              bool nesterov, double weight_decay) {
+  const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr);
+  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
+      if (momentum != 0.0) {
+        velocity[i] = velocity[i] * mom;
+        velocity[i] = velocity[i] + g;
+        g = nesterov ? g + mom * velocity[i] : velocity[i];
+      }
+      param[i] = param[i] - lr_t * g;
+    }
+  });
+}
+
+template <class T>
+void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+  const bool coupled_decay = weight_decay != 0.0 && !decoupled;
+  const bool decoupled_decay = weight_decay != 0.0 && decoupled;
+  const T shrink = T(1 - lr * weight_decay), wd = T(weight_decay);
+  const T b1 = T(beta1), one_minus_b1 = T(1 - beta1), b2 = T(beta2), one_minus_b2 = T(1 - beta2);
+  // Bias corrections in double, as Python computes them, then rounded to T.
+  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+  const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
+  const T step_size = T(lr / bias_correction1), eps_t = T(eps);
+  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      if (decoupled_decay) param[i] = param[i] * shrink;
+      const T g = coupled_decay ? grad[i] + wd * param[i] : grad[i];
+      m[i] = m[i] * b1;
+      m[i] = m[i] + one_minus_b1 * g;
+      v[i] = v[i] * b2;
+      v[i] = v[i] + one_minus_b2 * g * g;
+      const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps_t;
+      param[i] = param[i] - step_size * (m[i] / denom);
+    }
+  });
+}
+
+template <class T>
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n, double lr,
+                  double alpha, double eps, double momentum, double weight_decay) {
+  const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
+  const T mom = T(momentum), lr_t = T(lr);
+  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
+      square_avg[i] = square_avg[i] * a;
+      square_avg[i] = square_avg[i] + one_minus_a * g * g;
+      T update = g / (std::sqrt(square_avg[i]) + eps_t);
+      if (momentum != 0.0) {
+        velocity[i] = velocity[i] * mom;
+        velocity[i] = velocity[i] + update;
+        update = velocity[i];
+      }
+      param[i] = param[i] - lr_t * update;
+    }
+  });
+}
+
+#define FASTMLP_INSTANTIATE(T)                                                                 \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, bool, double);          \
+  template void adam_step<T>(T*, const T*, T*, T*, int64_t, int64_t, double, double, double,   \
+                             double, double, bool);                                            \
+  template void rmsprop_step<T>(T*, const T*, T*, T*, int64_t, double, double, double, double, \
+                                double);
+FASTMLP_INSTANTIATE(float)
+FASTMLP_INSTANTIATE(double)
+#undef FASTMLP_INSTANTIATE
+
+}  // namespace fastmlp::nn

@@ -1,0 +1,30 @@
+// Optimizer updates in place; mirrors backends/numpy.py (sgd_step, adam_step, rmsprop_step),
+// which follow torch.optim's definitions. Every array is C-contiguous with n elements;
+// hyperparameters arrive as double and are rounded to T where NumPy rounds them.
+#pragma once
+
+#include <cstdint>
+
+namespace fastmlp::nn {
+
+// g = grad + wd p;  velocity = momentum velocity + g;  p -= lr (nesterov ? g + momentum velocity
+// : velocity)   (without momentum: p -= lr g)
+template <class T>
+void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
+              bool nesterov, double weight_decay);
+
+// step is the 1-based count of this update. Adam: g = grad + wd p; AdamW (decoupled):
+// p *= 1 - lr wd. m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+// p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+template <class T>
+void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled);
+
+// g = grad + wd p;  square_avg = alpha square_avg + (1-alpha) g^2;
+// update = g / (sqrt(square_avg) + eps);  velocity = momentum velocity + update (if momentum);
+// p -= lr update
+template <class T>
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n, double lr,
+                  double alpha, double eps, double momentum, double weight_decay);
+
+}  // namespace fastmlp::nn

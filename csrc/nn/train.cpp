@@ -1,0 +1,256 @@
+// The training loop in C++: forward through every layer, loss, backward, optimizer update,
+// batch after batch, in the same order of operations as backends/numpy.py's train_step.
+// All scratch memory lives in one Workspace allocated before the first batch.
+#include "nn/train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "nn/dense.hpp"
+#include "nn/optim.hpp"
+
+namespace fastmlp::nn {
+namespace {
+
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw std::length_error("workspace size overflows");
+  return r;
+}
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw std::length_error("workspace size overflows");
+  return r;
+}
+
+// Every buffer one step needs, for batches of up to `batch` rows, in a single allocation.
+template <class T>
+struct Workspace {
+  std::vector<T> arena;
+  std::vector<int64_t> labels;      // gathered labels (batch,), epochs only
+  T* x = nullptr;                   // gathered inputs (batch, n_in), epochs only
+  T* y = nullptr;                   // gathered float targets (batch, n_out), epochs only
+  std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z for identity
+  std::vector<T*> grad_w, grad_b;   // per layer, shaped like w_l and b_l
+  T *grad = nullptr, *grad_next = nullptr;  // ping-pong (batch, max width): grad_a/grad_z, grad_x
+
+  Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels) {
+    const auto& L = net.layers;
+    int64_t width = 0, total = 0;
+    auto take = [&](int64_t count) { total = checked_add(total, count); };
+    for (const auto& l : L) {
+      width = std::max(width, l.n_out);
+      take(checked_mul(batch, l.n_out));                                  // z
+      if (l.act != Activation::identity) take(checked_mul(batch, l.n_out));  // a
+      take(checked_mul(l.n_in, l.n_out));                                  // grad_w
+      take(l.n_out);                                                       // grad_b
+    }
+    take(checked_mul(2, checked_mul(batch, width)));
+    if (gather_x) take(checked_mul(batch, L.front().n_in));
+    if (gather_y) take(checked_mul(batch, L.back().n_out));
+    arena.resize(static_cast<size_t>(total));  // std::bad_alloc -> MemoryError
+    if (gather_labels) labels.resize(static_cast<size_t>(batch));
+
+    T* p = arena.data();
+    auto next = [&](int64_t count) { T* q = p; p += count; return q; };
+    for (const auto& l : L) {
+      z.push_back(next(batch * l.n_out));
+      a.push_back(l.act == Activation::identity ? z.back() : next(batch * l.n_out));
+      grad_w.push_back(next(l.n_in * l.n_out));
+      grad_b.push_back(next(l.n_out));
+    }
+    grad = next(batch * width);
+    grad_next = next(batch * width);
+    if (gather_x) x = next(batch * L.front().n_in);
+    if (gather_y) y = next(batch * L.back().n_out);
+  }
+};
+
+// numpy's argmax: the first maximum, and a NaN counts as the maximum.
+template <class T>
+int64_t argmax(const T* row, int64_t n) {
+  int64_t best = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (std::isnan(row[j])) return j;
+    if (row[j] > row[best]) best = j;
+  }
+  return best;
+}
+
+// cross_entropy: argmax equals the label (or the target's argmax); binary_cross_entropy: every
+// output on the right side of 0; regression losses: 0.
+template <class T>
+int64_t count_correct(Loss loss, const T* output, Target<T> y, int64_t batch, int64_t n_out) {
+  int64_t correct = 0;
+  if (loss == Loss::cross_entropy) {
+    for (int64_t i = 0; i < batch; ++i) {
+      const int64_t label = y.labels ? y.labels[i] : argmax(y.values + i * n_out, n_out);
+      correct += argmax(output + i * n_out, n_out) == label;
+    }
+  } else if (loss == Loss::binary_cross_entropy) {
+    for (int64_t i = 0; i < batch; ++i) {
+      bool all = true;
+      for (int64_t j = 0; j < n_out; ++j)
+        all = all && ((output[i * n_out + j] > T(0)) == (y.values[i * n_out + j] > T(0.5)));
+      correct += all;
+    }
+  }
+  return correct;
+}
+
+// Forward through every layer, then the loss and its gradient (left in ws.grad).
+template <class T>
+StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y) {
+  const int64_t batch = x.rows;
+  Matrix<const T> input = x;
+  for (size_t l = 0; l < net.layers.size(); ++l) {
+    const Layer<T>& L = net.layers[l];
+    dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l]);
+    input = c_matrix<const T>(ws.a[l], batch, L.n_out);
+  }
+  const int64_t n_out = net.layers.back().n_out;
+  const double loss = loss_forward_backward(net.loss, input.data, y, ws.grad, batch, n_out);
+  return {loss, count_correct(net.loss, input.data, y, batch, n_out)};
+}
+
+// From the last layer to the first: grad_z in place over grad_a, grad_x into the other buffer.
+template <class T>
+void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
+  const int64_t batch = x.rows;
+  T* grad = ws.grad;
+  T* grad_next = ws.grad_next;
+  for (size_t l = net.layers.size(); l-- > 0;) {
+    const Layer<T>& L = net.layers[l];
+    const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(ws.a[l - 1], batch, L.n_in);
+    dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad, L.act,
+                   grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
+    std::swap(grad, grad_next);
+  }
+}
+
+template <class T>
+void update(const OptimizerConfig& o, int64_t step, T* param, const T* grad, T* m, T* v,
+            int64_t n) {
+  switch (o.kind) {
+    case Optimizer::sgd:
+      sgd_step(param, grad, m, n, o.lr, o.momentum, o.nesterov, o.weight_decay);
+      return;
+    case Optimizer::adam:
+    case Optimizer::adamw:
+      adam_step(param, grad, m, v, n, step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay,
+                o.kind == Optimizer::adamw);
+      return;
+    case Optimizer::rmsprop:  // square_avg lives in slot v, the momentum buffer in slot m
+      rmsprop_step(param, grad, v, m, n, o.lr, o.alpha, o.eps, o.momentum, o.weight_decay);
+      return;
+  }
+}
+
+template <class T>
+void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
+  const int64_t step = ++*net.step;  // Adam's bias correction takes the 1-based count
+  for (size_t l = 0; l < net.layers.size(); ++l) {
+    const Layer<T>& L = net.layers[l];
+    update(net.opt, step, L.w, ws.grad_w[l], L.w_m, L.w_v, L.n_in * L.n_out);
+    update(net.opt, step, L.b, ws.grad_b[l], L.b_m, L.b_v, L.n_out);
+  }
+}
+
+// Copies rows order[start, start + rows) of X (any strides) and Y into the workspace.
+template <class T>
+Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, int64_t n_out,
+                 const int64_t* order, int64_t rows) {
+  const int64_t n_in = X.cols;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = X.data + order[r] * X.rs;
+    T* dst = ws.x + r * n_in;
+    if (X.cs == 1)
+      std::memcpy(dst, src, static_cast<size_t>(n_in) * sizeof(T));
+    else
+      for (int64_t j = 0; j < n_in; ++j) dst[j] = src[j * X.cs];
+  }
+  if (Y.labels) {
+    for (int64_t r = 0; r < rows; ++r) ws.labels[r] = Y.labels[order[r]];
+    return Target<T>{ws.labels.data(), nullptr};
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(ws.y + r * n_out, Y.values + order[r] * n_out, static_cast<size_t>(n_out) * sizeof(T));
+  return Target<T>{nullptr, ws.y};
+}
+
+// The same text as fastmlp.backends._checks.non_finite_loss, so every backend says it alike.
+NonFiniteLoss non_finite_loss(double loss, int64_t batch_index, int64_t start, int64_t rows) {
+  const char* value = std::isnan(loss) ? "nan" : (loss > 0 ? "inf" : "-inf");
+  return NonFiniteLoss(std::string("loss is ") + value + " at batch " + std::to_string(batch_index) +
+                       " of the epoch (rows " + std::to_string(start) + " to " +
+                       std::to_string(start + rows - 1) +
+                       " of order); the weights were not updated with it");
+}
+
+}  // namespace
+
+template <class T>
+StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y) {
+  if (x.rows == 0) throw std::invalid_argument("output must not be empty");
+  Workspace<T> ws(net, x.rows, false, false, false);
+  const StepResult result = forward_loss(net, ws, x, y);
+  if (!std::isfinite(result.loss)) throw non_finite_loss(result.loss, 0, 0, x.rows);
+  backward(net, ws, x);
+  apply_optimizer(net, ws);
+  return result;
+}
+
+template <class T>
+EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
+                        const int64_t* order, int64_t n_order, int64_t batch_size,
+                        const std::function<bool()>& should_stop) {
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
+  for (int64_t i = 0; i < n_order; ++i)  // one cheap pass buys memory safety for every gather
+    if (order[i] < 0 || order[i] >= X.rows) throw std::out_of_range("order index out of range");
+  EpochResult result{0.0, 0, false};
+  if (n_order == 0) return result;
+
+  const int64_t n_out = net.layers.back().n_out;
+  Workspace<T> ws(net, std::min(batch_size, n_order), true, Y.labels == nullptr, Y.labels != nullptr);
+  using Clock = std::chrono::steady_clock;
+  auto last_check = Clock::now();
+  double loss_sum = 0.0;
+  for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
+    const int64_t rows = std::min(batch_size, n_order - start);
+    const Target<T> y = gather(ws, X, Y, n_out, order + start, rows);
+    const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
+    const StepResult step = forward_loss(net, ws, x, y);
+    if (!std::isfinite(step.loss)) throw non_finite_loss(step.loss, batch_index, start, rows);
+    backward(net, ws, x);
+    apply_optimizer(net, ws);
+    loss_sum += step.loss * static_cast<double>(rows);
+    result.n_correct += step.n_correct;
+    // Ctrl-C: checking costs a GIL round trip, so ask by wall clock, not every batch.
+    const auto now = Clock::now();
+    if (should_stop && now - last_check >= std::chrono::milliseconds(50)) {
+      last_check = now;
+      if (should_stop()) {
+        result.interrupted = true;
+        result.mean_loss = loss_sum / static_cast<double>(start + rows);
+        return result;
+      }
+    }
+  }
+  result.mean_loss = loss_sum / static_cast<double>(n_order);
+  return result;
+}
+
+template StepResult train_step<float>(const Network<float>&, Matrix<const float>, Target<float>);
+template StepResult train_step<double>(const Network<double>&, Matrix<const double>,
+                                       Target<double>);
+template EpochResult train_epoch<float>(const Network<float>&, Matrix<const float>, Target<float>,
+                                        const int64_t*, int64_t, int64_t,
+                                        const std::function<bool()>&);
+template EpochResult train_epoch<double>(const Network<double>&, Matrix<const double>,
+                                         Target<double>, const int64_t*, int64_t, int64_t,
+                                         const std::function<bool()>&);
+
+}  // namespace fastmlp::nn

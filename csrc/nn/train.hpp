@@ -1,0 +1,83 @@
+// Training: one step on a batch, and a whole epoch without returning to Python; mirrors
+// backends/numpy.py (train_step, train_epoch).
+//
+// Legend: L layers; layer l maps (batch, n_in_l) -> (batch, n_out_l):
+//   z_l = a_{l-1} @ w_l + b_l,  a_l = act_l(z_l),  a_{-1} = x;  the loss takes a_{L-1}.
+// Every array here is a view of memory Python owns (Network's weights, biases and slots).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+#include "nn/activations.hpp"
+#include "nn/losses.hpp"
+#include "nn/matrix.hpp"
+
+namespace fastmlp::nn {
+
+// Same order as network.OPTIMIZERS; Python passes the index.
+enum class Optimizer : int { sgd, adam, adamw, rmsprop };
+constexpr int kNumOptimizers = 4;
+constexpr const char* kOptimizerNames[kNumOptimizers] = {"sgd", "adam", "adamw", "rmsprop"};
+
+struct OptimizerConfig {  // PyTorch's definitions, as network.OptimizerConfig
+  Optimizer kind;
+  double lr, momentum;
+  bool nesterov;
+  double weight_decay, beta1, beta2, eps, alpha;
+};
+
+template <class T>
+struct Layer {
+  T* w;  // (n_in, n_out) C-contiguous
+  T* b;  // (n_out,)
+  int64_t n_in, n_out;
+  Activation act;
+  // Optimizer slots shaped like w and b. sgd: m = momentum buffer; adam(w): m, v = moments;
+  // rmsprop: m = momentum buffer, v = square average.
+  T *w_m, *w_v, *b_m, *b_v;
+};
+
+template <class T>
+struct Network {
+  std::vector<Layer<T>> layers;
+  Loss loss;
+  OptimizerConfig opt;
+  int64_t* step;  // optimizer updates so far; each step increments it before updating
+};
+
+struct StepResult {
+  double loss;        // the batch's mean loss before the update
+  int64_t n_correct;  // rows classified correctly before the update (0 for regression)
+};
+
+struct EpochResult {
+  double mean_loss;  // per-sample mean over the batches run
+  int64_t n_correct;
+  bool interrupted;  // should_stop() asked to stop; every finished step was applied in full
+};
+
+// A batch's loss was NaN or inf; raised before that batch's update, so the weights stay finite.
+class NonFiniteLoss : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// x is (batch, n_in) with any strides; y is labels (batch,) or values (batch, n_out).
+// Forward, loss, backward, optimizer update of every parameter and slot, ++*net.step.
+template <class T>
+StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y);
+
+// X is (n_rows, n_in) with any strides, Y labels (n_rows,) or values (n_rows, n_out)
+// C-contiguous; order (n_order,) row indices. Runs train_step on X[order[s:s+batch_size]] for
+// s = 0, batch_size, ...; gathers each batch into a workspace allocated once up front. Calls
+// should_stop about every 50 ms of wall clock, between steps; true ends the epoch early.
+// Throws NonFiniteLoss naming the batch.
+template <class T>
+EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
+                        const int64_t* order, int64_t n_order, int64_t batch_size,
+                        const std::function<bool()>& should_stop);
+
+}  // namespace fastmlp::nn

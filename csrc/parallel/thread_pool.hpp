@@ -1,0 +1,51 @@
+// The one piece of global state in fastmlp's C++ core: a small persistent thread pool.
+//
+// parallel_for(n_tasks, fn) runs fn(0) ... fn(n_tasks - 1), each task exactly once, on up to
+// get_num_threads() threads (the caller is one of them). Callers split work so that each task
+// writes disjoint memory and computes every output the same way whichever thread runs it;
+// then results are bitwise identical for any thread count.
+// Not OpenMP: libgomp hangs after fork() and every wheel would bundle its own runtime
+// (reference/ENGINEERING.md §3).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace fastmlp::parallel {
+
+// Threads used by parallel_for, the caller included. The first call decides the default:
+// FASTMLP_NUM_THREADS, else OMP_NUM_THREADS (so joblib/loky limits apply), else the CPUs in
+// this process's affinity mask.
+int get_num_threads();
+
+// n >= 1. Takes effect for the next parallel_for; the old pool is joined once idle.
+void set_num_threads(int n);
+
+// Runs every task; rethrows on the caller the first exception any task threw. Runs serially
+// when one thread is configured, n_tasks <= 1, or another caller holds the pool (one job at
+// a time: a second Python thread never oversubscribes the cores or deadlocks).
+void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn);
+
+}  // namespace fastmlp::parallel
+
+namespace fastmlp::parallel {
+
+// Splits [0, n) into contiguous chunks of at least min_chunk items and runs fn(lo, hi) on each,
+// in parallel when there is more than one chunk. For elementwise and row-wise kernels, whose
+// results do not depend on the split.
+template <class Fn>
+void parallel_chunks(int64_t n, int64_t min_chunk, Fn&& fn) {
+  const int64_t max_tasks = n / (min_chunk > 0 ? min_chunk : 1);
+  const int64_t n_tasks = max_tasks < get_num_threads() ? max_tasks : get_num_threads();
+  if (n_tasks <= 1) {
+    if (n > 0) fn(int64_t(0), n);
+    return;
+  }
+  const int64_t per = (n + n_tasks - 1) / n_tasks;
+  parallel_for(n_tasks, [&](int64_t t) {
+    const int64_t lo = t * per, hi = lo + per < n ? lo + per : n;
+    if (lo < hi) fn(lo, hi);
+  });
+}
+
+}  // namespace fastmlp::parallel

@@ -1,0 +1,224 @@
+"""The C++ backend: thin wrappers over ``fastmlp._core``.
+
+Each function has numpy.py's name, signature and docstring (copied by `_mirror`), runs the same
+`_checks` calls so it raises the same errors, allocates every output with NumPy, and hands
+zero-copy views to C++ (which releases the GIL). No maths here: read numpy.py for that.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+
+import numpy as np
+
+from .. import _core
+from . import _checks as check
+from . import numpy as _oracle
+from .network import OPTIMIZERS
+
+# The kernels take enums as indices into these tuples; the C++ side must agree on the order.
+if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS) != (check.ACTIVATIONS, check.LOSSES, OPTIMIZERS):
+    raise ImportError("fastmlp._core was built for different activation/loss/optimizer names; rebuild it")
+_ACTIVATION = {name: i for i, name in enumerate(check.ACTIVATIONS)}
+_LOSS = {name: i for i, name in enumerate(check.LOSSES)}
+_OPTIMIZER = {name: i for i, name in enumerate(OPTIMIZERS)}
+
+# Raised by train_epoch when a batch's loss is NaN or inf (a FloatingPointError subclass).
+NonFiniteLossError = _core.NonFiniteLossError
+
+
+def _mirror(oracle_fn):
+    """Give the wrapper the oracle's name and docstring; refuse a signature that differs."""
+
+    def wrap(fn):
+        if inspect.signature(fn) != inspect.signature(oracle_fn):
+            raise TypeError(f"cpp.{fn.__name__} signature differs from numpy.{oracle_fn.__name__}")
+        functools.update_wrapper(fn, oracle_fn, assigned=("__name__", "__qualname__", "__doc__"), updated=())
+        return fn
+
+    return wrap
+
+
+def _strided(arr, name):
+    """An array C++ reads through its strides; NumPy strides are bytes, C++ wants elements."""
+    if any(s % arr.itemsize for s in arr.strides):
+        raise ValueError(f"{name} has strides {arr.strides} that are not multiples of its itemsize {arr.itemsize}")
+    return arr
+
+
+def _labels_or_values(loss, target):
+    """Integer labels as contiguous int64; float targets as contiguous arrays of their dtype."""
+    if loss == "cross_entropy" and target.dtype.kind in "iu":
+        return np.ascontiguousarray(target, dtype=np.int64)
+    return np.ascontiguousarray(target)
+
+
+def _network_args(net, step):
+    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, step)."""
+    opt = net.optimizer
+    optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
+                 float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
+                 float(opt.alpha))
+    activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
+    return (net.params, list(net.slots_m), list(net.slots_v), activations,
+            _LOSS[check.loss_name(net.loss)], optimizer, step)
+
+
+# --- matrix multiply ------------------------------------------------------------------------
+
+
+@_mirror(_oracle.matmul)
+def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
+    a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
+    _core.matmul(_strided(a, "a"), _strided(b, "b"), bool(trans_a), bool(trans_b), out, alpha, beta)
+    return out
+
+
+# --- activations ----------------------------------------------------------------------------
+
+
+@_mirror(_oracle.activation_forward)
+def activation_forward(name, z):
+    name = check.activation_name(name)
+    check.float_array(z, "z", 2)
+    out = np.empty(z.shape, z.dtype)
+    _core.activation_forward(_ACTIVATION[name], np.ascontiguousarray(z), out)
+    return out
+
+
+@_mirror(_oracle.activation_backward)
+def activation_backward(name, z, a, grad_a):
+    name = check.activation_name(name)
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        check.float_array(arr, label, 2)
+        check.shape_is(arr, label, z.shape)
+    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    out = np.empty(z.shape, z.dtype)
+    _core.activation_backward(_ACTIVATION[name], np.ascontiguousarray(z), np.ascontiguousarray(a),
+                              np.ascontiguousarray(grad_a), out)
+    return out
+
+
+# --- dense layer ----------------------------------------------------------------------------
+
+
+@_mirror(_oracle.dense_forward)
+def dense_forward(x, w, b, activation, out_z=None, out_a=None):
+    x, w, b, out_z, out_a = check.dense_forward_args(x, w, b, activation, out_z, out_a)
+    _core.dense_forward(_strided(x, "x"), _strided(w, "w"), np.ascontiguousarray(b),
+                        _ACTIVATION[check.activation_name(activation)], out_z, out_a)
+    return out_z, out_a
+
+
+@_mirror(_oracle.dense_backward)
+def dense_backward(x, w, z, a, grad_a, activation):
+    check.dense_backward_args(x, w, z, a, grad_a, activation)
+    (batch, n_in), n_out, dtype = x.shape, w.shape[1], x.dtype
+    grad_z = np.empty((batch, n_out), dtype)  # scratch
+    grad_x = np.empty((batch, n_in), dtype)
+    grad_w = np.empty((n_in, n_out), dtype)
+    grad_b = np.empty((n_out,), dtype)
+    _core.dense_backward(_strided(x, "x"), _strided(w, "w"), np.ascontiguousarray(z),
+                         np.ascontiguousarray(a), np.ascontiguousarray(grad_a),
+                         _ACTIVATION[check.activation_name(activation)], grad_z, grad_x, grad_w, grad_b)
+    return grad_x, grad_w, grad_b
+
+
+# --- losses ---------------------------------------------------------------------------------
+
+
+@_mirror(_oracle.loss_forward_backward)
+def loss_forward_backward(name, output, target):
+    name = check.loss_name(name)
+    check.float_array(output, "output", 2)
+    target = check.loss_target(name, output, target)
+    if output.size == 0:
+        raise ValueError("output must not be empty")
+    grad_output = np.empty(output.shape, output.dtype)
+    loss = _core.loss_forward_backward(_LOSS[name], np.ascontiguousarray(output),
+                                       _labels_or_values(name, target), grad_output)
+    return float(loss), grad_output
+
+
+# --- optimizers (update param and slots in place) --------------------------------------------
+
+
+@_mirror(_oracle.sgd_step)
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    check.optimizer_args(param, grad, {"velocity": velocity})
+    _core.sgd_step(param, np.ascontiguousarray(grad), velocity, float(lr), float(momentum),
+                   bool(nesterov), float(weight_decay))
+
+
+@_mirror(_oracle.adam_step)
+def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled=False):
+    check.optimizer_args(param, grad, {"m": m, "v": v})
+    _core.adam_step(param, np.ascontiguousarray(grad), m, v, int(step), float(lr), float(beta1),
+                    float(beta2), float(eps), float(weight_decay), bool(decoupled))
+
+
+@_mirror(_oracle.rmsprop_step)
+def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
+                 weight_decay=0.0):
+    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
+    _core.rmsprop_step(param, np.ascontiguousarray(grad), square_avg, velocity, float(lr),
+                       float(alpha), float(eps), float(momentum), float(weight_decay))
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+@_mirror(_oracle.train_step)
+def train_step(net, x, y):
+    check.network(net)
+    check.batch_arrays(net, x, y)
+    # C++ increments the count in this array; copying it back in `finally` keeps net.step right
+    # even when the call raises.
+    step = np.array([net.step], dtype=np.int64)
+    try:
+        loss, n_correct = _core.train_step(*_network_args(net, step), _strided(x, "x"),
+                                           _labels_or_values(check.loss_name(net.loss), y))
+    finally:
+        net.step = int(step[0])
+    return float(loss), int(n_correct)
+
+
+@_mirror(_oracle.train_epoch)
+def train_epoch(net, X, Y, order, batch_size):
+    check.network(net)
+    check.batch_arrays(net, X, Y, "X", "Y")
+    order = check.epoch_order(order, len(X))
+    batch_size = check.integer(batch_size, "batch_size", low=1)
+    batch_size = min(batch_size, max(len(order), 1))  # same batches; fits C++'s int64
+    step = np.array([net.step], dtype=np.int64)
+    try:  # Ctrl-C arrives as KeyboardInterrupt after a whole step; net.step counts that step
+        mean_loss, n_correct = _core.train_epoch(*_network_args(net, step), _strided(X, "X"),
+                                                 _labels_or_values(check.loss_name(net.loss), Y),
+                                                 order, batch_size)
+    finally:
+        net.step = int(step[0])
+    return float(mean_loss), int(n_correct)
+
+
+# --- threads --------------------------------------------------------------------------------
+
+
+def set_num_threads(n):
+    """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"num_threads must be an int >= 1, got {n!r}")
+    _core.set_num_threads(int(n))
+
+
+def get_num_threads():
+    """Threads the C++ kernels use: set_num_threads, else FASTMLP_NUM_THREADS, else
+    OMP_NUM_THREADS, else the CPUs this process may run on."""
+    return _core.get_num_threads()
+
+
+def build_info():
+    """How the C++ core was built: its GEMM kernel, compiler and flags."""
+    return _core.build_info()

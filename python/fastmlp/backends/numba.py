@@ -1,0 +1,262 @@
+"""The Numba backend: backends/numpy.py's functions, compiled by Numba.
+
+Same names, signatures and docstrings as `backends/numpy.py` (copied from it by `_mirrors`);
+the same checks from `_checks` run in the same places, so bad input raises the same error.
+Each wrapper checks, copies strided inputs where a kernel needs C order (never an output),
+and calls one ``@njit(cache=True)`` kernel from `numba_kernels.py`, where the maths is.
+
+Training: `train_epoch` loops in Python over chunks of batches; each chunk is one call of the
+jitted `numba_kernels.train_batches`, sized to run some milliseconds, so Ctrl-C lands between
+chunks (weights, slots and ``net.step`` stay consistent) while the per-batch cost stays inside
+compiled code. `train_step` is the same kernel on one batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import _checks as check
+from . import numba_kernels as k
+from . import numpy as _oracle
+
+_ACTIVATION_CODE = {name: i for i, name in enumerate(check.ACTIVATIONS)}
+_LOSS_CODE = {name: i for i, name in enumerate(check.LOSSES)}
+_OPTIMIZER_CODE = {"sgd": k.SGD, "adam": k.ADAM, "adamw": k.ADAMW, "rmsprop": k.RMSPROP}
+_EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
+
+
+def _mirrors(fn):
+    """Take the docstring of the NumPy oracle's function of the same name."""
+    fn.__doc__ = getattr(_oracle, fn.__name__).__doc__
+    return fn
+
+
+def _operand(arr, trans):
+    """``(flat, offset, row_stride, col_stride)`` with op(arr)[i, j] == flat[offset + i*rs + j*cs].
+
+    flat is a 1-D view over arr's memory starting at its lowest address (no copy), so any
+    strides NumPy can give reach the one compiled GEMM; transposing swaps the strides.
+    """
+    item = arr.itemsize
+    if arr.size == 0 or arr.strides[0] % item or arr.strides[1] % item:
+        arr = np.ascontiguousarray(arr)
+    rows, cols = arr.shape
+    rs, cs = arr.strides[0] // item, arr.strides[1] // item
+    if arr.size == 0:
+        flat, offset = arr.reshape(0), 0
+    else:
+        i0 = rows - 1 if rs < 0 else 0
+        j0 = cols - 1 if cs < 0 else 0
+        span = abs(rs) * (rows - 1) + abs(cs) * (cols - 1) + 1
+        flat = as_strided(arr[i0:i0 + 1, j0:j0 + 1], shape=(span,), strides=(item,),
+                          writeable=False)
+        offset = -rs * (rows - 1) * (rs < 0) - cs * (cols - 1) * (cs < 0)
+    return (flat, offset, cs, rs) if trans else (flat, offset, rs, cs)
+
+
+def _c(arr):
+    return np.ascontiguousarray(arr)
+
+
+def _softmax_needs_columns(name, n_columns):
+    # numpy.py's z.max(axis=1) raises this for a softmax over zero columns
+    if name == "softmax" and n_columns == 0:
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+
+
+# --- matrix multiply ------------------------------------------------------------------------
+
+
+@_mirrors
+def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
+    a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
+    t = out.dtype.type
+    inner = a.shape[0] if trans_a else a.shape[1]
+    k.matmul_kernel(inner, *_operand(a, trans_a), *_operand(b, trans_b), t(alpha), t(beta), out)
+    return out
+
+
+# --- activations ----------------------------------------------------------------------------
+
+
+@_mirrors
+def activation_forward(name, z):
+    name = check.activation_name(name)
+    check.float_array(z, "z", 2)
+    _softmax_needs_columns(name, z.shape[1])
+    z = _c(z)
+    a = np.empty_like(z)
+    k.activation_forward_kernel(_ACTIVATION_CODE[name], z, a)
+    return a
+
+
+@_mirrors
+def activation_backward(name, z, a, grad_a):
+    name = check.activation_name(name)
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        check.float_array(arr, label, 2)
+        check.shape_is(arr, label, z.shape)
+    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    grad_z = np.empty(z.shape, z.dtype)
+    k.activation_backward_kernel(_ACTIVATION_CODE[name], _c(z), _c(a), _c(grad_a), grad_z)
+    return grad_z
+
+
+# --- dense layer ----------------------------------------------------------------------------
+
+
+@_mirrors
+def dense_forward(x, w, b, activation, out_z=None, out_a=None):
+    x, w, b, out_z, out_a = check.dense_forward_args(x, w, b, activation, out_z, out_a)
+    name = check.activation_name(activation)
+    _softmax_needs_columns(name, w.shape[1])
+    code = _ACTIVATION_CODE[name]
+    k.dense_forward_kernel(_c(x), _c(w), _c(b), code, out_z, out_a)
+    return out_z, out_a
+
+
+@_mirrors
+def dense_backward(x, w, z, a, grad_a, activation):
+    check.dense_backward_args(x, w, z, a, grad_a, activation)
+    code = _ACTIVATION_CODE[check.activation_name(activation)]
+    dtype = x.dtype
+    grad_z = np.empty(z.shape, dtype)
+    grad_x = np.empty(x.shape, dtype)
+    grad_w = np.empty(w.shape, dtype)
+    grad_b = np.empty(w.shape[1], dtype)
+    k.dense_backward_kernel(_c(x), _c(w), _c(z), _c(a), _c(grad_a), code, grad_z, grad_x, grad_w,
+                            grad_b, True)
+    return grad_x, grad_w, grad_b
+
+
+# --- losses ---------------------------------------------------------------------------------
+
+
+def _target_arrays(target, output):
+    """(labels int64, targets float, use_labels): the kernel's two target forms, one a dummy."""
+    if target.ndim == 1:
+        return np.ascontiguousarray(target, np.int64), np.empty((0, output.shape[1]), output.dtype), True
+    return np.empty(0, np.int64), _c(target), False
+
+
+@_mirrors
+def loss_forward_backward(name, output, target):
+    name = check.loss_name(name)
+    check.float_array(output, "output", 2)
+    target = check.loss_target(name, output, target)
+    if output.size == 0:
+        raise ValueError("output must not be empty")
+    output = _c(output)
+    labels, targets, use_labels = _target_arrays(target, output)
+    grad = np.empty_like(output)
+    loss = k.loss_kernel(_LOSS_CODE[name], output, labels, targets, use_labels, grad,
+                         np.empty_like(output))
+    return float(loss), grad
+
+
+# --- optimizers (update param and slots in place) --------------------------------------------
+
+
+def _flat(arr):
+    return arr.reshape(-1)  # a view: param and slots are checked C-contiguous
+
+
+@_mirrors
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    check.optimizer_args(param, grad, {"velocity": velocity})
+    t = param.dtype.type
+    k.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
+                 t(momentum) if momentum else t(0), bool(nesterov),
+                 t(weight_decay) if weight_decay else t(0))
+
+
+@_mirrors
+def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled=False):
+    check.optimizer_args(param, grad, {"m": m, "v": v})
+    t = param.dtype.type
+    decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = np.sqrt(1 - beta2**step)
+    k.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
+                  t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
+                  t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
+
+
+@_mirrors
+def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
+                 weight_decay=0.0):
+    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
+    t = param.dtype.type
+    k.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
+                     t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),
+                     t(weight_decay) if weight_decay else t(0))
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, loss_sum):
+    """Call the compiled trainer on batches [first_batch, first_batch + n_batches) of order."""
+    opt = net.optimizer
+    labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
+    return k.train_batches(
+        tuple(net.weights), tuple(net.biases),
+        tuple(s.reshape(-1) for s in net.slots_m), tuple(s.reshape(-1) for s in net.slots_v),
+        tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
+        _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
+        float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
+        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha),
+        X, labels, targets, use_labels, order, batch_size, first_batch, n_batches, state, loss_sum)
+
+
+def _forward_errors(net):
+    for w, act in zip(net.weights, net.activations):
+        _softmax_needs_columns(check.activation_name(act), w.shape[1])
+
+
+@_mirrors
+def train_step(net, x, y):
+    check.network(net)
+    check.batch_arrays(net, x, y)
+    _forward_errors(net)
+    if x.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    state = np.array([net.step, 0, -1], np.int64)
+    _, loss = _run_batches(net, _c(x), y, np.arange(x.shape[0]), x.shape[0], 0, 1, state, 0.0)
+    if state[2] >= 0:
+        raise check.non_finite_loss(loss, 0, 0, x.shape[0] - 1)
+    net.step = int(state[0])
+    return loss, int(state[1])
+
+
+@_mirrors
+def train_epoch(net, X, Y, order, batch_size):
+    check.network(net)
+    check.batch_arrays(net, X, Y, "X", "Y")
+    order = check.epoch_order(order, len(X))
+    batch_size = check.integer(batch_size, "batch_size", low=1)
+    if len(order) == 0:
+        return 0.0, 0
+    _forward_errors(net)
+    if net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")
+    X = _c(X)
+    n_batches = -(-len(order) // batch_size)
+    flops_per_batch = 6.0 * min(batch_size, len(order)) * sum(w.size + w.shape[1] for w in net.weights)
+    chunk = max(1, int(_EPOCH_CHUNK_FLOPS / max(flops_per_batch, 1.0)))
+    state = np.array([net.step, 0, -1], np.int64)
+    loss_sum = 0.0
+    try:
+        for first in range(0, n_batches, chunk):
+            loss_sum, loss = _run_batches(net, X, Y, order, batch_size, first,
+                                          min(chunk, n_batches - first), state, loss_sum)
+            if state[2] >= 0:
+                bad = int(state[2])
+                last = min((bad + 1) * batch_size, len(order)) - 1
+                raise check.non_finite_loss(loss, bad, bad * batch_size, last)
+    finally:  # a KeyboardInterrupt between chunks leaves net.step matching the weights
+        net.step = int(state[0])
+    return loss_sum / len(order), int(state[1])
+
