@@ -6,6 +6,7 @@ the NumPy and Numba backends run on the calling thread.
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
 import sys
@@ -39,6 +40,18 @@ def cpu_flags() -> list:
     return []
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def info() -> dict:
     """Versions, available backends, threads and CPU features, as a dict."""
     import numpy
@@ -51,6 +64,9 @@ def info() -> dict:
         "platform": platform.platform(),
         "numpy": numpy.__version__,
         "backends": available_backends(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_flags": cpu_flags(),
     }
     for name, dist in (("numba", "numba"), ("torch", "torch"), ("sklearn", "scikit-learn")):

@@ -65,23 +65,24 @@ def out_array(out, name: str, shape: tuple, dtype: np.dtype, inputs: dict) -> np
     return out
 
 
-def activation_name(name) -> str:
-    """Canonical activation name ('logistic' -> 'sigmoid'); unknown names list the choices."""
+def _choice(name, what: str, choices: tuple, aliases: dict) -> str:
+    """The canonical spelling of ``name`` among ``choices``; unknown names list the choices."""
     if not isinstance(name, str):
-        raise TypeError(f"activation must be a str, got {type(name).__name__}")
-    key = ACTIVATION_ALIASES.get(name.lower(), name.lower())
-    if key not in ACTIVATIONS:
-        raise ValueError(f"activation {name!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
+        raise TypeError(f"{what} must be a str, got {type(name).__name__}")
+    key = aliases.get(name.lower(), name.lower())
+    if key not in choices:
+        raise ValueError(f"{what} {name!r} is unknown; choose one of {', '.join(choices)}")
     return key
+
+
+def activation_name(name) -> str:
+    """Canonical activation name ('logistic' -> 'sigmoid')."""
+    return _choice(name, "activation", ACTIVATIONS, ACTIVATION_ALIASES)
 
 
 def loss_name(name) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"loss must be a str, got {type(name).__name__}")
-    key = LOSS_ALIASES.get(name.lower(), name.lower())
-    if key not in LOSSES:
-        raise ValueError(f"loss {name!r} is unknown; choose one of {', '.join(LOSSES)}")
-    return key
+    """Canonical loss name ('squared_error' -> 'mse')."""
+    return _choice(name, "loss", LOSSES, LOSS_ALIASES)
 
 
 def number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
