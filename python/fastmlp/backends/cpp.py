@@ -42,9 +42,10 @@ def _mirror(oracle_fn):
 
 
 def _strided(arr, name):
-    """An array C++ reads through its strides; NumPy strides are bytes, C++ wants elements."""
+    """An array C++ reads through its strides (NumPy counts bytes, C++ elements). A view whose
+    byte strides are not whole elements (a field of a packed structured array) is copied."""
     if any(s % arr.itemsize for s in arr.strides):
-        raise ValueError(f"{name} has strides {arr.strides} that are not multiples of its itemsize {arr.itemsize}")
+        return np.ascontiguousarray(arr)
     return arr
 
 
