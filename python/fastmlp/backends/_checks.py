@@ -233,6 +233,16 @@ def matmul_args(a, b, trans_a, trans_b, out, alpha, beta):
     return a, b, out, alpha, beta
 
 
+def activation_backward_args(name, z, a, grad_a) -> str:
+    """z, a and grad_a: 2-D float arrays of one shape and dtype. Returns the canonical name."""
+    name = activation_name(name)
+    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
+        float_array(arr, label, 2)
+        shape_is(arr, label, z.shape)
+    same_dtype(z=z, a=a, grad_a=grad_a)
+    return name
+
+
 def dense_forward_args(x, w, b, activation, out_z, out_a):
     """Check dense_forward's arguments; allocate missing outputs. Returns (x, w, b, out_z, out_a)."""
     float_array(x, "x", 2)

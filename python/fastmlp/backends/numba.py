@@ -93,11 +93,7 @@ def activation_forward(name, z):
 
 @_mirrors
 def activation_backward(name, z, a, grad_a):
-    name = check.activation_name(name)
-    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
-        check.float_array(arr, label, 2)
-        check.shape_is(arr, label, z.shape)
-    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    name = check.activation_backward_args(name, z, a, grad_a)
     grad_z = np.empty(z.shape, z.dtype)
     k.activation_backward_kernel(_ACTIVATION_CODE[name], _c(z), _c(a), _c(grad_a), grad_z)
     return grad_z

@@ -78,11 +78,7 @@ def activation_backward(name, z, a, grad_a):
     is taken from whichever is cheaper. For softmax it is the Jacobian-vector product
     ``a * (grad_a - sum(grad_a * a, axis=1))``.
     """
-    name = check.activation_name(name)
-    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
-        check.float_array(arr, label, 2)
-        check.shape_is(arr, label, z.shape)
-    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    name = check.activation_backward_args(name, z, a, grad_a)
     one = z.dtype.type(1)
     if name == "identity":
         return grad_a.copy()
