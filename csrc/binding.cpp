@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "gemm/dispatch.hpp"
 #include "gemm/gemm.hpp"
 #include "nn/activations.hpp"
 #include "nn/dense.hpp"
@@ -226,6 +227,22 @@ std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<
   return {r.mean_loss, r.n_correct};
 }
 
+// The active KernelSet's name and Blocking rows, for fastmlp.info() and the ISA tests.
+nb::dict kernel_info() {
+  const gemm::KernelSet& ks = gemm::active_kernels();
+  auto row = [](const gemm::Blocking& b) {
+    nb::dict d;
+    d["mr"] = b.mr, d["nr"] = b.nr, d["mc"] = b.mc, d["kc"] = b.kc, d["nc"] = b.nc;
+    return d;
+  };
+  nb::dict out;
+  out["isa"] = ks.name;
+  out["features"] = ks.features;
+  out["float32"] = row(ks.s);
+  out["float64"] = row(ks.d);
+  return out;
+}
+
 nb::tuple names(const char* const* list, int count) {
   nb::list out;
   for (int i = 0; i < count; ++i) out.append(list[i]);
@@ -289,4 +306,10 @@ NB_MODULE(_core, m) {
   m.def("set_num_threads", &parallel::set_num_threads, "n"_a);
   m.def("get_num_threads", &parallel::get_num_threads);
   m.def("build_info", &gemm::build_info);
+  // GEMM micro-kernel dispatch (csrc/gemm/dispatch.hpp). A bad FASTMLP_ISA raises ValueError
+  // (unknown name) or RuntimeError (not on this CPU) from isa(), kernel_info() and every GEMM.
+  m.def("available_isas", &gemm::available_isas);
+  m.def("isa", &gemm::isa);
+  m.def("set_isa", &gemm::set_isa, "name"_a);
+  m.def("kernel_info", &kernel_info);
 }

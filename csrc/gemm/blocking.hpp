@@ -1,7 +1,17 @@
 // Block sizes of the BLIS loop nest (jc -> pc -> ic -> jr -> ir with steps NC, KC, MC, NR, MR).
 //
-// One row per dtype for the portable baseline kernel. The ISA-specific kernels of the next
-// issue bring their own rows; the loop nest reads whichever Blocking it is handed.
+// One row per instruction set and dtype, like BLIS's config/<arch> tables. gemm.cpp reads the
+// row of the active KernelSet (dispatch.hpp); each micro-kernel TU static_asserts that its
+// register tile matches its row. Plain constexpr data, no functions: this header is included
+// by the ISA TUs, and anything inline here would be compiled once per ISA (the ODR trap of
+// reference/ENGINEERING.md §2).
+//
+// The cache arithmetic (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared; the Zen 5
+// these rows were measured on has a 48 KiB L1d and otherwise the same sizes):
+//   B micro-panel KC x NR  ~ half of L1: reused by every A micro-panel of the MC block;
+//   A block      MC x KC  ~ 1/4..1/3 of L2: streamed through once per B micro-panel;
+//   B panel      KC x NC  a few MiB of L3, shared by the MC blocks of one pc step.
+// MC is a multiple of MR and NC of NR, so only the matrix edge has partial tiles.
 #pragma once
 
 #include <cstdint>
@@ -9,32 +19,30 @@
 namespace fastmlp::gemm {
 
 struct Blocking {
-  int64_t mr, nr;  // register tile of the micro-kernel: MR rows of C by NR columns
+  int64_t mr, nr;      // register tile of the micro-kernel: MR rows of C by NR columns
   int64_t mc, kc, nc;  // cache blocks: MC x KC of A (L2), KC x NC of B (L3), KC x NR in L1
 };
 
-template <class T>
-struct BaselineBlocking;
+//                                       MR  NR   MC   KC    NC
+// generic (SSE2, 16 xmm): 6 x 8 floats = 12 acc + 2 B + 1 A = 15/16 xmm.
+// KC*NR*4 = 8 KiB B micro-panel (L1), MC*KC*4 = 144 KiB A block (L2), KC*NC*4 = 4 MiB (L3).
+inline constexpr Blocking kGenericF32{6, 8, 144, 256, 4096};
+// 6 x 4 doubles = 12 acc + 2 B + 1 A = 15/16 xmm. 8 KiB (L1), 144 KiB (L2), 4 MiB (L3).
+inline constexpr Blocking kGenericF64{6, 4, 72, 256, 2048};
 
-// SSE2 has 16 xmm registers: 6 x 8 floats = 12 acc + 2 B + 1 A broadcast = 15/16 xmm.
-// KC*NR*4 = 8 KiB B micro-panel and KC*MR*4 = 6 KiB A micro-panel stay in a 32 KiB L1;
-// MC*KC*4 = 144 KiB A block in L2; KC*NC*4 = 4 MiB B panel in L3.
-template <>
-struct BaselineBlocking<float> {
-  static constexpr int64_t MR = 6, NR = 8, MC = 144, KC = 256, NC = 4096;
-};
+// avx2 (16 ymm): 6 x 16 floats = 12 acc + 2 B + 1 A = 15/16 ymm.
+// KC*NR*4 = 16 KiB B micro-panel (L1), MC*KC*4 = 288 KiB A block (L2), KC*NC*4 = 4 MiB (L3).
+inline constexpr Blocking kAvx2F32{6, 16, 288, 256, 4096};
+// 6 x 8 doubles = 12 acc + 2 B + 1 A = 15/16 ymm. 16 KiB (L1), 288 KiB (L2), 4 MiB (L3).
+inline constexpr Blocking kAvx2F64{6, 8, 144, 256, 2048};
 
-// 6 x 4 doubles = 12 acc + 2 B + 1 A = 15/16 xmm. KC*NR*8 = 8 KiB, MC*KC*8 = 144 KiB (L2),
-// KC*NC*8 = 4 MiB (L3).
-template <>
-struct BaselineBlocking<double> {
-  static constexpr int64_t MR = 6, NR = 4, MC = 72, KC = 256, NC = 2048;
-};
-
-template <class T>
-constexpr Blocking baseline_blocking() {
-  using B = BaselineBlocking<T>;
-  return Blocking{B::MR, B::NR, B::MC, B::KC, B::NC};
-}
+// avx512 (32 zmm): 8 x 32 floats = 16 acc + 2 B + 1 A = 19/32 zmm (why 8 rows: see
+// ukernel_avx512.cpp). KC 192, not 256: the 32-wide B micro-panel is 128 bytes per k, so
+// KC*NR*4 = 24 KiB (3/4 of Zen 4's 32 KiB L1d, half of Zen 5's 48 KiB); MC*KC*4 = 360 KiB
+// A block (L2); KC*NC*4 = 3 MiB B panel (L3). (Measured on Zen 5: KC 128, 192, 256 and a
+// 12 x 32 tile are within 5 % of each other at 1 thread.)
+inline constexpr Blocking kAvx512F32{8, 32, 480, 192, 4096};
+// 8 x 16 doubles = 16 acc + 2 B + 1 A = 19/32 zmm. 24 KiB (L1), 360 KiB (L2), 3 MiB (L3).
+inline constexpr Blocking kAvx512F64{8, 16, 240, 192, 2048};
 
 }  // namespace fastmlp::gemm

@@ -1,16 +1,18 @@
 // The BLIS five-loop GEMM (jc -> pc -> ic -> jr -> ir) around a packed register-tile kernel.
 //
-// Reference: BLIS sandbox/gemmlike (bls_gemm_bp_var1.c). The loop code holds no intrinsics;
-// it hands packed micro-panels to ukernel_ref. The next issue swaps in per-ISA micro-kernels
-// and Blocking rows chosen at import; this file's loops stay as they are.
+// Reference: BLIS sandbox/gemmlike (bls_gemm_bp_var1.c). The loop code holds no intrinsics
+// and is compiled with baseline flags: it packs (pack.hpp) and hands the packed micro-panels
+// to the active KernelSet's micro-kernel, with that set's Blocking (dispatch.hpp).
 #include "gemm/gemm.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 
 #include "gemm/blocking.hpp"
+#include "gemm/dispatch.hpp"
 #include "gemm/pack.hpp"
 #include "gemm/ukernel.hpp"
 #include "parallel/thread_pool.hpp"
@@ -46,11 +48,10 @@ int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 // One thread's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
 template <class T>
-void gemm_serial(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
-                 int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
-                 int64_t ldc) {
-  using B = BaselineBlocking<T>;
-  constexpr int64_t MR = B::MR, NR = B::NR, MC = B::MC, KC = B::KC, NC = B::NC;
+void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, int64_t k,
+                 T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
+                 int64_t b_cs, T beta, T* c, int64_t ldc) {
+  const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
   T* a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
   T* b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
 
@@ -72,9 +73,8 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a
           // Loop over the MR-tall micro-panels of the A block.
           for (int64_t ir = 0; ir < mc_cur; ir += MR) {
             const int64_t mr_cur = std::min(MR, mc_cur - ir);
-            ukernel_ref<T, MR, NR>(kc_cur, alpha, a_packed + ir * kc_cur,
-                                   b_packed + jr * kc_cur, beta_cur,
-                                   c + (ic + ir) * ldc + jc + jr, ldc, mr_cur, nr_cur);
+            ukernel(kc_cur, alpha, a_packed + ir * kc_cur, b_packed + jr * kc_cur, beta_cur,
+                    c + (ic + ir) * ldc + jc + jr, ldc, mr_cur, nr_cur);
           }
         }
       }
@@ -95,6 +95,15 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
           T beta, T* c, int64_t ldc) {
+  // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
+  // a bad FASTMLP_ISA raises here, before any argument check or quick return.
+  const KernelSet& ks = active_kernels();
+  const Blocking& bk = std::is_same_v<T, float> ? ks.s : ks.d;
+  Ukernel<T> ukernel;
+  if constexpr (std::is_same_v<T, float>)
+    ukernel = ks.sgemm;
+  else
+    ukernel = ks.dgemm;
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative dimension");
   if (ldc < n) throw std::invalid_argument("gemm: ldc < n");
   checked_mul(m, ldc, "gemm: m * ldc");
@@ -110,31 +119,33 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
 
-  using B = BaselineBlocking<T>;
   const int n_threads = parallel::get_num_threads();
   const bool small = m * n < kParallelMinMacs / k;  // m*n*k below the threshold, no overflow
   if (n_threads == 1 || small) {
-    gemm_serial(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
+    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
     return;
   }
-  // Split the dimension with more register tiles into contiguous chunks, one per task. Each
-  // task runs the full loop nest on its rows (or columns) of C, so no two tasks write the same
-  // element and each element's k-sum is computed identically whatever the split.
-  const int64_t m_units = (m + B::MR - 1) / B::MR, n_units = (n + B::NR - 1) / B::NR;
-  const bool split_m = m_units >= n_units;
-  const int64_t units = split_m ? m_units : n_units, step = split_m ? B::MR : B::NR;
+  // Split M or N into contiguous chunks, one per task. Each task runs the full loop nest on its
+  // rows (or columns) of C, so no two tasks write the same element and each element's k-sum is
+  // computed identically whatever the split. Every task packs all of the operand it shares
+  // (B when splitting M, A when splitting N), so split the larger of m and n: the shared
+  // operand is then the smaller one. Fall back to the other dimension if it has too few tiles.
+  const int64_t m_units = (m + bk.mr - 1) / bk.mr, n_units = (n + bk.nr - 1) / bk.nr;
+  const bool split_m = m >= n ? m_units >= n_threads || m_units >= n_units
+                              : !(n_units >= n_threads || n_units >= m_units);
+  const int64_t units = split_m ? m_units : n_units, step = split_m ? bk.mr : bk.nr;
   const int64_t n_tasks = std::min<int64_t>(n_threads, units);
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
     if (split_m) {
       if (lo >= m) return;
-      gemm_serial(std::min(per_task, m - lo), n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
-                  b_cs, beta, c + lo * ldc, ldc);
+      gemm_serial(bk, ukernel, std::min(per_task, m - lo), n, k, alpha, a + lo * a_rs, a_rs,
+                  a_cs, b, b_rs, b_cs, beta, c + lo * ldc, ldc);
     } else {
       if (lo >= n) return;
-      gemm_serial(m, std::min(per_task, n - lo), k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
-                  b_cs, beta, c + lo, ldc);
+      gemm_serial(bk, ukernel, m, std::min(per_task, n - lo), k, alpha, a, a_rs, a_cs,
+                  b + lo * b_cs, b_rs, b_cs, beta, c + lo, ldc);
     }
   });
 }
@@ -146,11 +157,17 @@ template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const 
                            int64_t);
 
 std::string build_info() {
-  using F = BaselineBlocking<float>;
-  using D = BaselineBlocking<double>;
-  return "gemm: baseline x86-64 portable micro-kernel (s " + std::to_string(F::MR) + "x" +
-         std::to_string(F::NR) + ", d " + std::to_string(D::MR) + "x" + std::to_string(D::NR) +
-         "); compiler: " FASTMLP_CXX_COMPILER "; flags: " FASTMLP_CXX_FLAGS;
+  int count = 0;
+  const KernelSet* sets = kernel_sets(&count);
+  std::string kernels;
+  for (int i = 0; i < count; ++i) {
+    const KernelSet& ks = sets[i];
+    kernels += std::string(i ? ", " : "") + ks.name + " (s " + std::to_string(ks.s.mr) + "x" +
+               std::to_string(ks.s.nr) + ", d " + std::to_string(ks.d.mr) + "x" +
+               std::to_string(ks.d.nr) + ")";
+  }
+  return "gemm: micro-kernels " + kernels + ", chosen at runtime (FASTMLP_ISA overrides)" +
+         "; compiler: " FASTMLP_CXX_COMPILER "; flags: " FASTMLP_CXX_FLAGS;
 }
 
 }  // namespace fastmlp::gemm

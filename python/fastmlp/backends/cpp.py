@@ -223,3 +223,44 @@ def get_num_threads():
 def build_info():
     """How the C++ core was built: its GEMM kernel, compiler and flags."""
     return _core.build_info()
+
+
+# --- CPU dispatch of the GEMM micro-kernels (not part of KERNEL_API) -------------------------
+
+
+def available_isas():
+    """Instruction sets whose GEMM micro-kernels this CPU can run, best first ("generic" last)."""
+    return list(_core.available_isas())
+
+
+def isa():
+    """The instruction set the GEMM kernels use: FASTMLP_ISA if set, else the best available.
+    A bad FASTMLP_ISA raises here and in every kernel call: ValueError for an unknown name,
+    RuntimeError for one this CPU lacks."""
+    return _core.isa()
+
+
+def set_isa(name):
+    """Switch the GEMM kernels to instruction set ``name`` (one of available_isas()) from the
+    next call on; for tests and benchmarks. Not thread-safe with respect to kernels running in
+    other threads: call it while no other thread is inside a fastmlp kernel."""
+    if not isinstance(name, str):
+        raise TypeError(f"isa name must be a str, got {type(name).__name__}")
+    _core.set_isa(name)
+
+
+def core_info():
+    """The C++ core as fastmlp.info() reports it under "core": active ISA and its blocking,
+    the ISAs this CPU supports, kernel threads, and how the core was compiled."""
+    info = {"available_isas": available_isas(), "num_threads": get_num_threads(),
+            "build_info": build_info()}
+    try:
+        kernels = dict(_core.kernel_info())
+    except (ValueError, RuntimeError) as exc:  # a bad FASTMLP_ISA: report it, do not crash info()
+        info["isa"] = None
+        info["isa_error"] = str(exc)
+    else:
+        info["isa"] = kernels.pop("isa")
+        info["kernels"] = kernels
+    return info
+

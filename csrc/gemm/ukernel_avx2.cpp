@@ -1,0 +1,152 @@
+// AVX2 + FMA micro-kernels (this TU alone is compiled with -mavx2 -mfma; CMakeLists.txt).
+//
+// Register tile: MR rows of C by NV ymm vectors (NR = NV * lanes). Per k step: NV aligned loads
+// of the packed B row, then per row i one broadcast of A(i, p) and NV FMAs into the row's
+// accumulators. 6 x 16 floats / 6 x 8 doubles = 12 acc + 2 B + 1 A broadcast = 15/16 ymm, the
+// BLIS haswell shapes: 12 independent FMA chains cover Zen 4's 2 pipes x 4 cycles latency.
+// Edge tiles use the same arithmetic with vmaskmov loads/stores on the last columns and a
+// row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
+//
+// ODR (reference/ENGINEERING.md §2): everything here is in fastmlp::avx2 or an anonymous
+// namespace; no shared inline function or template is instantiated in this TU.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "gemm/blocking.hpp"
+#include "gemm/ukernel.hpp"
+
+namespace fastmlp::avx2 {
+namespace {
+
+#define FASTMLP_INLINE inline __attribute__((always_inline))
+
+struct F32 {
+  using T = float;
+  using V = __m256;
+  using Mask = __m256i;
+  static constexpr int W = 8;
+  static FASTMLP_INLINE V zero() { return _mm256_setzero_ps(); }
+  static FASTMLP_INLINE V set1(T x) { return _mm256_set1_ps(x); }
+  static FASTMLP_INLINE V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
+  static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_ps(p); }
+  static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_ps(x, y); }
+  static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm256_fmadd_ps(x, y, z); }
+  // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
+  static FASTMLP_INLINE Mask mask(int64_t lanes) {
+    const int n = lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static FASTMLP_INLINE V maskload(const T* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  using Mask = __m256i;
+  static constexpr int W = 4;
+  static FASTMLP_INLINE V zero() { return _mm256_setzero_pd(); }
+  static FASTMLP_INLINE V set1(T x) { return _mm256_set1_pd(x); }
+  static FASTMLP_INLINE V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_pd(p); }
+  static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_pd(x, y); }
+  static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm256_fmadd_pd(x, y, z); }
+  static FASTMLP_INLINE Mask mask(int64_t lanes) {
+    const int64_t n = lanes < 0 ? 0 : lanes > W ? W : lanes;
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static FASTMLP_INLINE V maskload(const T* p, Mask m) { return _mm256_maskload_pd(p, m); }
+  static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
+};
+
+template <class K, int MR, int NV>
+FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
+                            const typename K::T* __restrict b, typename K::T beta,
+                            typename K::T* __restrict c, int64_t ldc, int64_t m_cur,
+                            int64_t n_cur) {
+  using T = typename K::T;
+  using V = typename K::V;
+  constexpr int W = K::W, NR = NV * W;
+  // Warm C's rows while the k loop runs (the stores at the end would otherwise miss).
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = K::zero();
+
+  // C_tile += A_panel(:, p) * B_panel(p, :), one rank-1 update per k, in k order.
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V ai = K::broadcast(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  // C := alpha * acc (+ beta * C, one fused rounding); beta == 0 never reads C.
+  const V va = K::set1(alpha), vb = K::set1(beta);
+  const bool read_c = beta != T(0);
+  if (m_cur == MR && n_cur == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = K::mul(va, acc[i][v]);
+        if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
+        K::storeu(ci + v * W, r);
+      }
+    }
+    return;
+  }
+  typename K::Mask m[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) m[v] = K::mask(n_cur - v * W);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m_cur) break;
+    T* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = K::mul(va, acc[i][v]);
+      if (read_c) r = K::fmadd(vb, K::maskload(ci + v * W, m[v]), r);
+      K::maskstore(ci + v * W, m[v], r);
+    }
+  }
+}
+
+#undef FASTMLP_INLINE
+
+}  // namespace
+
+static_assert(gemm::kAvx2F32.mr == 6 && gemm::kAvx2F32.nr == 2 * F32::W, "blocking.hpp row");
+static_assert(gemm::kAvx2F64.mr == 6 && gemm::kAvx2F64.nr == 2 * F64::W, "blocking.hpp row");
+
+void sgemm_6x16(int64_t kc, float alpha, const float* a, const float* b, float beta, float* c,
+                int64_t ldc, int64_t m_cur, int64_t n_cur) {
+  ukernel<F32, 6, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+}
+
+void dgemm_6x8(int64_t kc, double alpha, const double* a, const double* b, double beta,
+               double* c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
+  ukernel<F64, 6, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+}
+
+}  // namespace fastmlp::avx2

@@ -1,0 +1,156 @@
+// AVX-512 micro-kernels (this TU alone is compiled with -mavx512f -mavx512vl -mavx512bw
+// -mavx512dq; CMakeLists.txt).
+//
+// Register tile: MR rows of C by NV zmm vectors (NR = NV * lanes). Per k step: NV aligned loads
+// of the packed B row, then per row i one broadcast of A(i, p) and NV FMAs.
+//   8 x 32 floats / 8 x 16 doubles = 16 acc + 2 B + 1 A broadcast = 19/32 zmm.
+// Why 8 rows and not the 12 x 32 or 14 x 32 tiles that fill the register file: 16 independent
+// chains already cover FMA latency x throughput on both Zen 4 (zmm FMAs double-pumped on two
+// 256-bit pipes, 1 per cycle, 4 cycles) and Zen 5 (two 512-bit pipes, 2 per cycle: 8 chains),
+// the loads (2 + 8 per 16 FMAs) stay under the load ports, and the MLP batch sizes
+// (64, 128, 256) split into whole 8-row tiles (12 x 32 measured no faster on Zen 5, and
+// slower at M = 64).
+// Edge tiles: the same arithmetic with AVX-512 masked loads/stores on the last columns and a
+// row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
+//
+// ODR (reference/ENGINEERING.md §2): everything here is in fastmlp::avx512 or an anonymous
+// namespace; no shared inline function or template is instantiated in this TU.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "gemm/blocking.hpp"
+#include "gemm/ukernel.hpp"
+
+namespace fastmlp::avx512 {
+namespace {
+
+#define FASTMLP_INLINE inline __attribute__((always_inline))
+
+struct F32 {
+  using T = float;
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int W = 16;
+  static FASTMLP_INLINE V zero() { return _mm512_setzero_ps(); }
+  static FASTMLP_INLINE V set1(T x) { return _mm512_set1_ps(x); }
+  static FASTMLP_INLINE V broadcast(const T* p) { return _mm512_set1_ps(*p); }
+  static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_ps(p); }
+  static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_ps(x, y); }
+  static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm512_fmadd_ps(x, y, z); }
+  // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
+  static FASTMLP_INLINE Mask mask(int64_t lanes) {
+    return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFFFF) : Mask((1u << lanes) - 1);
+  }
+  static FASTMLP_INLINE V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr int W = 8;
+  static FASTMLP_INLINE V zero() { return _mm512_setzero_pd(); }
+  static FASTMLP_INLINE V set1(T x) { return _mm512_set1_pd(x); }
+  static FASTMLP_INLINE V broadcast(const T* p) { return _mm512_set1_pd(*p); }
+  static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_pd(p); }
+  static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_pd(x, y); }
+  static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm512_fmadd_pd(x, y, z); }
+  static FASTMLP_INLINE Mask mask(int64_t lanes) {
+    return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFF) : Mask((1u << lanes) - 1);
+  }
+  static FASTMLP_INLINE V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+  static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+};
+
+template <class K, int MR, int NV>
+FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
+                            const typename K::T* __restrict b, typename K::T beta,
+                            typename K::T* __restrict c, int64_t ldc, int64_t m_cur,
+                            int64_t n_cur) {
+  using T = typename K::T;
+  using V = typename K::V;
+  constexpr int W = K::W, NR = NV * W;
+  // Warm C's rows while the k loop runs (the stores at the end would otherwise miss).
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = K::zero();
+
+  // C_tile += A_panel(:, p) * B_panel(p, :), one rank-1 update per k, in k order.
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V ai = K::broadcast(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  // C := alpha * acc (+ beta * C, one fused rounding); beta == 0 never reads C.
+  const V va = K::set1(alpha), vb = K::set1(beta);
+  const bool read_c = beta != T(0);
+  if (m_cur == MR && n_cur == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = K::mul(va, acc[i][v]);
+        if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
+        K::storeu(ci + v * W, r);
+      }
+    }
+    return;
+  }
+  typename K::Mask m[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) m[v] = K::mask(n_cur - v * W);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m_cur) break;
+    T* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = K::mul(va, acc[i][v]);
+      if (read_c) r = K::fmadd(vb, K::maskload(ci + v * W, m[v]), r);
+      K::maskstore(ci + v * W, m[v], r);
+    }
+  }
+}
+
+#undef FASTMLP_INLINE
+
+}  // namespace
+
+static_assert(gemm::kAvx512F32.mr == 8 && gemm::kAvx512F32.nr == 2 * F32::W, "blocking.hpp row");
+static_assert(gemm::kAvx512F64.mr == 8 && gemm::kAvx512F64.nr == 2 * F64::W, "blocking.hpp row");
+
+void sgemm_8x32(int64_t kc, float alpha, const float* a, const float* b, float beta, float* c,
+                int64_t ldc, int64_t m_cur, int64_t n_cur) {
+  ukernel<F32, 8, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+}
+
+void dgemm_8x16(int64_t kc, double alpha, const double* a, const double* b, double beta,
+                double* c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
+  ukernel<F64, 8, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+}
+
+}  // namespace fastmlp::avx512

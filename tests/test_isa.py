@@ -1,0 +1,330 @@
+"""The C++ GEMM under every instruction set this CPU runs (csrc/gemm/dispatch.hpp).
+
+Each test switches with cpp.set_isa (the `isa` fixture restores the original afterwards) and
+checks the micro-kernel of that ISA with its own Blocking row (kernel_info()), following
+reference/ENGINEERING.md §5.1:
+1. exact integers in [-3, 3]: every partial sum is an integer below 2^24, so any summation
+   order and FMA or not gives the same bits; the result must equal the float64 reference;
+2. random normal inputs: |C - Cref| <= 2·γ·G with γ = K'u/(1 - K'u), G = |alpha||op(A)||op(B)|
+   + |beta||C0| in float64; K' = K, plus 3 roundings when alpha/beta are not 1/0 (rounding
+   alpha and beta to the dtype, the scaling and the final add);
+3. beta = 0 never reads out (NaN-poisoned out), and nothing is written past out's last element.
+Shapes: 0, 1, primes and each of the ISA's MR, NR, MC, KC, NC ± 1, one dimension at a time
+with the others small. The ISAs are *not* compared with each other bitwise: AVX2/AVX-512 fuse
+multiply-adds and the generic kernel does not (ENGINEERING.md §2); each is held to the bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+cpp = pytest.importorskip("fastmlp.backends.cpp", reason="the C++ core is not built")
+from fastmlp.backends import numpy as oracle  # noqa: E402
+from fastmlp.backends.network import Network, OptimizerConfig  # noqa: E402
+
+ISAS = cpp.available_isas()
+DTYPES = [np.float32, np.float64]
+TRANS = list(itertools.product([False, True], repeat=2))
+TRANS_IDS = [f"{'T' if ta else 'N'}{'T' if tb else 'N'}" for ta, tb in TRANS]
+U = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
+
+
+def _blockings():
+    """{isa: {"float32": {mr, nr, mc, kc, nc}, "float64": {...}}}, read from the C++ table."""
+    before, out = cpp.isa(), {}
+    try:
+        for name in ISAS:
+            cpp.set_isa(name)
+            out[name] = cpp.core_info()["kernels"]
+    finally:
+        cpp.set_isa(before)
+    return out
+
+
+BLOCKING = _blockings()
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Run the test under each available ISA; restore the ISA and thread count afterwards."""
+    before, threads = cpp.isa(), cpp.get_num_threads()
+    cpp.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        cpp.set_isa(before)
+        cpp.set_num_threads(threads)
+
+
+def edge_shapes(isa, dtype):
+    """(m, n, k): 0, 1, primes, then MR/NR/MC/KC/NC ± 1 one dimension at a time."""
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    mr, nr, mc, kc, nc = b["mr"], b["nr"], b["mc"], b["kc"], b["nc"]
+    shapes = [(0, 5, 3), (4, 0, 3), (4, 5, 0), (1, 1, 1), (1, 7, 13), (13, 1, 7), (7, 13, 1),
+              (31, 61, 13), (61, 31, 127)]
+    shapes += [(m, nr + 3, 7) for m in (mr - 1, mr, mr + 1, mc - 1, mc, mc + 1)]
+    shapes += [(5, n, 7) for n in (nr - 1, nr, nr + 1, nc - 1, nc, nc + 1)]
+    shapes += [(mr + 1, nr + 1, k) for k in (kc - 1, kc, kc + 1, 2 * kc + 1)]
+    return shapes
+
+
+def make(rng, shape, dtype, layout, ints):
+    """An array of `shape`: C-ordered, F-ordered or with negative strides on both axes."""
+    x = rng.integers(-3, 4, size=shape) if ints else rng.standard_normal(shape)
+    x = x.astype(dtype)
+    if layout == "C":
+        return x
+    if layout == "F":
+        return np.asfortranarray(x)
+    if layout == "neg":  # same values, read backwards through negative strides
+        return np.ascontiguousarray(x[::-1, ::-1])[::-1, ::-1]
+    raise AssertionError(layout)
+
+
+def operands(rng, m, n, k, ta, tb, dtype, layouts=("C", "C"), ints=False):
+    a = make(rng, (k, m) if ta else (m, k), dtype, layouts[0], ints)
+    b = make(rng, (n, k) if tb else (k, n), dtype, layouts[1], ints)
+    return a, b
+
+
+def poisoned_out(m, n, dtype, fill=np.nan, c0=None):
+    """out (m, n), C-contiguous, followed in memory by a NaN tail that must stay untouched."""
+    buf = np.full(m * n + 67, np.nan, dtype)
+    out = buf[: m * n].reshape(m, n)
+    out[...] = fill if c0 is None else c0
+    return out, buf[m * n:]
+
+
+def run(a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
+    m = (a.shape[1] if ta else a.shape[0])
+    n = (b.shape[0] if tb else b.shape[1])
+    out, tail = poisoned_out(m, n, a.dtype, c0=c0)
+    got = cpp.matmul(a, b, trans_a=ta, trans_b=tb, out=out, alpha=alpha, beta=beta)
+    assert got is out
+    assert np.isnan(tail).all(), "matmul wrote past the end of out"
+    return got
+
+
+def reference(a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
+    """float64 alpha·op(a)@op(b) + beta·c0 and the gauge G of ENGINEERING.md §5.1."""
+    opa = (a.T if ta else a).astype(np.float64)
+    opb = (b.T if tb else b).astype(np.float64)
+    ref = alpha * (opa @ opb)
+    gauge = abs(alpha) * (np.abs(opa) @ np.abs(opb))
+    if beta != 0.0:
+        ref = ref + beta * c0.astype(np.float64)
+        gauge = gauge + abs(beta) * np.abs(c0.astype(np.float64))
+    return ref, gauge
+
+
+def assert_bound(got, ref, gauge, k, dtype, extra_roundings, what):
+    kk = k + extra_roundings
+    ku = kk * U[np.dtype(dtype)]
+    bound = 2 * ku / (1 - ku) * gauge
+    err = np.abs(got.astype(np.float64) - ref)
+    assert np.isfinite(got).all(), f"{what}: non-finite result"
+    bad = err > bound
+    if bad.any():
+        i = np.unravel_index(np.argmax(err - bound), err.shape)
+        pytest.fail(f"{what}: |C-Cref| = {err[i]:.3g} > bound {bound[i]:.3g} at {i}")
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+
+def _python(code, **env_changes):
+    """Run `code` in a fresh interpreter; return its lines that start with "@" (an editable
+    install may print its rebuild log on stdout too)."""
+    env = {k: v for k, v in os.environ.items() if k != "FASTMLP_ISA"}
+    env.update(env_changes)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [line[1:] for line in proc.stdout.splitlines() if line.startswith("@")]
+
+
+def test_default_isa_and_bad_override():
+    """One subprocess each (the choice is made once per process): the default is the best ISA
+    the CPU has, AVX-512 where available (measured fastest for GEMM, csrc/gemm/dispatch.cpp);
+    FASTMLP_ISA=bogus raises a ValueError naming the variable
+    and the choices, at isa() and at every kernel call, while `import` itself still works."""
+    (default,) = _python("import fastmlp.backends.cpp as c; print('@', c.isa(), *c.available_isas())")
+    chosen, *available = default.split()
+    assert chosen == available[0]
+    assert available[-1] == "generic"
+    if "avx512" in available:
+        assert chosen == "avx512"
+
+    code = """
+import numpy as np
+import fastmlp.backends.cpp as c
+for call in (c.isa, lambda: c.matmul(np.ones((2, 2)), np.ones((2, 2)))):
+    try:
+        call()
+    except ValueError as exc:
+        print("@ValueError:", exc)
+    else:
+        print("@no error")
+"""
+    lines = _python(code, FASTMLP_ISA="bogus")
+    assert len(lines) == 2
+    for line in lines:
+        assert line.startswith("ValueError:") and "FASTMLP_ISA='bogus'" in line, line
+        assert "choose one of" in line and all(name in line for name in ISAS), line
+
+    forced = _python("import fastmlp.backends.cpp as c; print('@' + c.isa())", FASTMLP_ISA="generic")
+    assert forced == ["generic"]
+
+
+def test_set_isa_rejects_unknown():
+    before = cpp.isa()
+    with pytest.raises(ValueError, match="bogus.*choose one of"):
+        cpp.set_isa("bogus")
+    with pytest.raises(TypeError):
+        cpp.set_isa(None)
+    assert cpp.isa() == before
+    info = cpp.core_info()
+    assert info["isa"] == before and info["available_isas"] == ISAS
+    assert info["kernels"]["float32"]["mr"] > 0 and "compiler" in info["build_info"]
+
+
+# --- matmul per ISA -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ta,tb", TRANS, ids=TRANS_IDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exact_integers(isa, dtype, ta, tb):
+    rng = np.random.default_rng(1)
+    for m, n, k in edge_shapes(isa, dtype):
+        a, b = operands(rng, m, n, k, ta, tb, dtype, ints=True)
+        got = run(a, b, ta, tb)
+        ref, _ = reference(a, b, ta, tb)
+        assert np.array_equal(got, ref), f"{isa} {np.dtype(dtype)} m={m} n={n} k={k}"
+
+
+@pytest.mark.parametrize("ta,tb", TRANS, ids=TRANS_IDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_random_normal_bound(isa, dtype, ta, tb):
+    rng = np.random.default_rng(2)
+    for m, n, k in edge_shapes(isa, dtype):
+        a, b = operands(rng, m, n, k, ta, tb, dtype)
+        got = run(a, b, ta, tb)
+        ref, gauge = reference(a, b, ta, tb)
+        assert_bound(got, ref, gauge, k, dtype, 0, f"{isa} {np.dtype(dtype)} m={m} n={n} k={k}")
+
+
+@pytest.mark.parametrize("layouts", [("F", "F"), ("neg", "C"), ("C", "neg"), ("neg", "F")],
+                         ids=lambda l: "-".join(l))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layouts(isa, dtype, layouts):
+    rng = np.random.default_rng(3)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    m, n, k = b["mr"] * 3 + 1, b["nr"] * 2 + 3, b["kc"] + 5
+    for ta, tb in TRANS:
+        a_, b_ = operands(rng, m, n, k, ta, tb, dtype, layouts, ints=True)
+        assert np.array_equal(run(a_, b_, ta, tb), reference(a_, b_, ta, tb)[0]), (ta, tb)
+        a_, b_ = operands(rng, m, n, k, ta, tb, dtype, layouts)
+        ref, gauge = reference(a_, b_, ta, tb)
+        assert_bound(run(a_, b_, ta, tb), ref, gauge, k, dtype, 0, f"{isa} {layouts} {ta} {tb}")
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (-1.5, 0.0), (0.5, 2.0), (2.0, -0.7),
+                                        (0.0, 1.0), (0.0, 0.0)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_alpha_beta(isa, dtype, alpha, beta):
+    rng = np.random.default_rng(4)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    # k > KC: the second k block accumulates onto C with beta 1, after the first used beta
+    for m, n, k in [(b["mr"] + 1, b["nr"] + 1, b["kc"] + 3), (7, 13, 5), (1, 1, 1)]:
+        for ta, tb in TRANS:
+            a_, b_ = operands(rng, m, n, k, ta, tb, dtype)
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            got = run(a_, b_, ta, tb, alpha, beta, c0)
+            ref, gauge = reference(a_, b_, ta, tb, alpha, beta, c0)
+            assert_bound(got, ref, gauge, k, dtype, 3, f"{isa} alpha={alpha} beta={beta} {m}x{n}x{k}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_beta_zero_never_reads_out(isa, dtype):
+    """out starts as NaN; beta = 0 must overwrite it, never compute 0·NaN, for full and edge
+    tiles, more than one k block, and k = 0 (BLAS quick return)."""
+    rng = np.random.default_rng(5)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    for m, n, k in [(b["mr"] * 2 + 1, b["nr"] * 2 + 1, b["kc"] + 1), (3, 5, 0), (1, 1, 1)]:
+        a_, b_ = operands(rng, m, n, k, False, False, dtype, ints=True)
+        out, tail = poisoned_out(m, n, dtype)
+        cpp.matmul(a_, b_, out=out, alpha=1.0, beta=0.0)
+        assert np.isnan(tail).all()
+        assert np.array_equal(out, reference(a_, b_, False, False)[0]), (m, n, k)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_bitwise_identical(isa, dtype):
+    """Work is split over M or N, never K: 1 and 2 threads give the same bits. Shapes above the
+    parallel threshold (2^18 multiply-adds), splitting M (tall) and N (wide), k > KC, edges."""
+    rng = np.random.default_rng(6)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    shapes = [(197, 61, b["kc"] + 29), (9, 1031, 67), (b["mc"] + 7, b["nr"] * 3 + 5, 131)]
+    for (m, n, k), (ta, tb) in itertools.product(shapes, TRANS):
+        a_, b_ = operands(rng, m, n, k, ta, tb, dtype)
+        cpp.set_num_threads(1)
+        one = run(a_, b_, ta, tb)
+        cpp.set_num_threads(2)
+        two = run(a_, b_, ta, tb)
+        assert np.array_equal(one, two), f"{isa} {m}x{n}x{k} {ta} {tb}"
+
+
+# --- nn kernels and training per ISA (float64: agree with the NumPy backend to ~1e-12) -------
+
+
+def _close(got, want, what):
+    want = np.asarray(want)
+    scale = max(float(np.max(np.abs(want))), 1.0) if want.size else 1.0
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * scale, err_msg=what)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_dense_forward_backward(isa, activation):
+    rng = np.random.default_rng(7)
+    b = BLOCKING[isa]["float64"]
+    batch, n_in, n_out = b["mr"] * 4 + 3, b["kc"] + 17, b["nr"] * 3 + 1
+    x = rng.standard_normal((batch, n_in))
+    w = rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)
+    bias = rng.standard_normal(n_out)
+    z, a = cpp.dense_forward(x, w, bias, activation)
+    z_ref, a_ref = oracle.dense_forward(x, w, bias, activation)
+    _close(z, z_ref, f"{isa} z")
+    _close(a, a_ref, f"{isa} a")
+    grad_a = rng.standard_normal(a.shape)
+    for got, want, name in zip(cpp.dense_backward(x, w, z, a, grad_a, activation),
+                               oracle.dense_backward(x, w, z_ref, a_ref, grad_a, activation),
+                               ("grad_x", "grad_w", "grad_b")):
+        _close(got, want, f"{isa} {name}")
+
+
+def _network(seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = (20, 33, 17, 4)
+    weights = [rng.standard_normal((i, o)) * np.sqrt(2.0 / i) for i, o in zip(sizes[:-1], sizes[1:])]
+    biases = [0.1 * rng.standard_normal(o) for o in sizes[1:]]
+    return Network(weights, biases, ["tanh", "relu", "identity"], "mse",
+                   optimizer=OptimizerConfig("adam", lr=1e-2))
+
+
+def test_train_epoch(isa):
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((70, 20)), rng.standard_normal((70, 4))
+    order = rng.permutation(70)
+    net, ref = _network(), _network()
+    loss, _ = cpp.train_epoch(net, X, Y, order, 16)
+    ref_loss, _ = oracle.train_epoch(ref, X, Y, order, 16)
+    assert abs(loss - ref_loss) <= 1e-12 * max(abs(ref_loss), 1.0)
+    assert net.step == ref.step
+    for i, (got, want) in enumerate(zip(net.params, ref.params)):
+        _close(got, want, f"{isa} param {i}")
