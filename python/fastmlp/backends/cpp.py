@@ -1,14 +1,12 @@
 """The C++ backend: thin wrappers over ``fastmlp._core``.
 
-Each function has numpy.py's name, signature and docstring (copied by `_mirror`), runs the same
+Each function has numpy.py's name, signature and docstring (copied by `_mirror.mirror`), runs the same
 `_checks` calls so it raises the same errors, allocates every output with NumPy, and hands
 zero-copy views to C++ (which releases the GIL). No maths here: read numpy.py for that.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import numbers
 
 import numpy as np
@@ -16,6 +14,7 @@ import numpy as np
 from .. import _core
 from . import _checks as check
 from . import numpy as _oracle
+from ._mirror import mirror
 from .network import OPTIMIZERS
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
@@ -27,18 +26,6 @@ _OPTIMIZER = {name: i for i, name in enumerate(OPTIMIZERS)}
 
 # Raised by train_epoch when a batch's loss is NaN or inf (a FloatingPointError subclass).
 NonFiniteLossError = _core.NonFiniteLossError
-
-
-def _mirror(oracle_fn):
-    """Give the wrapper the oracle's name and docstring; refuse a signature that differs."""
-
-    def wrap(fn):
-        if inspect.signature(fn) != inspect.signature(oracle_fn):
-            raise TypeError(f"cpp.{fn.__name__} signature differs from numpy.{oracle_fn.__name__}")
-        functools.update_wrapper(fn, oracle_fn, assigned=("__name__", "__qualname__", "__doc__"), updated=())
-        return fn
-
-    return wrap
 
 
 def _strided(arr, name):
@@ -70,7 +57,7 @@ def _network_args(net, step):
 # --- matrix multiply ------------------------------------------------------------------------
 
 
-@_mirror(_oracle.matmul)
+@mirror(_oracle.matmul)
 def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
     _core.matmul(_strided(a, "a"), _strided(b, "b"), bool(trans_a), bool(trans_b), out, alpha, beta)
@@ -80,7 +67,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0)
 # --- activations ----------------------------------------------------------------------------
 
 
-@_mirror(_oracle.activation_forward)
+@mirror(_oracle.activation_forward)
 def activation_forward(name, z):
     name = check.activation_name(name)
     check.float_array(z, "z", 2)
@@ -89,13 +76,9 @@ def activation_forward(name, z):
     return out
 
 
-@_mirror(_oracle.activation_backward)
+@mirror(_oracle.activation_backward)
 def activation_backward(name, z, a, grad_a):
-    name = check.activation_name(name)
-    for arr, label in ((z, "z"), (a, "a"), (grad_a, "grad_a")):
-        check.float_array(arr, label, 2)
-        check.shape_is(arr, label, z.shape)
-    check.same_dtype(z=z, a=a, grad_a=grad_a)
+    name = check.activation_backward_args(name, z, a, grad_a)
     out = np.empty(z.shape, z.dtype)
     _core.activation_backward(_ACTIVATION[name], np.ascontiguousarray(z), np.ascontiguousarray(a),
                               np.ascontiguousarray(grad_a), out)
@@ -105,7 +88,7 @@ def activation_backward(name, z, a, grad_a):
 # --- dense layer ----------------------------------------------------------------------------
 
 
-@_mirror(_oracle.dense_forward)
+@mirror(_oracle.dense_forward)
 def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     x, w, b, out_z, out_a = check.dense_forward_args(x, w, b, activation, out_z, out_a)
     _core.dense_forward(_strided(x, "x"), _strided(w, "w"), np.ascontiguousarray(b),
@@ -113,7 +96,7 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     return out_z, out_a
 
 
-@_mirror(_oracle.dense_backward)
+@mirror(_oracle.dense_backward)
 def dense_backward(x, w, z, a, grad_a, activation):
     check.dense_backward_args(x, w, z, a, grad_a, activation)
     (batch, n_in), n_out, dtype = x.shape, w.shape[1], x.dtype
@@ -130,7 +113,7 @@ def dense_backward(x, w, z, a, grad_a, activation):
 # --- losses ---------------------------------------------------------------------------------
 
 
-@_mirror(_oracle.loss_forward_backward)
+@mirror(_oracle.loss_forward_backward)
 def loss_forward_backward(name, output, target):
     name = check.loss_name(name)
     check.float_array(output, "output", 2)
@@ -146,14 +129,14 @@ def loss_forward_backward(name, output, target):
 # --- optimizers (update param and slots in place) --------------------------------------------
 
 
-@_mirror(_oracle.sgd_step)
+@mirror(_oracle.sgd_step)
 def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     check.optimizer_args(param, grad, {"velocity": velocity})
     _core.sgd_step(param, np.ascontiguousarray(grad), velocity, float(lr), float(momentum),
                    bool(nesterov), float(weight_decay))
 
 
-@_mirror(_oracle.adam_step)
+@mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled=False):
     check.optimizer_args(param, grad, {"m": m, "v": v})
@@ -161,7 +144,7 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
                     float(beta2), float(eps), float(weight_decay), bool(decoupled))
 
 
-@_mirror(_oracle.rmsprop_step)
+@mirror(_oracle.rmsprop_step)
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
                  weight_decay=0.0):
     check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
@@ -172,7 +155,7 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
 # --- training -------------------------------------------------------------------------------
 
 
-@_mirror(_oracle.train_step)
+@mirror(_oracle.train_step)
 def train_step(net, x, y):
     check.network(net)
     check.batch_arrays(net, x, y)
@@ -187,7 +170,7 @@ def train_step(net, x, y):
     return float(loss), int(n_correct)
 
 
-@_mirror(_oracle.train_epoch)
+@mirror(_oracle.train_epoch)
 def train_epoch(net, X, Y, order, batch_size):
     check.network(net)
     check.batch_arrays(net, X, Y, "X", "Y")

@@ -1,6 +1,6 @@
 """The Numba backend: backends/numpy.py's functions, compiled by Numba.
 
-Same names, signatures and docstrings as `backends/numpy.py` (copied from it by `_mirrors`);
+Same names, signatures and docstrings as `backends/numpy.py` (copied from it by `_mirror.mirror`);
 the same checks from `_checks` run in the same places, so bad input raises the same error.
 Each wrapper checks, copies strided inputs where a kernel needs C order (never an output),
 and calls one ``@njit(cache=True)`` kernel from `numba_kernels.py`, where the maths is.
@@ -19,17 +19,12 @@ from numpy.lib.stride_tricks import as_strided
 from . import _checks as check
 from . import numba_kernels as k
 from . import numpy as _oracle
+from ._mirror import mirror
 
 _ACTIVATION_CODE = {name: i for i, name in enumerate(check.ACTIVATIONS)}
 _LOSS_CODE = {name: i for i, name in enumerate(check.LOSSES)}
 _OPTIMIZER_CODE = {"sgd": k.SGD, "adam": k.ADAM, "adamw": k.ADAMW, "rmsprop": k.RMSPROP}
 _EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
-
-
-def _mirrors(fn):
-    """Take the docstring of the NumPy oracle's function of the same name."""
-    fn.__doc__ = getattr(_oracle, fn.__name__).__doc__
-    return fn
 
 
 def _operand(arr, trans):
@@ -68,7 +63,7 @@ def _softmax_needs_columns(name, n_columns):
 # --- matrix multiply ------------------------------------------------------------------------
 
 
-@_mirrors
+@mirror(_oracle.matmul)
 def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
     t = out.dtype.type
@@ -80,7 +75,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0)
 # --- activations ----------------------------------------------------------------------------
 
 
-@_mirrors
+@mirror(_oracle.activation_forward)
 def activation_forward(name, z):
     name = check.activation_name(name)
     check.float_array(z, "z", 2)
@@ -91,7 +86,7 @@ def activation_forward(name, z):
     return a
 
 
-@_mirrors
+@mirror(_oracle.activation_backward)
 def activation_backward(name, z, a, grad_a):
     name = check.activation_backward_args(name, z, a, grad_a)
     grad_z = np.empty(z.shape, z.dtype)
@@ -102,7 +97,7 @@ def activation_backward(name, z, a, grad_a):
 # --- dense layer ----------------------------------------------------------------------------
 
 
-@_mirrors
+@mirror(_oracle.dense_forward)
 def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     x, w, b, out_z, out_a = check.dense_forward_args(x, w, b, activation, out_z, out_a)
     name = check.activation_name(activation)
@@ -112,7 +107,7 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     return out_z, out_a
 
 
-@_mirrors
+@mirror(_oracle.dense_backward)
 def dense_backward(x, w, z, a, grad_a, activation):
     check.dense_backward_args(x, w, z, a, grad_a, activation)
     code = _ACTIVATION_CODE[check.activation_name(activation)]
@@ -136,7 +131,7 @@ def _target_arrays(target, output):
     return np.empty(0, np.int64), _c(target), False
 
 
-@_mirrors
+@mirror(_oracle.loss_forward_backward)
 def loss_forward_backward(name, output, target):
     name = check.loss_name(name)
     check.float_array(output, "output", 2)
@@ -158,7 +153,7 @@ def _flat(arr):
     return arr.reshape(-1)  # a view: param and slots are checked C-contiguous
 
 
-@_mirrors
+@mirror(_oracle.sgd_step)
 def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     check.optimizer_args(param, grad, {"velocity": velocity})
     t = param.dtype.type
@@ -167,7 +162,7 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
                  t(weight_decay) if weight_decay else t(0))
 
 
-@_mirrors
+@mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled=False):
     check.optimizer_args(param, grad, {"m": m, "v": v})
@@ -180,7 +175,7 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
                   t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
 
 
-@_mirrors
+@mirror(_oracle.rmsprop_step)
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
                  weight_decay=0.0):
     check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
@@ -212,7 +207,7 @@ def _forward_errors(net):
         _softmax_needs_columns(check.activation_name(act), w.shape[1])
 
 
-@_mirrors
+@mirror(_oracle.train_step)
 def train_step(net, x, y):
     check.network(net)
     check.batch_arrays(net, x, y)
@@ -227,7 +222,7 @@ def train_step(net, x, y):
     return loss, int(state[1])
 
 
-@_mirrors
+@mirror(_oracle.train_epoch)
 def train_epoch(net, X, Y, order, batch_size):
     check.network(net)
     check.batch_arrays(net, X, Y, "X", "Y")
