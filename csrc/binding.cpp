@@ -312,4 +312,6 @@ NB_MODULE(_core, m) {
   m.def("isa", &gemm::isa);
   m.def("set_isa", &gemm::set_isa, "name"_a);
   m.def("kernel_info", &kernel_info);
+  m.def("parallel_min_macs", &gemm::parallel_min_macs);
+  m.def("set_parallel_min_macs", &gemm::set_parallel_min_macs, "macs"_a);
 }

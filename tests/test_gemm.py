@@ -219,7 +219,8 @@ def test_thread_counts_agree(threaded, oracle, rng, dtype):
     """With 1, 2 and 3 threads a GEMM big enough to be split gives the exact result
     (backends with thread control only)."""
     backend = get_backend(threaded)
-    before = backend.get_num_threads()
+    before, threshold = backend.get_num_threads(), backend.parallel_min_macs()
+    backend.set_parallel_min_macs(0)  # split even this modest shape across the threads
     try:
         for n_threads in (1, 2, 3):
             backend.set_num_threads(n_threads)
@@ -228,6 +229,7 @@ def test_thread_counts_agree(threaded, oracle, rng, dtype):
                 run_and_check(backend, oracle, a, b, ta, tb, exact=True, what=f"{n_threads} threads")
     finally:
         backend.set_num_threads(before)
+        backend.set_parallel_min_macs(threshold)
 
 
 # --- out handling ---------------------------------------------------------------------------

@@ -266,18 +266,23 @@ def test_beta_zero_never_reads_out(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_threads_bitwise_identical(isa, dtype):
-    """Work is split over M or N, never K: 1 and 2 threads give the same bits. Shapes above the
-    parallel threshold (2^18 multiply-adds), splitting M (tall) and N (wide), k > KC, edges."""
+    """Work is split over M or N, never K: 1 and 2 threads give the same bits. The parallel
+    threshold is set to 0 so every shape is split: M (tall) and N (wide), k > KC, edges."""
     rng = np.random.default_rng(6)
     b = BLOCKING[isa][np.dtype(dtype).name]
     shapes = [(197, 61, b["kc"] + 29), (9, 1031, 67), (b["mc"] + 7, b["nr"] * 3 + 5, 131)]
-    for (m, n, k), (ta, tb) in itertools.product(shapes, TRANS):
-        a_, b_ = operands(rng, m, n, k, ta, tb, dtype)
-        cpp.set_num_threads(1)
-        one = run(a_, b_, ta, tb)
-        cpp.set_num_threads(2)
-        two = run(a_, b_, ta, tb)
-        assert np.array_equal(one, two), f"{isa} {m}x{n}x{k} {ta} {tb}"
+    threshold = cpp.parallel_min_macs()
+    cpp.set_parallel_min_macs(0)  # split every shape, however small, across the threads
+    try:
+        for (m, n, k), (ta, tb) in itertools.product(shapes, TRANS):
+            a_, b_ = operands(rng, m, n, k, ta, tb, dtype)
+            cpp.set_num_threads(1)
+            one = run(a_, b_, ta, tb)
+            cpp.set_num_threads(2)
+            two = run(a_, b_, ta, tb)
+            assert np.array_equal(one, two), f"{isa} {m}x{n}x{k} {ta} {tb}"
+    finally:
+        cpp.set_parallel_min_macs(threshold)
 
 
 # --- nn kernels and training per ISA (float64: agree with the NumPy backend to ~1e-12) -------
@@ -328,3 +333,30 @@ def test_train_epoch(isa):
     assert net.step == ref.step
     for i, (got, want) in enumerate(zip(net.params, ref.params)):
         _close(got, want, f"{isa} param {i}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_train_epoch_threads_bitwise_identical(isa, dtype):
+    """A whole C++ epoch (forward, backward, updates) gives the same bits on 1 and 2 threads,
+    with every GEMM inside it split (threshold 0)."""
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((70, 20)).astype(dtype)
+    Y = rng.standard_normal((70, 4)).astype(dtype)
+    order = rng.permutation(70)
+    threshold = cpp.parallel_min_macs()
+    cpp.set_parallel_min_macs(0)
+    try:
+        results = []
+        for n_threads in (1, 2):
+            cpp.set_num_threads(n_threads)
+            net = _network()  # the same network, cast to this dtype
+            net = Network([w.astype(dtype) for w in net.weights], [b.astype(dtype) for b in net.biases],
+                          net.activations, net.loss, optimizer=net.optimizer)
+            loss, _ = cpp.train_epoch(net, X, Y, order, 16)
+            results.append((loss, [p.copy() for p in net.params + net.slots_m + net.slots_v]))
+    finally:
+        cpp.set_parallel_min_macs(threshold)
+    (loss1, arrays1), (loss2, arrays2) = results
+    assert loss1 == loss2
+    for a1, a2 in zip(arrays1, arrays2):
+        assert np.array_equal(a1, a2)

@@ -6,6 +6,7 @@
 #include "gemm/gemm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
@@ -20,8 +21,12 @@
 namespace fastmlp::gemm {
 namespace {
 
-// Below this many multiply-adds, waking the pool costs more than it saves (tens of us).
-constexpr int64_t kParallelMinMacs = int64_t(1) << 18;
+// Below this many multiply-adds, waking the pool costs more than it saves. Measured with
+// bench/run.sh on this 2-core VM (AVX-512 kernels): a condition-variable wake costs ~40 us, so
+// 64^3 (2^18 macs) took 50 us on 2 threads vs 7.6 us on 1, 128^3 34 vs 25 us, while 256^3
+// (2^24) gained (135 vs 155 us). 2^23 keeps every measured loss serial. Tests lower it with
+// set_parallel_min_macs to push small, edge-heavy shapes through the threaded split.
+std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 23};
 
 // A grow-only 64-byte-aligned buffer; one per thread and operand, so packing never allocates
 // once a thread has seen its largest block.
@@ -120,7 +125,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_b) std::swap(b_rs, b_cs);
 
   const int n_threads = parallel::get_num_threads();
-  const bool small = m * n < kParallelMinMacs / k;  // m*n*k below the threshold, no overflow
+  const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
+  const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
   if (n_threads == 1 || small) {
     gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
     return;
@@ -148,6 +154,13 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
                   b + lo * b_cs, b_rs, b_cs, beta, c + lo, ldc);
     }
   });
+}
+
+int64_t parallel_min_macs() { return parallel_min_macs_.load(); }
+
+void set_parallel_min_macs(int64_t macs) {
+  if (macs < 0) throw std::invalid_argument("parallel_min_macs must be >= 0");
+  parallel_min_macs_.store(macs);
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

@@ -20,6 +20,11 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* b, int64_t b_rs, int64_t b_cs,
           T beta, T* c, int64_t ldc);
 
+// Multiply-adds (m*n*k) below which a GEMM runs on the calling thread alone (waking the pool
+// costs more than it saves). A process-wide knob for tests and benchmarks.
+int64_t parallel_min_macs();
+void set_parallel_min_macs(int64_t macs);
+
 // Which kernels this build uses and how it was compiled (for fastmlp.info()).
 std::string build_info();
 

@@ -232,10 +232,21 @@ def set_isa(name):
     _core.set_isa(name)
 
 
+def parallel_min_macs():
+    """Multiply-adds (m*n*k) below which a GEMM runs on one thread (waking the pool costs more)."""
+    return _core.parallel_min_macs()
+
+
+def set_parallel_min_macs(macs):
+    """Change that threshold (tests use 0 to push small shapes through the threaded split)."""
+    _core.set_parallel_min_macs(check.integer(macs, "macs", low=0))
+
+
 def core_info():
     """The C++ core as fastmlp.info() reports it under "core": active ISA and its blocking,
     the ISAs this CPU supports, kernel threads, and how the core was compiled."""
     info = {"available_isas": available_isas(), "num_threads": get_num_threads(),
+            "parallel_min_macs": parallel_min_macs(),
             "build_info": build_info()}
     try:
         kernels = dict(_core.kernel_info())
