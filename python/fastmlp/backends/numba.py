@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _checks as check
+from . import numba_gemm, numba_train
 from . import numba_kernels as k
 from . import numpy as _oracle
 from ._mirror import mirror
@@ -68,7 +69,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0)
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
     t = out.dtype.type
     inner = a.shape[0] if trans_a else a.shape[1]
-    k.matmul_kernel(inner, *_operand(a, trans_a), *_operand(b, trans_b), t(alpha), t(beta), out)
+    numba_gemm.matmul_kernel(inner, *_operand(a, trans_a), *_operand(b, trans_b), t(alpha), t(beta), out)
     return out
 
 
@@ -157,7 +158,7 @@ def _flat(arr):
 def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     check.optimizer_args(param, grad, {"velocity": velocity})
     t = param.dtype.type
-    k.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
+    numba_train.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
                  t(momentum) if momentum else t(0), bool(nesterov),
                  t(weight_decay) if weight_decay else t(0))
 
@@ -170,7 +171,7 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
     decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = np.sqrt(1 - beta2**step)
-    k.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
+    numba_train.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
                   t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
                   t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
 
@@ -180,7 +181,7 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
                  weight_decay=0.0):
     check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
     t = param.dtype.type
-    k.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
+    numba_train.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
                      t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),
                      t(weight_decay) if weight_decay else t(0))
 
@@ -192,7 +193,7 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, lo
     """Call the compiled trainer on batches [first_batch, first_batch + n_batches) of order."""
     opt = net.optimizer
     labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
-    return k.train_batches(
+    return numba_train.train_batches(
         tuple(net.weights), tuple(net.biases),
         tuple(s.reshape(-1) for s in net.slots_m), tuple(s.reshape(-1) for s in net.slots_v),
         tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),

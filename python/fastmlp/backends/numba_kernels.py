@@ -4,13 +4,12 @@ Every kernel mirrors a function of `backends/numpy.py` operation by operation, s
 results agree to a few ulps (float32 closely too): constants are cast to the array's dtype
 where NumPy would cast them (``t(0.5) * z``), sums use NumPy's pairwise order where NumPy uses
 it (`pairwise_sum`), and nothing calls NumPy's BLAS. All kernels are ``@njit(cache=True)``
-with ``fastmath=False`` (the GEMM micro-kernel allows FMA contraction only) and no
+with ``fastmath=False`` (the GEMM in numba_gemm.py allows FMA contraction only) and no
 ``parallel=True``: results are deterministic and a fresh process loads them from the on-disk
 cache instead of compiling.
 
-Arrays reaching these kernels are C-contiguous (the wrappers copy strided inputs) except
-the GEMM's operands, which arrive as 1-D views over their memory plus element strides, so one
-compiled GEMM serves every layout, transposition and stride sign.
+Arrays reaching these kernels are C-contiguous (the wrappers copy strided inputs); the GEMM
+(numba_gemm.py) takes any strides.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from .numba_gemm import gemm_c
 
 # codes the wrappers translate names into (the order of _checks.ACTIVATIONS / LOSSES)
 IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, SOFTMAX = range(7)
@@ -29,139 +30,6 @@ LEAKY_RELU_SLOPE = 0.01  # as backends/numpy.py
 HUBER_DELTA = 1.0
 SQRT2 = math.sqrt(2.0)  # numpy.py divides by np.sqrt(2) in float64
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)  # numpy.py: 1 / np.sqrt(2 * np.pi)
-
-# --- GEMM blocking ----------------------------------------------------------------------------
-# BLIS's loops around a micro-kernel: jc (NC columns of C) -> pc (KC of the inner dimension;
-# op(b)'s KC x NC panel is packed into contiguous rows) -> ir (MR rows; op(a)'s MR x KC
-# micro-panel is packed) -> micro-kernel: MR rows of C times the whole packed panel. BLIS's ic
-# loop is not needed (each A micro-panel is packed right before use and stays in L1), and its
-# jr loop is the micro-kernel's innermost j loop, which LLVM vectorises (zmm registers with
-# AVX-512). Numba cannot hold an MR x NR tile of C in registers, so C is accumulated in memory
-# (L1); speed comes from doing KU multiply-adds per load and store of an element of C and
-# using each loaded element of B for MR rows. The B panel, KC*NC*8 = 512 KiB in float64,
-# sits in L2. Measured on AVX-512: ~100 GFLOP/s float32, ~55 float64 on one core.
-MR, KU = 2, 4  # the micro-kernel is written out for 2 rows of C and 4 steps of p per pass
-KC, NC = 256, 256
-PACK_NR = 16  # strip width of _pack_b
-
-
-@njit(cache=True)
-def _pack_a(a, a_off, rsa, csa, i0, mr, pc, kc, ap):
-    # ap[i, p] = op(a)[i0 + i, pc + p] for i < mr; missing edge rows are zero
-    for i in range(MR):
-        if i < mr:
-            row = a_off + (i0 + i) * rsa + pc * csa
-            for p in range(kc):
-                ap[i, p] = a[row + p * csa]
-        else:
-            for p in range(kc):
-                ap[i, p] = 0
-
-
-@njit(cache=True)
-def _pack_b(b, b_off, rsb, csb, pc, kc, jc, nc, bp):
-    # bp[p, j] = op(b)[pc + p, jc + j]: each row of the panel becomes contiguous. Copied in
-    # strips of PACK_NR columns so that a transposed b (reads strided in j) touches only
-    # PACK_NR cache lines per strip instead of one line per column of the panel.
-    for j0 in range(0, nc, PACK_NR):
-        j1 = min(j0 + PACK_NR, nc)
-        for p in range(kc):
-            row = b_off + (pc + p) * rsb + jc * csb
-            for j in range(j0, j1):
-                bp[p, j] = b[row + j * csb]
-
-
-# fastmath={'contract'} only lets LLVM fuse each ``x + y * z`` into one FMA (a single rounding
-# instead of two, as BLAS does); with no other fast-math flag the sum over p keeps its order
-# and NaN/Inf/signed-zero semantics hold. Vectorising across the independent j is exact anyway.
-@njit(cache=True, fastmath={"contract"})
-def _micro_kernel(kc, nc, ap, bp, c0, c1):
-    # c0[:nc] += ap[0, :kc] @ bp[:kc, :nc] and c1[:nc] += ap[1, :kc] @ bp[:kc, :nc], adding the
-    # terms in p order. c0, c1 and the rows of bp are contiguous 1-D views indexed by j from
-    # range(): LLVM sees unit-stride, non-negative indices and vectorises the j loops. (Numba
-    # wraps negative indices, so an index such as ``off + j`` of unknown sign adds a compare
-    # and select to every access, and that alone kept the old kernel scalar.)
-    p_end = kc - kc % KU
-    for p in range(0, p_end, KU):
-        a00, a01, a02, a03 = ap[0, p], ap[0, p + 1], ap[0, p + 2], ap[0, p + 3]
-        a10, a11, a12, a13 = ap[1, p], ap[1, p + 1], ap[1, p + 2], ap[1, p + 3]
-        b0, b1, b2, b3 = bp[p], bp[p + 1], bp[p + 2], bp[p + 3]
-        for j in range(nc):
-            c0[j] = (((c0[j] + a00 * b0[j]) + a01 * b1[j]) + a02 * b2[j]) + a03 * b3[j]
-            c1[j] = (((c1[j] + a10 * b0[j]) + a11 * b1[j]) + a12 * b2[j]) + a13 * b3[j]
-    for p in range(p_end, kc):  # the last kc % KU steps one at a time
-        a0, a1 = ap[0, p], ap[1, p]
-        b0 = bp[p]
-        for j in range(nc):
-            c0[j] += a0 * b0[j]
-            c1[j] += a1 * b0[j]
-
-
-@njit(cache=True)
-def gemm(k, a, a_off, rsa, csa, b, b_off, rsb, csb, c):
-    """c = op(a) @ op(b) for C-contiguous c (m, n); c's old contents are never read.
-
-    op(a)[i, p] is ``a[a_off + i*rsa + p*csa]`` of the 1-D array ``a`` (strides in elements, any
-    sign): a transposed operand is the same memory with its two strides swapped. Likewise
-    op(b)[p, j] is ``b[b_off + p*rsb + j*csb]``. One compiled variant serves every layout.
-    """
-    m, n = c.shape
-    if m == 0 or n == 0:
-        return
-    if k == 0:
-        c[:, :] = 0
-        return
-    ap = np.empty((MR, min(KC, k)), c.dtype)
-    bp = np.empty((min(KC, k), min(NC, n)), c.dtype)
-    spare = np.empty(min(NC, n), c.dtype)  # stands in for C's missing rows in an edge micro-panel
-    for jc in range(0, n, NC):
-        nc = min(NC, n - jc)
-        for pc in range(0, k, KC):
-            kc = min(KC, k - pc)
-            _pack_b(b, b_off, rsb, csb, pc, kc, jc, nc, bp)
-            for ir in range(0, m, MR):
-                mr = min(MR, m - ir)
-                _pack_a(a, a_off, rsa, csa, ir, mr, pc, kc, ap)
-                c0 = c[ir, jc:jc + nc]
-                c1 = c[ir + 1, jc:jc + nc] if mr == MR else spare[:nc]
-                if pc == 0:  # the first pc block starts the sums: C is written, never read
-                    c0[:] = 0
-                    c1[:] = 0
-                _micro_kernel(kc, nc, ap, bp, c0, c1)
-
-
-@njit(cache=True)
-def matmul_kernel(k, a, a_off, rsa, csa, b, b_off, rsb, csb, alpha, beta, out):
-    """out = alpha * (op(a) @ op(b)) + beta * out (operands as in `gemm`); beta == 0 never reads out."""
-    m, n = out.shape
-    if beta == 0:
-        gemm(k, a, a_off, rsa, csa, b, b_off, rsb, csb, out)
-        if k:
-            for i in range(m):
-                for j in range(n):
-                    out[i, j] = alpha * out[i, j]
-        return
-    product = np.empty_like(out)
-    gemm(k, a, a_off, rsa, csa, b, b_off, rsb, csb, product)
-    for i in range(m):
-        for j in range(n):
-            p = alpha * product[i, j] if k else product[i, j]
-            out[i, j] = p + beta * out[i, j]
-
-
-@njit(cache=True)
-def gemm_c(a, trans_a, b, trans_b, c):
-    """c = op(a) @ op(b) for C-contiguous 2-D a, b and c (the training path's operands)."""
-    if trans_a:
-        k, rsa, csa = a.shape[0], 1, a.shape[1]
-    else:
-        k, rsa, csa = a.shape[1], a.shape[1], 1
-    if trans_b:
-        rsb, csb = 1, b.shape[1]
-    else:
-        rsb, csb = b.shape[1], 1
-    gemm(k, a.reshape(a.size), 0, rsa, csa, b.reshape(b.size), 0, rsb, csb, c)
-
 
 # --- sums in NumPy's order ----------------------------------------------------------------------
 
@@ -497,145 +365,3 @@ def count_correct_kernel(code, output, labels, targets, use_labels):
                     break
             n += ok
     return n
-
-
-# --- optimizers (1-D C-contiguous views of param, grad and slots; constants in the dtype) --------
-
-
-@njit(cache=True)
-def sgd_kernel(param, grad, velocity, lr, momentum, nesterov, weight_decay):
-    # g = grad + wd*param; v = mom*v + g; direction g + mom*v (nesterov) or v; param -= lr*dir
-    for i in range(param.size):
-        g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
-        if momentum:
-            v = velocity[i] * momentum + g
-            velocity[i] = v
-            g = g + momentum * v if nesterov else v
-        param[i] -= lr * g
-
-
-@njit(cache=True)
-def adam_kernel(param, grad, m, v, lr_corrected, beta1, one_minus_beta1, beta2, one_minus_beta2,
-                bias_correction2_sqrt, eps, weight_decay, decay_factor, decoupled):
-    # constants are numpy.py's: t(lr / bias_correction1), t(1 - beta1), t(1 - lr * weight_decay), ...
-    for i in range(param.size):
-        p = param[i]
-        if weight_decay and decoupled:
-            p = p * decay_factor
-        g = grad[i] + weight_decay * p if weight_decay and not decoupled else grad[i]
-        mi = m[i] * beta1 + one_minus_beta1 * g
-        vi = v[i] * beta2 + one_minus_beta2 * g * g
-        m[i] = mi
-        v[i] = vi
-        denom = np.sqrt(vi) / bias_correction2_sqrt + eps
-        param[i] = p - lr_corrected * (mi / denom)
-
-
-@njit(cache=True)
-def rmsprop_kernel(param, grad, square_avg, velocity, lr, alpha, one_minus_alpha, eps, momentum,
-                   weight_decay):
-    for i in range(param.size):
-        g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
-        s = square_avg[i] * alpha + one_minus_alpha * g * g
-        square_avg[i] = s
-        update = g / (np.sqrt(s) + eps)
-        if momentum:
-            update = velocity[i] * momentum + update
-            velocity[i] = update
-        param[i] -= lr * update
-
-
-@njit(cache=True)
-def _optimizer_update(param, grad, sm, sv, opt_code, step, lr, momentum, nesterov, weight_decay,
-                      beta1, beta2, eps, alpha):
-    # numpy.py _apply_optimizer for one parameter; hyperparameters arrive as float64 and are
-    # combined in float64 before the cast, exactly as numpy.py's t(...) expressions do
-    t = param.dtype.type
-    if opt_code == SGD:
-        sgd_kernel(param, grad, sm, t(lr), t(momentum), nesterov, t(weight_decay))
-    elif opt_code == RMSPROP:  # square_avg = slot_v, velocity = slot_m
-        rmsprop_kernel(param, grad, sv, sm, t(lr), t(alpha), t(1 - alpha), t(eps), t(momentum),
-                       t(weight_decay))
-    else:
-        bias_correction1 = 1 - beta1 ** np.float64(step)
-        bias_correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
-        adam_kernel(param, grad, sm, sv, t(lr / bias_correction1), t(beta1), t(1 - beta1), t(beta2),
-                    t(1 - beta2), t(bias_correction2_sqrt), t(eps), t(weight_decay),
-                    t(1 - lr * weight_decay), opt_code == ADAMW)
-
-
-# --- training -----------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, lr, momentum,
-                  nesterov, weight_decay, beta1, beta2, eps, alpha, X, labels, targets, use_labels,
-                  order, batch_size, first_batch, n_batches, state, loss_sum):
-    """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
-    each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
-
-    slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints.
-    state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
-    loss stores its batch index in bad_batch and returns before that batch's update; returns (loss_sum, last_loss)
-    where loss_sum accumulates each batch's mean loss times its size, as numpy.py train_epoch.
-    """
-    n_layers = len(weights)
-    bs = min(batch_size, order.size)
-    n_out = weights[n_layers - 1].shape[1]
-    # workspaces: a batch of x, z and a per layer, grad_a/grad_z per layer, grads of parameters
-    xb = np.empty((bs, X.shape[1]), X.dtype)
-    zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    acts = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    grad_as = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    grad_zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    grad_ws = [np.empty_like(w) for w in weights]
-    grad_bs = [np.empty_like(b) for b in biases]
-    scratch = np.empty((bs, n_out), X.dtype)
-    lb = np.empty(bs if use_labels else 0, np.int64)
-    tb = np.empty((0 if use_labels else bs, n_out), X.dtype)
-    last_loss = 0.0
-    for batch in range(first_batch, first_batch + n_batches):
-        start = batch * batch_size
-        rows = min(batch_size, order.size - start)
-        x = xb[:rows]
-        for r in range(rows):
-            src = order[start + r]
-            for j in range(X.shape[1]):
-                x[r, j] = X[src, j]
-            if use_labels:
-                lb[r] = labels[src]
-            else:
-                for j in range(n_out):
-                    tb[r, j] = targets[src, j]
-        y_labels = lb[:rows]
-        y_targets = tb[:rows]
-        # forward
-        inp = x
-        for i in range(n_layers):
-            dense_forward_kernel(inp, weights[i], biases[i], act_codes[i], zs[i][:rows], acts[i][:rows])
-            inp = acts[i][:rows]
-        out = acts[n_layers - 1][:rows]
-        grad_out = grad_as[n_layers - 1][:rows]
-        loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, grad_out, scratch[:rows])
-        if not np.isfinite(loss):  # stop before the NaN/Inf gradient reaches the weights
-            state[2] = batch
-            return loss_sum, loss
-        state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
-        # backward, last layer first
-        for i in range(n_layers - 1, -1, -1):
-            layer_in = acts[i - 1][:rows] if i else x
-            grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
-            dense_backward_kernel(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
-                                  act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
-        # optimizer, step counts from 1
-        state[0] += 1
-        for i in range(n_layers):
-            w = weights[i]
-            _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), slots_m[2 * i], slots_v[2 * i],
-                              opt_code, state[0], lr, momentum, nesterov, weight_decay, beta1, beta2,
-                              eps, alpha)
-            _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1], opt_code,
-                              state[0], lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
-        last_loss = np.float64(loss)
-        loss_sum += last_loss * rows
-    return loss_sum, last_loss

@@ -1,0 +1,155 @@
+"""The Numba backend's optimizer updates and its compiled training loop (`train_batches`).
+
+Mirrors numpy.py's sgd_step / adam_step / rmsprop_step and train_step / train_epoch; the layer
+and loss kernels come from numba_kernels.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .numba_kernels import (ADAMW, RMSPROP, SGD, count_correct_kernel, dense_backward_kernel,
+                            dense_forward_kernel, loss_kernel)
+
+
+# --- optimizers (1-D C-contiguous views of param, grad and slots; constants in the dtype) --------
+
+
+@njit(cache=True)
+def sgd_kernel(param, grad, velocity, lr, momentum, nesterov, weight_decay):
+    # g = grad + wd*param; v = mom*v + g; direction g + mom*v (nesterov) or v; param -= lr*dir
+    for i in range(param.size):
+        g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
+        if momentum:
+            v = velocity[i] * momentum + g
+            velocity[i] = v
+            g = g + momentum * v if nesterov else v
+        param[i] -= lr * g
+
+
+@njit(cache=True)
+def adam_kernel(param, grad, m, v, lr_corrected, beta1, one_minus_beta1, beta2, one_minus_beta2,
+                bias_correction2_sqrt, eps, weight_decay, decay_factor, decoupled):
+    # constants are numpy.py's: t(lr / bias_correction1), t(1 - beta1), t(1 - lr * weight_decay), ...
+    for i in range(param.size):
+        p = param[i]
+        if weight_decay and decoupled:
+            p = p * decay_factor
+        g = grad[i] + weight_decay * p if weight_decay and not decoupled else grad[i]
+        mi = m[i] * beta1 + one_minus_beta1 * g
+        vi = v[i] * beta2 + one_minus_beta2 * g * g
+        m[i] = mi
+        v[i] = vi
+        denom = np.sqrt(vi) / bias_correction2_sqrt + eps
+        param[i] = p - lr_corrected * (mi / denom)
+
+
+@njit(cache=True)
+def rmsprop_kernel(param, grad, square_avg, velocity, lr, alpha, one_minus_alpha, eps, momentum,
+                   weight_decay):
+    for i in range(param.size):
+        g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
+        s = square_avg[i] * alpha + one_minus_alpha * g * g
+        square_avg[i] = s
+        update = g / (np.sqrt(s) + eps)
+        if momentum:
+            update = velocity[i] * momentum + update
+            velocity[i] = update
+        param[i] -= lr * update
+
+
+@njit(cache=True)
+def _optimizer_update(param, grad, sm, sv, opt_code, step, lr, momentum, nesterov, weight_decay,
+                      beta1, beta2, eps, alpha):
+    # numpy.py _apply_optimizer for one parameter; hyperparameters arrive as float64 and are
+    # combined in float64 before the cast, exactly as numpy.py's t(...) expressions do
+    t = param.dtype.type
+    if opt_code == SGD:
+        sgd_kernel(param, grad, sm, t(lr), t(momentum), nesterov, t(weight_decay))
+    elif opt_code == RMSPROP:  # square_avg = slot_v, velocity = slot_m
+        rmsprop_kernel(param, grad, sv, sm, t(lr), t(alpha), t(1 - alpha), t(eps), t(momentum),
+                       t(weight_decay))
+    else:
+        bias_correction1 = 1 - beta1 ** np.float64(step)
+        bias_correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
+        adam_kernel(param, grad, sm, sv, t(lr / bias_correction1), t(beta1), t(1 - beta1), t(beta2),
+                    t(1 - beta2), t(bias_correction2_sqrt), t(eps), t(weight_decay),
+                    t(1 - lr * weight_decay), opt_code == ADAMW)
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, lr, momentum,
+                  nesterov, weight_decay, beta1, beta2, eps, alpha, X, labels, targets, use_labels,
+                  order, batch_size, first_batch, n_batches, state, loss_sum):
+    """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
+    each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
+
+    slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints.
+    state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
+    loss stores its batch index in bad_batch and returns before that batch's update; returns (loss_sum, last_loss)
+    where loss_sum accumulates each batch's mean loss times its size, as numpy.py train_epoch.
+    """
+    n_layers = len(weights)
+    bs = min(batch_size, order.size)
+    n_out = weights[n_layers - 1].shape[1]
+    # workspaces: a batch of x, z and a per layer, grad_a/grad_z per layer, grads of parameters
+    xb = np.empty((bs, X.shape[1]), X.dtype)
+    zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
+    acts = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
+    grad_as = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
+    grad_zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
+    grad_ws = [np.empty_like(w) for w in weights]
+    grad_bs = [np.empty_like(b) for b in biases]
+    scratch = np.empty((bs, n_out), X.dtype)
+    lb = np.empty(bs if use_labels else 0, np.int64)
+    tb = np.empty((0 if use_labels else bs, n_out), X.dtype)
+    last_loss = 0.0
+    for batch in range(first_batch, first_batch + n_batches):
+        start = batch * batch_size
+        rows = min(batch_size, order.size - start)
+        x = xb[:rows]
+        for r in range(rows):
+            src = order[start + r]
+            for j in range(X.shape[1]):
+                x[r, j] = X[src, j]
+            if use_labels:
+                lb[r] = labels[src]
+            else:
+                for j in range(n_out):
+                    tb[r, j] = targets[src, j]
+        y_labels = lb[:rows]
+        y_targets = tb[:rows]
+        # forward
+        inp = x
+        for i in range(n_layers):
+            dense_forward_kernel(inp, weights[i], biases[i], act_codes[i], zs[i][:rows], acts[i][:rows])
+            inp = acts[i][:rows]
+        out = acts[n_layers - 1][:rows]
+        grad_out = grad_as[n_layers - 1][:rows]
+        loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, grad_out, scratch[:rows])
+        if not np.isfinite(loss):  # stop before the NaN/Inf gradient reaches the weights
+            state[2] = batch
+            return loss_sum, loss
+        state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
+        # backward, last layer first
+        for i in range(n_layers - 1, -1, -1):
+            layer_in = acts[i - 1][:rows] if i else x
+            grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
+            dense_backward_kernel(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
+                                  act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
+        # optimizer, step counts from 1
+        state[0] += 1
+        for i in range(n_layers):
+            w = weights[i]
+            _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), slots_m[2 * i], slots_v[2 * i],
+                              opt_code, state[0], lr, momentum, nesterov, weight_decay, beta1, beta2,
+                              eps, alpha)
+            _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1], opt_code,
+                              state[0], lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
+        last_loss = np.float64(loss)
+        loss_sum += last_loss * rows
+    return loss_sum, last_loss
