@@ -134,6 +134,17 @@ def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
     return target
 
 
+def loss_args(name, output, target):
+    """loss_forward_backward's arguments: a known loss, a non-empty 2-D float output and a target
+    that fits it. Returns (canonical name, target)."""
+    name = loss_name(name)
+    float_array(output, "output", 2)
+    target = loss_target(name, output, target)
+    if output.size == 0:
+        raise ValueError("output must not be empty")
+    return name, target
+
+
 def optimizer_config(opt) -> None:
     """Reject impossible optimizer hyperparameters with the field's name."""
     from .network import OPTIMIZERS

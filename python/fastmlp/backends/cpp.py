@@ -115,11 +115,7 @@ def dense_backward(x, w, z, a, grad_a, activation):
 
 @mirror(_oracle.loss_forward_backward)
 def loss_forward_backward(name, output, target):
-    name = check.loss_name(name)
-    check.float_array(output, "output", 2)
-    target = check.loss_target(name, output, target)
-    if output.size == 0:
-        raise ValueError("output must not be empty")
+    name, target = check.loss_args(name, output, target)
     grad_output = np.empty(output.shape, output.dtype)
     loss = _core.loss_forward_backward(_LOSS[name], np.ascontiguousarray(output),
                                        _labels_or_values(name, target), grad_output)

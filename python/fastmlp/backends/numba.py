@@ -134,11 +134,7 @@ def _target_arrays(target, output):
 
 @mirror(_oracle.loss_forward_backward)
 def loss_forward_backward(name, output, target):
-    name = check.loss_name(name)
-    check.float_array(output, "output", 2)
-    target = check.loss_target(name, output, target)
-    if output.size == 0:
-        raise ValueError("output must not be empty")
+    name, target = check.loss_args(name, output, target)
     output = _c(output)
     labels, targets, use_labels = _target_arrays(target, output)
     grad = np.empty_like(output)

@@ -153,12 +153,8 @@ def loss_forward_backward(name, output, target):
     binary_cross_entropy ``mean(-t log sigmoid(o) - (1-t) log(1 - sigmoid(o)))`` over all
     elements with sigmoid fused. ``loss`` is a Python float, ``grad_output`` an array like output.
     """
-    name = check.loss_name(name)
-    check.float_array(output, "output", 2)
-    target = check.loss_target(name, output, target)
+    name, target = check.loss_args(name, output, target)
     batch, n_out = output.shape
-    if output.size == 0:
-        raise ValueError("output must not be empty")
     diff = output - target if target.ndim == 2 else None
     if name == "mse":
         return float(np.mean(diff * diff)), (2 / output.size) * diff
