@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from . import datasets, optim  # noqa: E402
+from . import callbacks, datasets, optim  # noqa: E402
 from .backends import available_backends, get_backend  # noqa: E402
 from .model import MLP  # noqa: E402
 from .runtime import get_num_threads, info, set_num_threads  # noqa: E402
@@ -19,6 +19,7 @@ __all__ = [
     "MLP",
     "History",
     "optim",
+    "callbacks",
     "datasets",
     "available_backends",
     "get_backend",

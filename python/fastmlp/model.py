@@ -15,6 +15,7 @@ from . import init as _init
 from . import losses as _losses
 from . import optim as _optim
 from .backends import _checks as check
+from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends.network import Network, OptimizerConfig
 from .train import run_epochs
@@ -93,13 +94,18 @@ class MLP:
     # --- training ------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
-            shuffle=True, verbose=0):
+            shuffle=True, verbose=0, early_stopping=False, callbacks=None):
         """Train on (X, y) for ``epochs`` passes; returns a `History`.
 
         ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
         its state) of the previous `fit`, or starts Adam(lr=1e-3). A new optimizer starts with
         fresh state. ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        ``early_stopping``: True (stop when the validation loss, or the training loss without
+        validation data, has not improved for 5 epochs, and restore the best weights) or a
+        `fastmlp.callbacks.EarlyStopping`. ``callbacks``: objects with
+        ``on_epoch_end(epoch, logs, model)`` returning True to stop.
         """
+
         X, y = self._check_xy(X, y, "X", "y")
         epochs = check.integer(epochs, "epochs", low=0)
         batch_size = check.integer(batch_size, "batch_size", low=1)
@@ -109,12 +115,13 @@ class MLP:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             validation_data = self._check_xy(*validation_data, "X_val", "y_val")
+        callbacks = resolve_callbacks(callbacks, early_stopping)
         self._set_optimizer(optimizer)
         rng = np.random.default_rng([self.seed, self._fit_count])
         self._fit_count += 1
         return run_epochs(self, X, y, epochs=epochs, batch_size=batch_size,
                           validation_data=validation_data, shuffle=bool(shuffle),
-                          verbose=int(verbose), rng=rng)
+                          verbose=int(verbose), rng=rng, callbacks=callbacks)
 
     def _set_optimizer(self, optimizer):
         if optimizer is None and self.optimizer is not None:

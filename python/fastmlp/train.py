@@ -30,6 +30,7 @@ class History:
     val_metric: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     metric_name: str = "accuracy"
+    stopped_epoch: int | None = None  # the 0-based epoch after which a callback stopped training
 
     @property
     def epochs(self) -> int:
@@ -44,29 +45,49 @@ class History:
             "seconds": list(self.seconds),
         }
 
+    def epoch_logs(self, epoch: int) -> dict:
+        """The numbers of one epoch under the keys callbacks and `as_dict` use."""
+        return {key: values[epoch] for key, values in self.as_dict().items() if len(values) > epoch}
+
     def __repr__(self) -> str:
         last = f", last loss {self.loss[-1]:.4g}" if self.loss else ""
         return f"History({self.epochs} epochs{last})"
 
 
-def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, verbose, rng):
-    """Train ``model`` for ``epochs`` passes over (X, y); returns a History."""
+def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, verbose, rng,
+               callbacks=()):
+    """Train ``model`` for ``epochs`` passes over (X, y), or until a callback says stop;
+    returns a History."""
     history = History(metric_name=model.metric_name)
     n = len(X)
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs)
-        history.loss.append(loss)
-        if model.is_classifier:
-            history.metric.append(n_correct / n)
-        if validation_data is not None:
-            scores = model.evaluate(*validation_data)
-            history.val_loss.append(scores["loss"])
-            history.val_metric.append(scores[model.metric_name])
-        history.seconds.append(time.perf_counter() - start)
-        if verbose == 2:
-            print(_epoch_line(history, epoch, epochs), flush=True)
+    for cb in callbacks:
+        getattr(cb, "on_train_begin", lambda model: None)(model)
+    try:
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs)
+            history.loss.append(loss)
+            if model.is_classifier:
+                history.metric.append(n_correct / n)
+            if validation_data is not None:
+                scores = model.evaluate(*validation_data)
+                history.val_loss.append(scores["loss"])
+                history.val_metric.append(scores[model.metric_name])
+            history.seconds.append(time.perf_counter() - start)
+            if verbose == 2:
+                print(_epoch_line(history, epoch, epochs), flush=True)
+            logs = history.epoch_logs(epoch)
+            # every callback sees the epoch, even when an earlier one already asked to stop
+            stops = [bool(cb.on_epoch_end(epoch, logs, model)) for cb in callbacks]
+            if any(stops):
+                history.stopped_epoch = epoch
+                if verbose:
+                    print(f"stopped after epoch {epoch + 1}", flush=True)
+                break
+    finally:
+        for cb in callbacks:
+            getattr(cb, "on_train_end", lambda model: None)(model)
     return history
 
 
