@@ -42,7 +42,7 @@ def test_early_stopping_waits_patience_epochs_then_stops():
     X, y = data()
     stopper = EarlyStopping(monitor="loss", patience=2, min_delta=1e9)
     h = fm.MLP([4, 8, 2], backend="numpy").fit(X, y, epochs=20, early_stopping=stopper)
-    assert h.epochs == 4 and stopper.best_epoch == 0 and stopper.stopped_epoch == 3
+    assert h.epochs == 3 and stopper.best_epoch == 0 and stopper.stopped_epoch == 2
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -69,7 +69,7 @@ class EarlyStopping(Callback):
                 self.best_params = [p.copy() for p in model.network.params]
             return False
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # Keras' rule: stop after `patience` epochs without gain
             self.stopped_epoch = epoch
             return True
         return False
