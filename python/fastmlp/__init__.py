@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from . import callbacks, datasets, optim  # noqa: E402
 from .backends import available_backends, get_backend  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402
 from .model import MLP  # noqa: E402
 from .runtime import get_num_threads, info, set_num_threads  # noqa: E402
 from .train import History  # noqa: E402
@@ -18,6 +19,7 @@ from .train import History  # noqa: E402
 __all__ = [
     "MLP",
     "History",
+    "gradcheck",
     "optim",
     "callbacks",
     "datasets",
