@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from . import callbacks, datasets, optim  # noqa: E402
 from .backends import available_backends, get_backend  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
+from .lr_find import lr_find  # noqa: E402
 from .model import MLP  # noqa: E402
 from .runtime import get_num_threads, info, set_num_threads  # noqa: E402
 from .train import History  # noqa: E402
@@ -20,6 +21,7 @@ __all__ = [
     "MLP",
     "History",
     "gradcheck",
+    "lr_find",
     "optim",
     "callbacks",
     "datasets",
