@@ -315,3 +315,32 @@ NB_MODULE(_core, m) {
   m.def("parallel_min_macs", &gemm::parallel_min_macs);
   m.def("set_parallel_min_macs", &gemm::set_parallel_min_macs, "macs"_a);
 }
+
+// threadpoolctl hooks: python/fastmlp/_threadpoolctl.py registers a threadpoolctl controller
+// that finds this module among the loaded libraries by these symbols and calls them through
+// ctypes, so threadpoolctl.threadpool_limits limits fastmlp's pool too (reference/
+// ENGINEERING.md §3). Plain C, default visibility (nanobind compiles the module with
+// -fvisibility=hidden), and no exception may cross them: failures are return codes.
+extern "C" {
+
+// Threads fastmlp uses (>= 1), as fastmlp.get_num_threads().
+NB_EXPORT int fastmlp_get_num_threads(void) noexcept {
+  try {
+    return parallel::get_num_threads();
+  } catch (...) {
+    return 1;
+  }
+}
+
+// 0 when set; -1 (and nothing changed) when n < 1 or setting failed.
+NB_EXPORT int fastmlp_set_num_threads(int n) noexcept {
+  if (n < 1) return -1;
+  try {
+    parallel::set_num_threads(n);
+    return 0;
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // extern "C"

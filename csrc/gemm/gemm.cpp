@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 
 #include "gemm/blocking.hpp"
@@ -21,12 +23,16 @@
 namespace fastmlp::gemm {
 namespace {
 
-// Below this many multiply-adds, waking the pool costs more than it saves. Measured with
-// bench/run.sh on this 2-core VM (AVX-512 kernels): a condition-variable wake costs ~40 us, so
-// 64^3 (2^18 macs) took 50 us on 2 threads vs 7.6 us on 1, 128^3 34 vs 25 us, while 256^3
-// (2^24) gained (135 vs 155 us). 2^23 keeps every measured loss serial. Tests lower it with
-// set_parallel_min_macs to push small, edge-heavy shapes through the threaded split.
-std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 23};
+// When to split a GEMM over threads (calibration: see set_parallel_min_macs in gemm.hpp).
+// Below parallel_min_macs multiply-adds it runs serially. From there on it uses the workers
+// that are awake (spinning after a recent job: the GEMMs of a training step, back to back),
+// which costs ~1 us, and wakes sleeping ones when the previous job ended moments ago (a stream
+// of GEMMs; thread_pool.cpp). Waking a sleeping worker for an isolated call costs the caller
+// 5-60 us on this VM and the worker joined only 40-100 us later, so an isolated GEMM wakes
+// sleeping workers only from kWakeFactor times the threshold (2^23) on.
+// Tests lower the threshold to 0 with set_parallel_min_macs, which then also wakes always.
+std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 20};
+constexpr int64_t kWakeFactor = 8;
 
 // A grow-only 64-byte-aligned buffer; one per thread and operand, so packing never allocates
 // once a thread has seen its largest block.
@@ -50,15 +56,20 @@ thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// One thread's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
+// One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
-template <class T>
+// With kShared = 'a' or 'b', `shared` holds op(A) or op(B) already packed for all k (layout:
+// SharedPack below) by the threaded split, and that operand is read from there instead of
+// packed again. A compile-time choice: the serial instantiation ('-') is the plain loop nest.
+template <class T, char kShared = '-'>
 void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
-                 int64_t b_cs, T beta, T* c, int64_t ldc) {
+                 int64_t b_cs, T beta, T* c, int64_t ldc, const T* shared = nullptr) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
-  T* a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
-  T* b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
+  T* a_packed = nullptr;
+  T* b_packed = nullptr;
+  if constexpr (kShared != 'a') a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
+  if constexpr (kShared != 'b') b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
 
   // Loop over the n dimension (NC columns at a time).
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -67,18 +78,26 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc_cur = std::min(KC, k - pc);
       const T beta_cur = pc == 0 ? beta : T(1);
-      pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed);
+      const T* b_panel = b_packed;
+      if constexpr (kShared == 'b')
+        b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
+      else
+        pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed);
       // Loop over the m dimension (MC rows at a time).
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc_cur = std::min(MC, m - ic);
-        pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed);
+        const T* a_block = a_packed;
+        if constexpr (kShared == 'a')
+          a_block = shared + pc * round_up(m, MR) + ic * kc_cur;
+        else
+          pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed);
         // Loop over the NR-wide micro-panels of the B panel.
         for (int64_t jr = 0; jr < nc_cur; jr += NR) {
           const int64_t nr_cur = std::min(NR, nc_cur - jr);
           // Loop over the MR-tall micro-panels of the A block.
           for (int64_t ir = 0; ir < mc_cur; ir += MR) {
             const int64_t mr_cur = std::min(MR, mc_cur - ir);
-            ukernel(kc_cur, alpha, a_packed + ir * kc_cur, b_packed + jr * kc_cur, beta_cur,
+            ukernel(kc_cur, alpha, a_block + ir * kc_cur, b_panel + jr * kc_cur, beta_cur,
                     c + (ic + ir) * ldc + jc + jr, ldc, mr_cur, nr_cur);
           }
         }
@@ -86,6 +105,65 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
     }
   }
 }
+
+// The operand that every task of the threaded split reads (B when M is split, A when N is),
+// packed once for all k by all the threads together, instead of once per task.
+// Layout (shared_layout): for each KC block of k, the whole of the operand's m (or n) side as
+// micro-panels of R = MR (or NR): block pc starts at pc * round_up(dim, R), and rows/columns
+// [x, x + R) of it at + x * kc_cur. MC and NC are multiples of MR and NR, so each cache block
+// of it is contiguous, exactly what pack_a_panel / pack_b_panel would have produced.
+// The work is cut into pieces of a few micro-panels; a task claims pieces until none is left,
+// then waits for the pieces other running tasks claimed (a short wait: no task waits for one
+// that has not started, so one thread, or the pool's serial fallback, simply packs them all).
+template <class T>
+struct SharedPack {
+  bool is_a;                   // packing op(A) (N split) or op(B) (M split)
+  int64_t dim, r, kc, k;       // m or n, MR or NR, KC, k
+  const T* src;                // a or b
+  int64_t rs, cs;              // its strides as op(A) / op(B)
+  T* dst;
+  int64_t units, per_piece, pieces_per_block, total;
+  std::atomic<int64_t> next{0}, done{0};
+
+  SharedPack(bool is_a_, int64_t dim_, int64_t r_, int64_t kc_, int64_t k_, const T* src_,
+             int64_t rs_, int64_t cs_, T* dst_)
+      : is_a(is_a_), dim(dim_), r(r_), kc(kc_), k(k_), src(src_), rs(rs_), cs(cs_), dst(dst_) {
+    units = (dim + r - 1) / r;
+    per_piece = std::max<int64_t>(1, 8192 / (r * kc));  // ~32 KiB of float32 per piece
+    pieces_per_block = (units + per_piece - 1) / per_piece;
+    total = pieces_per_block * ((k + kc - 1) / kc);
+  }
+
+  void pack_piece(int64_t piece) const {
+    const int64_t pc = piece / pieces_per_block * kc, kc_cur = std::min(kc, k - pc);
+    const int64_t x0 = piece % pieces_per_block * per_piece * r;
+    const int64_t len = std::min(per_piece * r, dim - x0);
+    T* out = dst + pc * round_up(dim, r) + x0 * kc_cur;
+    if (is_a)
+      pack_a_panel(r, len, kc_cur, src + x0 * rs + pc * cs, rs, cs, out);
+    else
+      pack_b_panel(r, kc_cur, len, src + pc * rs + x0 * cs, rs, cs, out);
+  }
+
+  // Called by every task before it computes: help, then wait until all pieces are packed.
+  void ensure_packed() {
+    if (done.load(std::memory_order_acquire) == total) return;
+    for (int64_t p; (p = next.fetch_add(1, std::memory_order_relaxed)) < total;) {
+      pack_piece(p);
+      done.fetch_add(1, std::memory_order_release);
+    }
+    for (unsigned i = 1; done.load(std::memory_order_acquire) != total; ++i) {
+      parallel::cpu_relax();
+      if (i % 1024 == 0) std::this_thread::yield();  // the packer may have been preempted
+    }
+  }
+};
+
+// Largest shared packed operand, in bytes. Beyond it (only for operands far larger than the
+// MLP shapes) each task packs the shared operand itself, which is then cheap next to its
+// m*n*k/threads of arithmetic, and no buffer of that size is kept.
+constexpr int64_t kMaxSharedPackBytes = int64_t(8) << 20;
+thread_local PackBuffer t_pack_shared;
 
 int64_t checked_mul(int64_t x, int64_t y, const char* what) {
   int64_t r;
@@ -127,33 +205,59 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   const int n_threads = parallel::get_num_threads();
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
+  const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
+  const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
   if (n_threads == 1 || small) {
     gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
     return;
   }
-  // Split M or N into contiguous chunks, one per task. Each task runs the full loop nest on its
-  // rows (or columns) of C, so no two tasks write the same element and each element's k-sum is
-  // computed identically whatever the split. Every task packs all of the operand it shares
-  // (B when splitting M, A when splitting N), so split the larger of m and n: the shared
-  // operand is then the smaller one. Fall back to the other dimension if it has too few tiles.
+  // Split M or N into contiguous chunks of whole MR (NR) tiles. Each task runs the full loop
+  // nest on its rows (or columns) of C, so no two tasks write the same element and each
+  // element's k-sum is computed identically whatever the split. The operand all tasks read
+  // (B when splitting M, A when splitting N) is packed once, by all threads together
+  // (SharedPack); each task packs its own slice of the other. Split the larger of m and n,
+  // falling back to the other if it has too few tiles.
   const int64_t m_units = (m + bk.mr - 1) / bk.mr, n_units = (n + bk.nr - 1) / bk.nr;
   const bool split_m = m >= n ? m_units >= n_threads || m_units >= n_units
                               : !(n_units >= n_threads || n_units >= m_units);
   const int64_t units = split_m ? m_units : n_units, step = split_m ? bk.mr : bk.nr;
-  const int64_t n_tasks = std::min<int64_t>(n_threads, units);
+  // Two tasks per thread, claimed dynamically: a worker the OS wakes late (or a core another
+  // process shares) leaves its second task to the others instead of making them wait.
+  const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
+  if (n_tasks <= 1) {
+    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
+    return;
+  }
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
+  const int64_t shared_elems = split_m ? round_up(n, bk.nr) * k : round_up(m, bk.mr) * k;
+  T* shared = nullptr;
+  if (shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
+    shared = t_pack_shared.get<T>(shared_elems);
+  SharedPack<T> pack(!split_m, split_m ? n : m, split_m ? bk.nr : bk.mr, bk.kc, k,
+                     split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
+    if (shared) pack.ensure_packed();
     if (split_m) {
       if (lo >= m) return;
-      gemm_serial(bk, ukernel, std::min(per_task, m - lo), n, k, alpha, a + lo * a_rs, a_rs,
-                  a_cs, b, b_rs, b_cs, beta, c + lo * ldc, ldc);
+      const int64_t rows = std::min(per_task, m - lo);
+      if (shared)
+        gemm_serial<T, 'b'>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
+                            b_cs, beta, c + lo * ldc, ldc, shared);
+      else
+        gemm_serial(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
+                    beta, c + lo * ldc, ldc);
     } else {
       if (lo >= n) return;
-      gemm_serial(bk, ukernel, m, std::min(per_task, n - lo), k, alpha, a, a_rs, a_cs,
-                  b + lo * b_cs, b_rs, b_cs, beta, c + lo, ldc);
+      const int64_t cols = std::min(per_task, n - lo);
+      if (shared)
+        gemm_serial<T, 'a'>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
+                            b_cs, beta, c + lo, ldc, shared);
+      else
+        gemm_serial(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
+                    beta, c + lo, ldc);
     }
-  });
+  }, wake);
 }
 
 int64_t parallel_min_macs() { return parallel_min_macs_.load(); }

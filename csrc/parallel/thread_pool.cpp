@@ -4,6 +4,21 @@
 // reaches Python's main thread; a pthread_atfork child handler forgets the pool (its threads do
 // not exist in the child) so the child builds a fresh one; worker exceptions travel back to the
 // caller as exception_ptr; one job at a time (a busy flag); a second caller runs serially.
+//
+// Waiting. Waking a thread blocked on a condition variable costs ~40 us on this 2-vCPU VM,
+// as much as a whole 128^3 GEMM, and a training step runs several GEMMs back to back. So a
+// worker that finishes a job spins (pause, reading one atomic) for kIdleSpin before it blocks:
+// the next job of a step finds it awake. The caller likewise spins up to kDoneSpin for the
+// job's last task before it blocks. Both spins are bounded, so an idle process sleeps (~0 %
+// CPU) a fraction of a millisecond after its last call.
+//
+// Job protocol. generation_ is odd while a job is open and even once its caller has closed it.
+// Tasks are claimed from next_ and counted down in pending_; the caller waits for pending_ == 0,
+// not for every worker, so a worker the OS wakes late (~1 ms after an idle second here) costs
+// nothing: the caller has claimed its tasks meanwhile. A worker joining a job first counts
+// itself in inside_ and then re-reads generation_; the caller closes the job and then waits for
+// inside_ == 0 (both seq_cst, Dekker-style), so no worker can read a job's fields after its
+// caller has moved on to the next job.
 #include "parallel/thread_pool.hpp"
 
 #include <pthread.h>
@@ -12,6 +27,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -23,8 +39,42 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <emmintrin.h>  // _mm_pause: SSE2, part of the x86-64 baseline
+#endif
+
 namespace fastmlp::parallel {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#else
+  std::this_thread::yield();
+#endif
+}
+
 namespace {
+
+using Clock = std::chrono::steady_clock;
+// How long a worker stays awake after a job, and how long the caller spins for the last task,
+// before blocking. Tens of microseconds: longer than the gap between the GEMMs of a training
+// step (a few us of C++ or Python), short enough that an idle process sleeps almost at once.
+constexpr std::chrono::microseconds kIdleSpin{50};
+constexpr std::chrono::microseconds kDoneSpin{200};
+
+// Spins while pred() holds, up to `budget`; true if pred() became false in time. Reads the clock
+// every 16 pauses only (a pause is ~10-100 cycles, a clock read ~20 ns).
+template <class Pred>
+bool spin_while(Pred pred, std::chrono::microseconds budget) {
+  const Clock::time_point deadline = Clock::now() + budget;
+  for (unsigned i = 1;; ++i) {
+    if (!pred()) return true;
+    cpu_relax();
+    if (i % 16 == 0 && Clock::now() > deadline) return !pred();
+  }
+}
 
 class ThreadPool {
  public:
@@ -33,6 +83,7 @@ class ThreadPool {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    awake_.store(n_threads - 1);
     for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
@@ -40,7 +91,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_work_.notify_all();
     for (auto& t : workers_) t.join();
@@ -48,8 +99,16 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // False (and nothing run) when another caller's job holds the pool.
-  bool try_run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
+  // False (and nothing run) when another caller's job holds the pool, or when !wake and every
+  // worker is asleep.
+  bool try_run(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake) {
+    if (!wake && awake_.load(std::memory_order_relaxed) == 0) {
+      // All asleep. Wake them anyway when the previous job ended less than kIdleSpin ago: had
+      // they helped with it they would still be awake, and in a stream of small GEMMs one wake
+      // keeps them awake for the rest of it. Otherwise (an isolated call) run serially.
+      if (Clock::now() - last_end() > kIdleSpin) return false;
+      wake = true;
+    }
     // An atomic flag, not a mutex: a task that calls parallel_for again runs on a thread that
     // may already own the job, and try_lock on an owned std::mutex is undefined.
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
@@ -57,65 +116,105 @@ class ThreadPool {
       std::atomic<bool>& flag;
       ~Release() { flag.store(false, std::memory_order_release); }
     } release{busy_};
+    // No worker is inside a job now (the last caller waited for inside_ == 0), so these plain
+    // writes race with nothing; opening the job below publishes them.
+    fn_ = &fn;
+    n_tasks_ = n_tasks;
+    error_ = nullptr;
+    next_.store(0, std::memory_order_relaxed);
+    pending_.store(n_tasks, std::memory_order_relaxed);
+    const uint64_t open = generation_.load(std::memory_order_relaxed) + 1;  // odd
     {
+      // Under the mutex: a worker about to block re-checks generation_ under it, so it either
+      // sees the new job or is already waiting when notify_all runs (no lost wake-up).
       std::lock_guard<std::mutex> lock(m_);
-      fn_ = &fn;
-      n_tasks_ = n_tasks;
-      next_.store(0);
-      error_ = nullptr;
-      active_ = static_cast<int>(workers_.size());
-      ++generation_;
+      generation_.store(open);
     }
-    cv_work_.notify_all();
-    run_tasks();  // the caller works too
-    std::unique_lock<std::mutex> lock(m_);
-    cv_done_.wait(lock, [this] { return active_ == 0; });
+    // No system call when every worker is spinning. Without wake, a worker that is just going
+    // to sleep may miss this job: harmless, the caller runs the tasks nobody claims.
+    if (wake) cv_work_.notify_all();
+    run_tasks();            // the caller works too
+    // Wait for the tasks others claimed: spin a little, then block.
+    auto running = [this] { return pending_.load(std::memory_order_acquire) != 0; };
+    if (!spin_while(running, kDoneSpin)) {
+      std::unique_lock<std::mutex> lock(m_);
+      cv_done_.wait(lock, [&] { return !running(); });
+    }
+    generation_.store(open + 1);  // close the job (seq_cst: pairs with a joining worker)
+    while (inside_.load() != 0) std::this_thread::yield();  // late joiners are leaving
     fn_ = nullptr;
+    note_end();
     if (error_) std::rethrow_exception(error_);
     return true;
   }
 
+  // When the last job (or a serial run parallel_for did instead) ended.
+  void note_end() {
+    last_end_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+
  private:
   void run_tasks() {
-    for (int64_t t; (t = next_.fetch_add(1)) < n_tasks_;) {
+    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n_tasks_;) {
+      int64_t finished = 1;
       try {
         (*fn_)(t);
       } catch (...) {
         std::lock_guard<std::mutex> lock(m_);
         if (!error_) error_ = std::current_exception();
-        next_.store(n_tasks_);  // skip the remaining tasks; the job has failed
+        // Skip the tasks nobody has claimed yet; the job has failed.
+        finished += std::max<int64_t>(0, n_tasks_ - next_.exchange(n_tasks_));
+      }
+      // acq_rel: the caller's acquire load of 0 sees every task's writes and error_.
+      if (pending_.fetch_sub(finished, std::memory_order_acq_rel) == finished) {
+        std::lock_guard<std::mutex> lock(m_);  // the caller checks pending_ under m_ to block
+        cv_done_.notify_one();
       }
     }
+  }
+
+  Clock::time_point last_end() const {
+    return Clock::time_point(Clock::duration(last_end_ns_.load(std::memory_order_relaxed)));
+  }
+
+  bool job_open(uint64_t seen) const {
+    const uint64_t g = generation_.load(std::memory_order_acquire);
+    return (g & 1) && g != seen;
   }
 
   void worker_loop() {
     uint64_t seen = 0;
     for (;;) {
-      {
+      if (!spin_while([&] { return !job_open(seen) && !stop_.load(std::memory_order_relaxed); },
+                      kIdleSpin)) {
         std::unique_lock<std::mutex> lock(m_);
-        cv_work_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
+        awake_.fetch_sub(1, std::memory_order_relaxed);
+        cv_work_.wait(lock, [&] { return stop_.load() || job_open(seen); });
+        awake_.fetch_add(1, std::memory_order_relaxed);
       }
-      run_tasks();
-      std::lock_guard<std::mutex> lock(m_);
-      if (--active_ == 0) cv_done_.notify_one();
+      if (stop_.load()) return;
+      seen = generation_.load();
+      if (!(seen & 1)) continue;  // closed meanwhile: nothing to join
+      inside_.fetch_add(1);       // seq_cst, then re-read: see the class comment
+      if (generation_.load() == seen) run_tasks();
+      inside_.fetch_sub(1, std::memory_order_release);
     }
   }
 
   std::atomic<bool> busy_{false};  // set by the caller for a whole job
-  std::mutex m_;          // guards the fields below
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0}, pending_{0};
+  std::atomic<int> inside_{0};
+  std::atomic<int> awake_{0};  // workers not blocked on cv_work_ (a hint, read relaxed)
+  std::atomic<Clock::rep> last_end_ns_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex m_;  // for the condition variables, and guards error_
   std::condition_variable cv_work_, cv_done_;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_{0};
-  int active_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
 };
-
 // Heap-allocated and never destroyed: joining at interpreter exit could hang on a daemon
 // thread's job, and the OS reclaims the threads anyway.
 std::mutex* g_mutex = new std::mutex;
@@ -177,11 +276,12 @@ void set_num_threads(int n) {
   // `old` joins here unless a running job still holds it; then that job's caller joins it.
 }
 
-void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
+void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake) {
   if (n_tasks <= 0) return;
   std::shared_ptr<ThreadPool> pool = n_tasks > 1 ? acquire_pool() : nullptr;
-  if (pool && pool->try_run(n_tasks, fn)) return;
+  if (pool && pool->try_run(n_tasks, fn, wake)) return;
   for (int64_t t = 0; t < n_tasks; ++t) fn(t);
+  if (pool) pool->note_end();
 }
 
 }  // namespace fastmlp::parallel

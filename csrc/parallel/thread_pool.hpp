@@ -24,7 +24,17 @@ void set_num_threads(int n);
 // Runs every task; rethrows on the caller the first exception any task threw. Runs serially
 // when one thread is configured, n_tasks <= 1, or another caller holds the pool (one job at
 // a time: a second Python thread never oversubscribes the cores or deadlocks).
-void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn);
+// Tasks are claimed dynamically: a task may wait for work that another *running* task does
+// (gemm.cpp's shared packing), never for a task that has not started, since with one thread
+// they all run in order on the caller.
+// wake = false: use only the workers that are awake (still spinning after a recent job), and
+// run serially if none is. For jobs too small to pay for waking a sleeping thread (~40-100 us
+// on this VM) but big enough to gain from one that is already awake.
+void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake = true);
+
+// One pause of a spin-wait loop (x86 `pause`, Arm `yield`): lets the sibling hyperthread run
+// and saves power while a thread polls an atomic that another running thread will set soon.
+void cpu_relax();
 
 }  // namespace fastmlp::parallel
 

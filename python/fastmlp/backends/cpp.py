@@ -254,3 +254,27 @@ def core_info():
         info["kernels"] = kernels
     return info
 
+
+
+# --- threadpoolctl ----------------------------------------------------------------------------
+# With threadpoolctl installed, register fastmlp's controller so threadpool_limits(n) limits the
+# C++ pool too (python/fastmlp/_threadpoolctl.py). Optional: without it nothing is imported.
+
+
+def _register_threadpoolctl():
+    import importlib.util
+    import sys
+
+    if "threadpoolctl" not in sys.modules and importlib.util.find_spec("threadpoolctl") is None:
+        return
+    try:
+        from .. import _threadpoolctl
+    except (ImportError, AttributeError):  # a broken or too old (< 3.3) threadpoolctl
+        return
+    try:
+        _threadpoolctl.register()
+    except Exception:  # never let an optional integration break importing fastmlp
+        pass
+
+
+_register_threadpoolctl()
