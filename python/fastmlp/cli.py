@@ -171,9 +171,14 @@ def cmd_info(args) -> int:
     for key, value in data.items():  # whatever else info() reports (C++ core details, ...)
         if key in shown:
             continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
+        if isinstance(value, dict):  # one indented line per entry (the C++ core's details)
+            print(f"{key}:")
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, (list, tuple)):
+                    sub_value = ", ".join(map(str, sub_value))
+                print(f"  {sub_key}: {sub_value}")
+            continue
+        if isinstance(value, (list, tuple)):
             value = ", ".join(map(str, value))
         print(f"{key + ':':<{width}} {value}")
     return 0
