@@ -40,6 +40,22 @@ using Labels = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device:
 using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 // (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
 using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double>;
+// (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
+using SchedTuple = std::tuple<int, int64_t, double, int64_t, int64_t, double, double>;
+
+nn::ScheduleConfig schedule_of(const SchedTuple& sched) {
+  const auto& [kind, step_size, gamma, total_steps, warmup_steps, min_lr, power_t] = sched;
+  const nn::Schedule k = check::enum_index<nn::Schedule>(kind, nn::kNumSchedules, "schedule");
+  // Python checks these with messages naming the field; this guards the divisions only.
+  check::require(step_size >= 1 && total_steps >= 1 && warmup_steps >= 0
+                     && (k != nn::Schedule::cosine || warmup_steps < total_steps),
+                 "bad schedule fields");
+  return nn::ScheduleConfig{k, step_size, gamma, total_steps, warmup_steps, min_lr, power_t};
+}
+
+double scheduled_lr(double base_lr, const SchedTuple& sched, int64_t t) {
+  return nn::scheduled_lr(base_lr, schedule_of(sched), t);
+}
 
 // Safe for every entry that uses it: below the guard only array memory and C++ objects are
 // touched; the ndarray handles stay owned by nanobind's argument casters, which hold the GIL.
@@ -162,7 +178,7 @@ void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, 
 template <class T>
 nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
                        std::vector<Out<T>>& slots_v, const std::vector<int>& acts, int loss,
-                       const OptTuple& opt, Step& step) {
+                       const OptTuple& opt, const SchedTuple& sched, Step& step) {
   const size_t n_layers = acts.size();
   check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
                      && slots_v.size() == params.size(),
@@ -188,6 +204,7 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
   net.opt = nn::OptimizerConfig{
       check::enum_index<nn::Optimizer>(kind, nn::kNumOptimizers, "optimizer"), lr, momentum,
       nesterov, weight_decay, beta1, beta2, eps, alpha};
+  net.schedule = schedule_of(sched);
   net.step = step.data();
   return net;
 }
@@ -195,8 +212,9 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
 template <class T, class Y>
 std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                        std::vector<Out<T>> slots_v, std::vector<int> acts,
-                                       int loss, OptTuple opt, Step step, Strided<T> x, Y y) {
-  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, step);
+                                       int loss, OptTuple opt, SchedTuple sched, Step step,
+                                       Strided<T> x, Y y) {
+  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, sched, step);
   check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
   const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
   nb::gil_scoped_release release;  // safe: only array memory below
@@ -207,9 +225,10 @@ std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<O
 template <class T, class Y>
 std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                         std::vector<Out<T>> slots_v, std::vector<int> acts,
-                                        int loss, OptTuple opt, Step step, Strided<T> X, Y Y_,
+                                        int loss, OptTuple opt, SchedTuple sched, Step step,
+                                        Strided<T> X, Y Y_,
                                         Labels order, int64_t batch_size) {
-  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, step);
+  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, sched, step);
   check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
   const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
   nn::EpochResult r;
@@ -279,16 +298,20 @@ void def_kernels(nb::module_& m) {
         "momentum"_a, "weight_decay"_a, ReleaseGil());
   // train_step / train_epoch release the GIL themselves (after reading the lists).
   m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "step"_a.noconvert(),
         "x"_a.noconvert(), "y"_a.noconvert());
   m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "step"_a.noconvert(),
         "x"_a.noconvert(), "y"_a.noconvert());
   m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "step"_a.noconvert(),
         "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
   m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "step"_a.noconvert(),
+        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "step"_a.noconvert(),
         "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }
 
@@ -302,6 +325,8 @@ NB_MODULE(_core, m) {
   m.attr("ACTIVATIONS") = names(nn::kActivationNames, nn::kNumActivations);
   m.attr("LOSSES") = names(nn::kLossNames, nn::kNumLosses);
   m.attr("OPTIMIZERS") = names(nn::kOptimizerNames, nn::kNumOptimizers);
+  m.attr("SCHEDULES") = names(nn::kScheduleNames, nn::kNumSchedules);
+  m.def("scheduled_lr", &scheduled_lr, "base_lr"_a, "schedule"_a, "t"_a);
   nb::exception<nn::NonFiniteLoss>(m, "NonFiniteLossError", PyExc_FloatingPointError);
   m.def("set_num_threads", &parallel::set_num_threads, "n"_a);
   m.def("get_num_threads", &parallel::get_num_threads);

@@ -49,6 +49,41 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "cpp"])
+@pytest.mark.parametrize("schedule", [
+    fm.optim.CosineSchedule(total_steps=40, warmup_steps=5, min_lr=1e-4),
+    fm.optim.StepSchedule(step_size=3, gamma=0.5),
+    fm.optim.InvScalingSchedule(power_t=0.3),
+])
+def test_resumed_scheduled_training_equals_uninterrupted(tmp_path, backend, schedule):
+    """The schedule is stored in the metadata and counts from the saved step, so a resumed
+    scheduled run takes the same rates as one that never stopped."""
+    if backend not in fm.backends.available_backends():
+        pytest.skip(f"backend {backend} not available")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 3))
+    y = (X.sum(axis=1) > 0).astype(np.int64)
+    m = fm.MLP([3, 5, 2], activation="tanh", dtype="float64", backend=backend, seed=7)
+    m.fit(X, y, epochs=2, batch_size=10, optimizer=fm.optim.SGD(lr=0.1, momentum=0.9),
+          schedule=schedule)
+    m.save(tmp_path / "checkpoint.npz")
+    m.fit(X, y, epochs=1, batch_size=10)
+    resumed = fm.MLP.load(tmp_path / "checkpoint.npz", backend=backend)
+    assert resumed.schedule == m.schedule and resumed.schedule.name == schedule.name
+    resumed.fit(X, y, epochs=1, batch_size=10)
+    for a, b in zip(all_arrays(m), all_arrays(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_files_without_a_schedule_load_as_constant(saved, tmp_path):
+    def drop(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        del meta["schedule"]
+        arrays["meta"] = np.array(json.dumps(meta))
+    back = fm.MLP.load(rewrite(saved, tmp_path / "old.npz", drop), backend="numpy")
+    assert back.schedule.name == "constant"
+
+
 def test_untrained_model_round_trips_without_optimizer(tmp_path):
     m = fm.MLP([4, 3, 1], loss="mse", backend="numpy")
     m.save(tmp_path / "fresh.npz")
@@ -106,6 +141,9 @@ def saved(tmp_path):
         (set_meta(dtype="float32"), "w0"),
         (set_meta(activations=["swish"]), "metadata"),
         (set_meta(step=-3), "step"),
+        (set_meta(schedule={"name": "cosine", "total_steps": 5, "warmup_steps": 9}), "warmup_steps"),
+        (set_meta(schedule={"name": "sawtooth"}), "schedule"),
+        (set_meta(schedule={"name": "step", "colour": 1}), "schedule"),
         (lambda a: a.pop("b1"), "b1"),
         (lambda a: a.pop("meta"), "meta"),
         (lambda a: a.update(w0=a["w0"][:, :2]), "w0"),

@@ -132,19 +132,19 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
 }
 
 template <class T>
-void update(const OptimizerConfig& o, int64_t step, T* param, const T* grad, T* m, T* v,
-            int64_t n) {
+void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T* grad, T* m,
+            T* v, int64_t n) {
   switch (o.kind) {
     case Optimizer::sgd:
-      sgd_step(param, grad, m, n, o.lr, o.momentum, o.nesterov, o.weight_decay);
+      sgd_step(param, grad, m, n, lr, o.momentum, o.nesterov, o.weight_decay);
       return;
     case Optimizer::adam:
     case Optimizer::adamw:
-      adam_step(param, grad, m, v, n, step, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay,
+      adam_step(param, grad, m, v, n, step, lr, o.beta1, o.beta2, o.eps, o.weight_decay,
                 o.kind == Optimizer::adamw);
       return;
     case Optimizer::rmsprop:  // square_avg lives in slot v, the momentum buffer in slot m
-      rmsprop_step(param, grad, v, m, n, o.lr, o.alpha, o.eps, o.momentum, o.weight_decay);
+      rmsprop_step(param, grad, v, m, n, lr, o.alpha, o.eps, o.momentum, o.weight_decay);
       return;
   }
 }
@@ -152,10 +152,11 @@ void update(const OptimizerConfig& o, int64_t step, T* param, const T* grad, T* 
 template <class T>
 void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
   const int64_t step = ++*net.step;  // Adam's bias correction takes the 1-based count
+  const double lr = scheduled_lr(net.opt.lr, net.schedule, step);  // this update's rate, per step
   for (size_t l = 0; l < net.layers.size(); ++l) {
     const Layer<T>& L = net.layers[l];
-    update(net.opt, step, L.w, ws.grad_w[l], L.w_m, L.w_v, L.n_in * L.n_out);
-    update(net.opt, step, L.b, ws.grad_b[l], L.b_m, L.b_v, L.n_out);
+    update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.n_in * L.n_out);
+    update(net.opt, step, lr, L.b, ws.grad_b[l], L.b_m, L.b_v, L.n_out);
   }
 }
 

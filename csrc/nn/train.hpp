@@ -14,6 +14,7 @@
 #include "nn/activations.hpp"
 #include "nn/losses.hpp"
 #include "nn/matrix.hpp"
+#include "nn/schedule.hpp"
 
 namespace fastmlp::nn {
 
@@ -45,6 +46,7 @@ struct Network {
   std::vector<Layer<T>> layers;
   Loss loss;
   OptimizerConfig opt;
+  ScheduleConfig schedule;  // update t uses scheduled_lr(opt.lr, schedule, t)
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };
 

@@ -2,7 +2,8 @@
 
 Layout (format version 1):
     meta           0-d unicode array, JSON: format, format_version, fastmlp_version,
-                   layer_sizes, activations, loss, dtype, init, seed, optimizer, step, fit_count
+                   layer_sizes, activations, loss, dtype, init, seed, optimizer, step,
+                   schedule (learning-rate schedule; absent means constant), fit_count
     w0, b0, ...    weights (n_in, n_out) and biases (n_out,) per layer
     m0, v0, ...    optimizer slots per parameter (w0, b0, w1, b1, ... order), when present
 
@@ -45,6 +46,7 @@ def save_model(model, path) -> None:
         "seed": model.seed,
         "optimizer": vars(net.optimizer) if model.optimizer is not None else None,
         "step": net.step,
+        "schedule": vars(net.schedule),
         "fit_count": model._fit_count,
     }
     arrays = {"meta": np.array(json.dumps(meta))}
@@ -102,11 +104,28 @@ def load_model(path, backend=None):
             net.slots_v[j][...] = _array(path, arrays, f"v{j}", p)
             expected |= {f"m{j}", f"v{j}"}
         net.step = _int(path, meta, "step")
+    sched = meta.get("schedule")  # absent in files written before schedules: constant
+    if sched is not None:
+        net.schedule = _schedule_from_meta(path, sched)
     model._fit_count = _int(path, meta, "fit_count")
     extra = set(arrays) - expected
     if extra:
         raise ValueError(f"{path}: unexpected arrays {sorted(extra)}")
     return model
+
+
+def _schedule_from_meta(path, sched):
+    from .backends import _checks as check
+    from .backends.network import ScheduleConfig
+
+    try:
+        if not isinstance(sched, dict):
+            raise TypeError(f"expected an object, got {sched!r}")
+        config = ScheduleConfig(**sched)
+        check.schedule_config(config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: bad schedule settings: {exc}") from exc
+    return config
 
 
 def _optimizer_from_config(cls, hyper):

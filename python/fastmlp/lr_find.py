@@ -51,6 +51,7 @@ def lr_find(model, X, y, *, optimizer="sgd", start_lr=1e-6, end_lr=10.0, num_ste
     net = model.network.copy()
     config = _optim.get_optimizer(optimizer).config
     net.optimizer = type(config)(**vars(config))
+    net.schedule = type(net.schedule)()  # constant: this function sets every step's rate itself
     net.slots_m = [np.zeros_like(p) for p in net.params]
     net.slots_v = [np.zeros_like(p) for p in net.params]
     net.step = 0

@@ -17,7 +17,7 @@ from . import optim as _optim
 from .backends import _checks as check
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
-from .backends.network import Network, OptimizerConfig
+from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
@@ -94,7 +94,7 @@ class MLP:
     # --- training ------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
-            shuffle=True, verbose=0, early_stopping=False, callbacks=None):
+            shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None):
         """Train on (X, y) for ``epochs`` passes; returns a `History`.
 
         ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
@@ -104,6 +104,11 @@ class MLP:
         validation data, has not improved for 5 epochs, and restore the best weights) or a
         `fastmlp.callbacks.EarlyStopping`. ``callbacks``: objects with
         ``on_epoch_end(epoch, logs, model)`` returning True to stop.
+        ``schedule``: a `fastmlp.optim` schedule (StepSchedule, ExponentialSchedule,
+        CosineSchedule, InvScalingSchedule, ConstantSchedule) or a name ("constant", "cosine",
+        "invscaling") whose learning rate changes every update, counted by the optimizer's step
+        (so a new optimizer restarts it); None keeps the current schedule (constant at first).
+        A cosine schedule without total_steps ends at min_lr on this fit's last update.
         """
 
         X, y = self._check_xy(X, y, "X", "y")
@@ -116,12 +121,21 @@ class MLP:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             validation_data = self._check_xy(*validation_data, "X_val", "y_val")
         callbacks = resolve_callbacks(callbacks, early_stopping)
+        schedule = None if schedule is None else _optim.get_schedule(schedule)
         self._set_optimizer(optimizer)
+        if schedule is not None:
+            steps_per_epoch = -(-len(X) // batch_size)
+            self.network.schedule = schedule.resolve(self.network.step + epochs * steps_per_epoch)
         rng = np.random.default_rng([self.seed, self._fit_count])
         self._fit_count += 1
         return run_epochs(self, X, y, epochs=epochs, batch_size=batch_size,
                           validation_data=validation_data, shuffle=bool(shuffle),
                           verbose=int(verbose), rng=rng, callbacks=callbacks)
+
+    @property
+    def schedule(self) -> ScheduleConfig:
+        """The learning-rate schedule training uses (see fastmlp.backends.numpy.scheduled_lr)."""
+        return self.network.schedule
 
     def _set_optimizer(self, optimizer):
         if optimizer is None and self.optimizer is not None:

@@ -1,4 +1,6 @@
-"""Optimizers, in PyTorch's definitions: SGD (momentum, nesterov, weight decay), Adam, AdamW, RMSprop.
+"""Optimizers, in PyTorch's definitions: SGD (momentum, nesterov, weight decay), Adam, AdamW, RMSprop;
+and learning-rate schedules (constant, step, exponential, cosine with warmup, inverse scaling),
+each usable with every optimizer and applied per update inside the backends' epochs.
 
 An optimizer here is only its hyperparameters; the update kernels live in the backends
 (`sgd_step`, `adam_step`, `rmsprop_step`) and the state (momentum buffers, moments) lives in
@@ -8,7 +10,7 @@ NumPy arrays beside the weights, so training can be saved and resumed exactly.
 from __future__ import annotations
 
 from .backends import _checks as check
-from .backends.network import OptimizerConfig
+from .backends.network import SCHEDULES, OptimizerConfig, ScheduleConfig
 
 
 class Optimizer:
@@ -80,3 +82,117 @@ def get_optimizer(optimizer, lr=None) -> Optimizer:
             raise ValueError(f"optimizer {optimizer!r} is unknown; choose one of {', '.join(OPTIMIZER_CLASSES)}")
         return cls() if lr is None else cls(lr=lr)
     raise TypeError(f"optimizer must be a name or a fastmlp.optim.Optimizer, got {type(optimizer).__name__}")
+
+
+# --- learning-rate schedules ----------------------------------------------------------------
+
+
+class Schedule:
+    """Base class: holds a ScheduleConfig. Update t (1-based) trains with
+    ``fastmlp.backends.numpy.scheduled_lr(optimizer.lr, config, t)`` (formulas there)."""
+
+    name = ""
+
+    def __init__(self, **fields):
+        self.config = ScheduleConfig(name=self.name, **fields)
+        check.schedule_config(self.config)
+
+    def resolve(self, total_steps: int) -> ScheduleConfig:
+        """The config to train with when a fit will have taken ``total_steps`` updates in all."""
+        return ScheduleConfig(**vars(self.config))
+
+    def lr(self, base_lr: float, t: int) -> float:
+        """The rate of update ``t`` (1-based) for an optimizer whose ``lr`` is ``base_lr``."""
+        from .backends.numpy import scheduled_lr
+
+        return scheduled_lr(base_lr, self.config, t)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self.config, k)!r}" for k in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    _fields: tuple = ()
+
+
+class ConstantSchedule(Schedule):
+    """Every update uses the optimizer's ``lr`` (the default)."""
+
+    name = "constant"
+
+
+class StepSchedule(Schedule):
+    """``lr * gamma ** ((t - 1) // step_size)``: torch's StepLR stepped once per update."""
+
+    name = "step"
+    _fields = ("step_size", "gamma")
+
+    def __init__(self, step_size, gamma=0.1):
+        super().__init__(step_size=step_size, gamma=gamma)
+
+
+class ExponentialSchedule(Schedule):
+    """``lr * gamma ** (t - 1)``: torch's ExponentialLR stepped once per update."""
+
+    name = "exponential"
+    _fields = ("gamma",)
+
+    def __init__(self, gamma):
+        super().__init__(gamma=gamma)
+
+
+class CosineSchedule(Schedule):
+    """Linear warmup over ``warmup_steps`` updates to ``lr``, then cosine decay to ``min_lr`` at
+    update ``total_steps``. ``total_steps=None``: `MLP.fit` fills it so that min_lr is reached on
+    the fit's last update."""
+
+    name = "cosine"
+    _fields = ("total_steps", "warmup_steps", "min_lr")
+
+    def __init__(self, total_steps=None, warmup_steps=0, min_lr=0.0):
+        self.auto_total = total_steps is None
+        warmup = check.integer(warmup_steps, "warmup_steps", low=0)
+        super().__init__(total_steps=warmup + 1 if self.auto_total else total_steps,
+                         warmup_steps=warmup_steps, min_lr=min_lr)
+
+    def resolve(self, total_steps: int) -> ScheduleConfig:
+        config = super().resolve(total_steps)
+        if self.auto_total:
+            config.total_steps = max(int(total_steps), config.warmup_steps + 1)
+        return config
+
+    def __repr__(self) -> str:
+        if self.auto_total:
+            return f"CosineSchedule(total_steps=None, warmup_steps={self.config.warmup_steps!r}, " \
+                   f"min_lr={self.config.min_lr!r})"
+        return super().__repr__()
+
+
+class InvScalingSchedule(Schedule):
+    """``lr / t ** power_t``: scikit-learn's "invscaling", applied per update."""
+
+    name = "invscaling"
+    _fields = ("power_t",)
+
+    def __init__(self, power_t=0.5):
+        super().__init__(power_t=power_t)
+
+
+SCHEDULE_CLASSES = {"constant": ConstantSchedule, "step": StepSchedule,
+                    "exponential": ExponentialSchedule, "cosine": CosineSchedule,
+                    "invscaling": InvScalingSchedule}
+assert tuple(SCHEDULE_CLASSES) == SCHEDULES
+
+
+def get_schedule(schedule) -> Schedule:
+    """A Schedule from an instance or a name. Names whose schedule needs a field without a
+    default ("step", "exponential") must be given as instances."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str):
+        cls = SCHEDULE_CLASSES.get(schedule.lower())
+        if cls is None:
+            raise ValueError(f"schedule {schedule!r} is unknown; choose one of {', '.join(SCHEDULE_CLASSES)}")
+        if cls in (StepSchedule, ExponentialSchedule):
+            raise ValueError(f"schedule {schedule!r} needs arguments: pass fastmlp.optim.{cls.__name__}(...)")
+        return cls()
+    raise TypeError(f"schedule must be a name or a fastmlp.optim.Schedule, got {type(schedule).__name__}")

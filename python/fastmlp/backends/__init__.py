@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-from .network import Network, OptimizerConfig
+from .network import Network, OptimizerConfig, ScheduleConfig
 
 KERNEL_API = (
     "matmul",
@@ -24,6 +24,7 @@ KERNEL_API = (
     "sgd_step",
     "adam_step",
     "rmsprop_step",
+    "scheduled_lr",
     "train_step",
     "train_epoch",
 )
@@ -56,4 +57,4 @@ def available_backends() -> list:
     return names
 
 
-__all__ = ["KERNEL_API", "BACKENDS", "Network", "OptimizerConfig", "get_backend", "available_backends"]
+__all__ = ["KERNEL_API", "BACKENDS", "Network", "OptimizerConfig", "ScheduleConfig", "get_backend", "available_backends"]

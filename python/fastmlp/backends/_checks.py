@@ -162,6 +162,23 @@ def optimizer_config(opt) -> None:
         raise ValueError("nesterov momentum requires momentum > 0")
 
 
+def schedule_config(sched) -> None:
+    """Reject impossible schedule fields with the field's name."""
+    from .network import SCHEDULES
+
+    if sched.name not in SCHEDULES:
+        raise ValueError(f"schedule {sched.name!r} is unknown; choose one of {', '.join(SCHEDULES)}")
+    integer(sched.step_size, "step_size", low=1)
+    number(sched.gamma, "gamma", low=0.0, high=1.0, low_open=True)
+    integer(sched.total_steps, "total_steps", low=1)
+    integer(sched.warmup_steps, "warmup_steps", low=0)
+    if sched.name == "cosine" and sched.warmup_steps >= sched.total_steps:
+        raise ValueError(f"warmup_steps must be < total_steps ({sched.total_steps}), "
+                         f"got {sched.warmup_steps}")
+    number(sched.min_lr, "min_lr", low=0.0)
+    number(sched.power_t, "power_t", low=0.0)
+
+
 def network(net) -> None:
     """A Network whose arrays chain by shape, share one dtype and are C-contiguous."""
     n_layers = len(net.weights)
@@ -189,6 +206,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss_name(net.loss)
     optimizer_config(net.optimizer)
+    schedule_config(net.schedule)
     params = net.params
     for slots, label in ((net.slots_m, "slots_m"), (net.slots_v, "slots_v")):
         if len(slots) != len(params):

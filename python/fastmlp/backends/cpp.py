@@ -15,11 +15,13 @@ from .. import _core
 from . import _checks as check
 from . import numpy as _oracle
 from ._mirror import mirror
-from .network import OPTIMIZERS
+from .network import OPTIMIZERS, SCHEDULES
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
-if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS) != (check.ACTIVATIONS, check.LOSSES, OPTIMIZERS):
-    raise ImportError("fastmlp._core was built for different activation/loss/optimizer names; rebuild it")
+if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
+        check.ACTIVATIONS, check.LOSSES, OPTIMIZERS, SCHEDULES):
+    raise ImportError("fastmlp._core was built for different activation/loss/optimizer/schedule names; "
+                      "rebuild it")
 _ACTIVATION = {name: i for i, name in enumerate(check.ACTIVATIONS)}
 _LOSS = {name: i for i, name in enumerate(check.LOSSES)}
 _OPTIMIZER = {name: i for i, name in enumerate(OPTIMIZERS)}
@@ -43,15 +45,22 @@ def _labels_or_values(loss, target):
     return np.ascontiguousarray(target)
 
 
+def _schedule_tuple(sched):
+    """ScheduleConfig as _core's (index into SCHEDULES, step_size, gamma, total_steps,
+    warmup_steps, min_lr, power_t)."""
+    return (SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma), int(sched.total_steps),
+            int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
+
+
 def _network_args(net, step):
-    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, step)."""
+    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, schedule, step)."""
     opt = net.optimizer
     optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
                  float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
                  float(opt.alpha))
     activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
     return (net.params, list(net.slots_m), list(net.slots_v), activations,
-            _LOSS[check.loss_name(net.loss)], optimizer, step)
+            _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step)
 
 
 # --- matrix multiply ------------------------------------------------------------------------
@@ -146,6 +155,15 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
     _core.rmsprop_step(param, np.ascontiguousarray(grad), square_avg, velocity, float(lr),
                        float(alpha), float(eps), float(momentum), float(weight_decay))
+
+
+# --- learning-rate schedules -------------------------------------------------------------------
+
+
+@mirror(_oracle.scheduled_lr)
+def scheduled_lr(base_lr, schedule, t):
+    check.schedule_config(schedule)
+    return float(_core.scheduled_lr(float(base_lr), _schedule_tuple(schedule), check.integer(t, "t", low=1)))
 
 
 # --- training -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "invscaling")
 
 
 @dataclass
@@ -41,12 +42,28 @@ class OptimizerConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """A learning-rate schedule: the rate of update t (1-based) is
+    ``backends.numpy.scheduled_lr(optimizer.lr, schedule, t)``; that docstring has the formulas.
+    Only the fields of the named schedule are read."""
+
+    name: str = "constant"  # one of SCHEDULES
+    step_size: int = 1  # step: updates between decays
+    gamma: float = 0.1  # step, exponential: decay factor in (0, 1]
+    total_steps: int = 1  # cosine: the update whose rate is min_lr
+    warmup_steps: int = 0  # cosine: linear warmup updates, < total_steps
+    min_lr: float = 0.0  # cosine: final rate
+    power_t: float = 0.5  # invscaling: exponent (scikit-learn's default)
+
+
+@dataclass
 class Network:
     """Arrays of a multilayer perceptron plus its optimizer state.
 
     weights[i] is (n_in_i, n_out_i) C-contiguous, biases[i] is (n_out_i,); all one float dtype.
     slots_m / slots_v hold one array per parameter in the order w0, b0, w1, b1, ...
-    step counts optimizer updates taken so far (Adam's bias correction uses step + 1).
+    step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
+    schedule gives update step + 1 the rate scheduled_lr(optimizer.lr, schedule, step + 1)).
     """
 
     weights: list
@@ -54,6 +71,7 @@ class Network:
     activations: list  # one name per layer; the last is "identity"
     loss: str
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     slots_m: list = field(default_factory=list)
     slots_v: list = field(default_factory=list)
     step: int = 0
@@ -88,6 +106,7 @@ class Network:
             activations=list(self.activations),
             loss=self.loss,
             optimizer=OptimizerConfig(**vars(self.optimizer)),
+            schedule=ScheduleConfig(**vars(self.schedule)),
             slots_m=[s.copy() for s in self.slots_m],
             slots_v=[s.copy() for s in self.slots_v],
             step=self.step,

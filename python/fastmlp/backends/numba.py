@@ -21,6 +21,7 @@ from . import numba_gemm, numba_train
 from . import numba_kernels as k
 from . import numpy as _oracle
 from ._mirror import mirror
+from .network import SCHEDULES
 
 _ACTIVATION_CODE = {name: i for i, name in enumerate(check.ACTIVATIONS)}
 _LOSS_CODE = {name: i for i, name in enumerate(check.LOSSES)}
@@ -182,7 +183,23 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
                      t(weight_decay) if weight_decay else t(0))
 
 
+# --- learning-rate schedules -------------------------------------------------------------------
+
+
+@mirror(_oracle.scheduled_lr)
+def scheduled_lr(base_lr, schedule, t):
+    check.schedule_config(schedule)
+    return float(numba_train.scheduled_lr_kernel(float(base_lr), _schedule_tuple(schedule),
+                                                 check.integer(t, "t", low=1)))
+
+
 # --- training -------------------------------------------------------------------------------
+
+
+def _schedule_tuple(sched):
+    """ScheduleConfig as numba_train.scheduled_lr_kernel's tuple (code index into SCHEDULES)."""
+    return (SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma), int(sched.total_steps),
+            int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
 
 
 def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, loss_sum):
@@ -195,7 +212,7 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, lo
         tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
         _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
         float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
-        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha),
+        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), _schedule_tuple(net.schedule),
         X, labels, targets, use_labels, order, batch_size, first_batch, n_batches, state, loss_sum)
 
 

@@ -78,17 +78,42 @@ def _optimizer_update(param, grad, sm, sv, opt_code, step, lr, momentum, nestero
                     t(1 - lr * weight_decay), opt_code == ADAMW)
 
 
+# --- learning-rate schedule (numpy.py scheduled_lr; codes index network.SCHEDULES) ----------------
+
+CONSTANT, STEP, EXPONENTIAL, COSINE, INVSCALING = range(5)
+
+
+@njit(cache=True)
+def scheduled_lr_kernel(base_lr, schedule, t):
+    # schedule = (code, step_size, gamma, total_steps, warmup_steps, min_lr, power_t); float64
+    # maths in numpy.py's order (powers through np.float64 so both call libm's pow)
+    code, step_size, gamma, total_steps, warmup_steps, min_lr, power_t = schedule
+    if code == STEP:
+        return base_lr * gamma ** np.float64((t - 1) // step_size)
+    if code == EXPONENTIAL:
+        return base_lr * gamma ** np.float64(t - 1)
+    if code == COSINE:
+        if t <= warmup_steps:
+            return base_lr * (np.float64(t) / np.float64(warmup_steps))
+        progress = min(1.0, np.float64(t - warmup_steps) / np.float64(total_steps - warmup_steps))
+        return min_lr + (base_lr - min_lr) * (1.0 + np.cos(np.pi * progress)) / 2.0
+    if code == INVSCALING:
+        return base_lr / np.float64(t) ** power_t
+    return base_lr
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
 @njit(cache=True)
-def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, lr, momentum,
-                  nesterov, weight_decay, beta1, beta2, eps, alpha, X, labels, targets, use_labels,
-                  order, batch_size, first_batch, n_batches, state, loss_sum):
+def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, base_lr, momentum,
+                  nesterov, weight_decay, beta1, beta2, eps, alpha, schedule, X, labels, targets,
+                  use_labels, order, batch_size, first_batch, n_batches, state, loss_sum):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
     each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
 
-    slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints.
+    slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints;
+    schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
     state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
     loss stores its batch index in bad_batch and returns before that batch's update; returns (loss_sum, last_loss)
     where loss_sum accumulates each batch's mean loss times its size, as numpy.py train_epoch.
@@ -143,6 +168,7 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
                                   act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
         # optimizer, step counts from 1
         state[0] += 1
+        lr = scheduled_lr_kernel(base_lr, schedule, state[0])
         for i in range(n_layers):
             w = weights[i]
             _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), slots_m[2 * i], slots_v[2 * i],

@@ -10,6 +10,8 @@ pre-activation; a = f(z) the activation; grad_<name> = dLoss/d<name>.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _checks as check
@@ -244,6 +246,52 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     param -= t(lr) * update
 
 
+# --- learning-rate schedules -------------------------------------------------------------------
+
+
+def scheduled_lr(base_lr, schedule, t):
+    """The learning rate of update ``t`` (1-based: ``net.step`` after incrementing) under ``schedule``.
+
+    ``base_lr`` is the optimizer's ``lr``; ``schedule`` a `ScheduleConfig`. A pure function of
+    ``t``, computed in float64 (Python floats) and rounded to the parameters' dtype only where
+    the optimizer uses it, so saving ``net.step`` is enough to resume a schedule exactly.
+
+    - constant:    ``base_lr``
+    - step:        ``base_lr * gamma ** ((t - 1) // step_size)``
+      (``torch.optim.lr_scheduler.StepLR`` stepped once per update)
+    - exponential: ``base_lr * gamma ** (t - 1)``
+      (``torch.optim.lr_scheduler.ExponentialLR`` stepped once per update)
+    - cosine with linear warmup (w = warmup_steps, T = total_steps):
+      ``t <= w``: ``base_lr * (t / w)``; else
+      ``min_lr + (base_lr - min_lr) * (1 + cos(pi * min(1, (t - w) / (T - w)))) / 2``.
+      The warmup equals ``LambdaLR(lambda e: (e + 1) / w)`` stepped per update and peaks at
+      ``base_lr`` on update w. Differences from ``SequentialLR(warmup, CosineAnnealingLR(T_max=T - w,
+      eta_min=min_lr), milestones=[w])``: the cosine part here runs one update ahead (update t gets
+      PyTorch's rate of update t + 1), so update w + 1 is already below ``base_lr`` and update T
+      uses exactly ``min_lr``; after update T the rate stays at ``min_lr`` where
+      CosineAnnealingLR would rise again. (PyTorch also updates the cosine rate recursively,
+      which differs from this closed form in the last bits.)
+    - invscaling:  ``base_lr / t ** power_t``, scikit-learn's ``learning_rate="invscaling"``
+      formula, but applied per update with t counting updates; scikit-learn changes the
+      rate once per epoch with t counting samples seen (``(t + 1) ** power_t``).
+    """
+    check.schedule_config(schedule)
+    t = check.integer(t, "t", low=1)
+    base_lr, s = float(base_lr), schedule
+    if s.name == "step":
+        return base_lr * float(s.gamma) ** float((t - 1) // s.step_size)
+    if s.name == "exponential":
+        return base_lr * float(s.gamma) ** float(t - 1)
+    if s.name == "cosine":
+        if t <= s.warmup_steps:
+            return base_lr * (float(t) / float(s.warmup_steps))
+        progress = min(1.0, float(t - s.warmup_steps) / float(s.total_steps - s.warmup_steps))
+        return float(s.min_lr) + (base_lr - float(s.min_lr)) * (1.0 + math.cos(math.pi * progress)) / 2.0
+    if s.name == "invscaling":
+        return base_lr / float(t) ** float(s.power_t)
+    return base_lr
+
+
 # --- training -------------------------------------------------------------------------------
 
 
@@ -327,14 +375,15 @@ def _count_correct(loss, output, y):
 def _apply_optimizer(net: Network, grads):
     opt = net.optimizer
     net.step += 1
+    lr = scheduled_lr(opt.lr, net.schedule, net.step)  # every parameter takes this update's rate
     for param, grad, m, v in zip(net.params, grads, net.slots_m, net.slots_v):
         if opt.name == "sgd":
-            sgd_step(param, grad, m, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov,
+            sgd_step(param, grad, m, lr=lr, momentum=opt.momentum, nesterov=opt.nesterov,
                      weight_decay=opt.weight_decay)
         elif opt.name in ("adam", "adamw"):
-            adam_step(param, grad, m, v, step=net.step, lr=opt.lr, beta1=opt.beta1,
+            adam_step(param, grad, m, v, step=net.step, lr=lr, beta1=opt.beta1,
                       beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
                       decoupled=opt.name == "adamw")
         else:
-            rmsprop_step(param, grad, v, m, lr=opt.lr, alpha=opt.alpha, eps=opt.eps,
+            rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
                          momentum=opt.momentum, weight_decay=opt.weight_decay)
