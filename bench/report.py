@@ -4,7 +4,9 @@
 
 Each argument is THREADS=FILE. For every group (one shape or config) it prints the median
 time of each path and its speed relative to the peer measured in the same run: NumPy's `@`
-for matmul, the numpy backend for training. Ratios > 1 mean faster than the peer.
+for matmul, the numpy backend for training. Ratios > 1 mean faster than the peer. Groups that
+also hold external peers (torch, sklearn: bench/test_peers.py) get "cpp vs torch" and
+"cpp vs sklearn" columns too (> 1: cpp faster).
 """
 
 import json
@@ -12,6 +14,7 @@ import sys
 from collections import defaultdict
 
 PEERS = ("numpy@", "numpy")
+EXTERNAL = ("torch", "sklearn")  # compared with cpp as well as with the numpy peer
 
 
 def load(path):
@@ -31,23 +34,26 @@ def fmt_time(seconds):
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def ratio(group, slow, fast):
+    """How many times faster `fast` is than `slow` in this group ('' if either is missing)."""
+    if slow and fast in group and slow in group:
+        return f"{group[slow]['stats']['median'] / group[fast]['stats']['median']:.2f}x"
+    return ""
+
+
 def table(groups, threads):
     paths = sorted({p for g in groups.values() for p in g}, key=lambda p: (p not in PEERS, p))
+    external = [p for p in EXTERNAL if p in paths]
     head = "| group | " + " | ".join(f"{p} median" for p in paths) + " | " + \
-        " | ".join(f"{p} vs peer" for p in paths if p not in PEERS) + " |"
+        " | ".join([f"{p} vs peer" for p in paths if p not in PEERS] +
+                   [f"cpp vs {p}" for p in external]) + " |"
     lines = [f"### {threads} thread(s)", "", head, "|" + "---|" * (head.count("|") - 1)]
     for name in sorted(groups):
         group = groups[name]
-        peer = next((group[p] for p in PEERS if p in group), None)
+        peer = next((p for p in PEERS if p in group), None)
         cells = [fmt_time(group[p]["stats"]["median"]) if p in group else "" for p in paths]
-        ratios = []
-        for p in paths:
-            if p in PEERS:
-                continue
-            if p in group and peer:
-                ratios.append(f"{peer['stats']['median'] / group[p]['stats']['median']:.2f}x")
-            else:
-                ratios.append("")
+        ratios = [ratio(group, peer, p) for p in paths if p not in PEERS] + \
+            [ratio(group, p, "cpp") for p in external]
         lines.append(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ CONFIGS = {
     "D32 13-64-64-1 relu mse b32": ([13, 64, 64, 1], "relu", "mse", 32),
     "A64 784-256-128-10 relu ce b64": ([784, 256, 128, 10], "relu", "cross_entropy", 64),
     "A256 784-256-128-10 relu ce b256": ([784, 256, 128, 10], "relu", "cross_entropy", 256),
+    "C256 784-1024-1024-10 relu ce b256": ([784, 1024, 1024, 10], "relu", "cross_entropy", 256),
 }
 EPOCH_ROWS = 4096
 

@@ -1,0 +1,92 @@
+"""External peers of the training epoch: PyTorch eager and scikit-learn (PEERS.md §5).
+
+Same data (`make`), rows (EPOCH_ROWS) and group names as test_train_epoch in
+test_train_step.py, so bench/report.py puts "torch" and "sklearn" beside cpp/numba/numpy.
+Float32, SGD lr 0.01, momentum 0; threads from FASTMLP_NUM_THREADS (default 1).
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from test_train_step import CONFIGS, EPOCH_ROWS, make
+
+THREADS = int(os.environ.get("FASTMLP_NUM_THREADS", "1"))
+ROUNDS = 5
+
+
+def group(config):
+    return f"train_epoch {EPOCH_ROWS} rows {config}"
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("path", ["torch"])
+def test_torch_epoch(benchmark, path, config, rng):
+    torch = pytest.importorskip("torch", reason="torch not installed (pip install fastmlp[torch])")
+    torch.set_num_threads(THREADS)
+    net, X, y, batch = make(config, EPOCH_ROWS, rng)
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[CONFIGS[config][1]]
+    layers = []
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):  # fastmlp's initial weights
+        lin = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] if i == len(net.weights) - 1 else [lin, act()]
+    model = torch.nn.Sequential(*layers)
+    loss_fn = torch.nn.CrossEntropyLoss() if net.loss == "cross_entropy" else torch.nn.MSELoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.0)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    order = torch.from_numpy(rng.permutation(EPOCH_ROWS))
+
+    def epoch(order):
+        total = 0.0
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            xb, yb = Xt.index_select(0, idx), yt.index_select(0, idx)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        return total
+
+    epoch(order[: 4 * batch])  # warm-up
+    benchmark.group = group(config)
+    benchmark.extra_info["steps"] = -(-EPOCH_ROWS // batch)
+    benchmark.extra_info["threads"] = torch.get_num_threads()
+    loss = benchmark.pedantic(epoch, args=(order,), rounds=ROUNDS, iterations=1)
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("path", ["sklearn"])
+def test_sklearn_epoch(benchmark, path, config, rng):
+    nn = pytest.importorskip("sklearn.neural_network",
+                             reason="scikit-learn not installed (pip install fastmlp[sklearn])")
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl not installed")
+    sizes, act, loss_name, batch = CONFIGS[config]
+    _, X, y, batch = make(config, EPOCH_ROWS, rng)
+    kw = dict(hidden_layer_sizes=tuple(sizes[1:-1]), activation=act, solver="sgd", momentum=0.0,
+              alpha=0.0, learning_rate="constant", learning_rate_init=0.01, batch_size=batch,
+              shuffle=True, random_state=0)
+    if loss_name == "cross_entropy":
+        model = nn.MLPClassifier(**kw)
+        fit = lambda: model.partial_fit(X, y, classes=np.arange(sizes[-1]))  # noqa: E731
+    else:
+        model = nn.MLPRegressor(**kw)
+        y = y.ravel() if y.shape[1] == 1 else y
+        fit = lambda: model.partial_fit(X, y)  # noqa: E731
+
+    def epoch():
+        fit()
+        return model.loss_
+
+    with threadpoolctl.threadpool_limits(limits=THREADS):
+        epoch()  # warm-up: initialises the weights, one full epoch
+        benchmark.group = group(config)
+        benchmark.extra_info["steps"] = -(-EPOCH_ROWS // batch)
+        loss = benchmark.pedantic(epoch, rounds=ROUNDS, iterations=1)
+    assert np.isfinite(loss)
+    assert model.coefs_[0].dtype == np.float32
