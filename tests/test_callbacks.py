@@ -102,3 +102,35 @@ def test_bad_callback_arguments(kwargs, error, match):
 def test_bad_early_stopping_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         EarlyStopping(**kwargs)
+
+
+def test_reduce_lr_on_plateau_cuts_the_rate_after_patience_epochs():
+    from fastmlp.callbacks import ReduceLROnPlateau
+
+    X, y = data()
+    # min_delta larger than any change: every epoch after the first is a plateau
+    cut = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=1e9, min_lr=0.002)
+    m = fm.MLP([4, 8, 2], backend="numpy")
+    m.fit(X, y, epochs=9, optimizer=fm.optim.SGD(lr=0.01), callbacks=[cut])
+    # epochs 1, 2 without gain -> cut at epoch 2; again at 4, 6 (0.01 -> 0.005 -> 0.0025 -> 0.002)
+    assert cut.reductions == [(2, 0.005), (4, 0.0025), (6, 0.002)]
+    assert m.network.optimizer.lr == 0.002
+
+
+def test_reduce_lr_cooldown_epochs_do_not_count():
+    from fastmlp.callbacks import ReduceLROnPlateau
+
+    X, y = data()
+    cut = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=1e9, cooldown=2)
+    fm.MLP([4, 8, 2], backend="numpy").fit(X, y, epochs=10, optimizer=fm.optim.SGD(lr=0.01), callbacks=[cut])
+    # cut at 2; epochs 3, 4 cool down; 5, 6 count -> cut at 6; 7, 8 cool; 9 counts once
+    assert [epoch for epoch, _ in cut.reductions] == [2, 6]
+
+
+@pytest.mark.parametrize("kwargs, match", [({"factor": 1.0}, "factor"), ({"factor": 0}, "factor"),
+                                           ({"cooldown": -1}, "cooldown"), ({"min_lr": -1}, "min_lr")])
+def test_bad_reduce_lr_settings(kwargs, match):
+    from fastmlp.callbacks import ReduceLROnPlateau
+
+    with pytest.raises(ValueError, match=match):
+        ReduceLROnPlateau(**kwargs)

@@ -103,3 +103,39 @@ def resolve(callbacks, early_stopping) -> list:
     elif early_stopping not in (False, None):
         raise TypeError("early_stopping must be True, False or a fastmlp.callbacks.EarlyStopping")
     return result
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more than
+    ``min_delta`` for ``patience`` epochs (PyTorch's ReduceLROnPlateau, mode "rel" off); never
+    below ``min_lr``. After a cut it waits ``cooldown`` epochs before counting again. The rate
+    it scales is the base rate the schedule (if any) multiplies per step.
+    """
+
+    def __init__(self, monitor=None, factor=0.1, patience=10, min_delta=0.0, cooldown=0,
+                 min_lr=0.0, mode="auto"):
+        self._stopper = EarlyStopping(monitor, patience, min_delta, mode, restore_best_weights=False)
+        self.factor = check.number(factor, "factor", low=0.0, high=1.0, low_open=True, high_open=True)
+        self.cooldown = check.integer(cooldown, "cooldown", low=0)
+        self.min_lr = check.number(min_lr, "min_lr", low=0.0)
+        self.reductions = []  # (epoch, new lr) of every cut
+
+    def on_train_begin(self, model) -> None:
+        self._stopper.on_train_begin(model)
+        self._cooling = 0
+
+    def on_epoch_end(self, epoch, logs, model) -> bool:
+        out_of_patience = self._stopper.on_epoch_end(epoch, logs, model)  # tracks the best value
+        if self._cooling:  # epochs in cooldown count as neither good nor bad (as in PyTorch)
+            self._cooling -= 1
+            self._stopper.wait = 0
+            return False
+        if out_of_patience:
+            opt = model.network.optimizer
+            new_lr = max(opt.lr * self.factor, self.min_lr)
+            if new_lr < opt.lr:
+                opt.lr = new_lr
+                self.reductions.append((epoch, new_lr))
+            self._stopper.wait = 0
+            self._cooling = self.cooldown
+        return False
