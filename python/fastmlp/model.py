@@ -42,10 +42,14 @@ class MLP:
     seed : int
         Seeds the initial weights and the shuffling in `fit`.
     init : "auto", "he" or "glorot"
+    alpha : float
+        L2 penalty in scikit-learn's definition: each step's loss gains
+        ``0.5 * alpha * sum ||W||^2 / (batch's total sample weight)`` (weights, not biases), and the
+        reported training loss includes it. 0 (the default) turns it off.
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
-                 backend="cpp", seed=0, init="auto"):
+                 backend="cpp", seed=0, init="auto", alpha=0.0):
         self.layer_sizes = _layer_sizes(layer_sizes)
         self.loss = check.loss_name(loss)
         self.hidden_activations = _hidden_activations(activation, len(self.layer_sizes) - 1, self.loss)
@@ -56,7 +60,8 @@ class MLP:
         self.init = init
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
-        self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss)
+        self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
+                               alpha=check.number(alpha, "alpha", low=0.0))
         self.optimizer = None
         self._fit_count = 0
 
@@ -66,6 +71,15 @@ class MLP:
     def weights(self) -> list:
         """The weight matrices, (n_in, n_out) each; writable views of the model's own arrays."""
         return self.network.weights
+
+    @property
+    def alpha(self) -> float:
+        """The L2 penalty (scikit-learn's alpha); training reads it from the network."""
+        return self.network.alpha
+
+    @alpha.setter
+    def alpha(self, value):
+        self.network.alpha = check.number(value, "alpha", low=0.0)
 
     @property
     def biases(self) -> list:

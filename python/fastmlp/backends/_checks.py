@@ -246,6 +246,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
+    number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
     optimizer_config(net.optimizer)
     schedule_config(net.schedule)
     params = net.params
