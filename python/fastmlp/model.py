@@ -36,7 +36,8 @@ class MLP:
         name the output layer's activation, which must match the loss's link (identity,
         softmax for cross_entropy, sigmoid for binary_cross_entropy).
     loss : str
-        mse, mae, huber, cross_entropy (softmax fused) or binary_cross_entropy (sigmoid fused).
+        mse, mae, huber, cross_entropy (softmax fused), binary_cross_entropy (sigmoid fused) or
+        poisson (log link fused: the output is log(rate); predict returns the rate; y >= 0).
     dtype : "float32" or "float64"
     backend : "cpp", "numba" or "numpy"
     seed : int
@@ -186,7 +187,11 @@ class MLP:
             return self._forward(X)
         layers, a = [], X
         for w, b, act in zip(self.weights, self.biases, self.activations):
-            z, a = self.backend.dense_forward(a, w, b, act)
+            if act == "exp":  # poisson's link is no kernel activation: apply it to the identity
+                z, _ = self.backend.dense_forward(a, w, b, "identity")
+                a = np.exp(z)
+            else:
+                z, a = self.backend.dense_forward(a, w, b, act)
             layers.append({"z": z, "a": a})
         return layers
 
@@ -207,9 +212,11 @@ class MLP:
         return self.backend.activation_forward(_losses.output_link(self.loss), logits)
 
     def predict(self, X):
-        """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression;
-        1-D when there is one output)."""
+        """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression,
+        poisson: the rate exp(output); 1-D when there is one output)."""
         out = self.forward(X)
+        if self.loss == "poisson":
+            out = np.exp(out)
         if self.loss == "cross_entropy":
             return out.argmax(axis=1)
         if self.loss == "binary_cross_entropy":
@@ -227,6 +234,8 @@ class MLP:
             return {"loss": loss, "accuracy": float(np.mean(out.argmax(axis=1) == labels))}
         if self.loss == "binary_cross_entropy":
             return {"loss": loss, "accuracy": float(np.mean(((out > 0) == (y > 0.5)).all(axis=1)))}
+        if self.loss == "poisson":  # R^2 of the predicted rate, not of its log
+            out = np.exp(out.astype(np.float64))
         residual = ((y - out) ** 2).sum(dtype=np.float64)
         total = ((y - y.mean(axis=0)) ** 2).sum(dtype=np.float64)
         r2 = 1.0 - residual / total if total > 0 else float("nan")
@@ -288,6 +297,8 @@ class MLP:
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if not np.isfinite(y).all():
             raise ValueError(f"{y_name} contains NaN or infinity")
+        if self.loss == "poisson" and y.min() < 0:
+            raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
         return X, y
 
 

@@ -153,7 +153,9 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     over all elements; cross_entropy ``mean_i(-log softmax(output_i)[y_i])`` with softmax fused
     (``target`` integer labels (batch,) or one-hot/probabilities (batch, n_out));
     binary_cross_entropy ``mean(-t log sigmoid(o) - (1-t) log(1 - sigmoid(o)))`` over all
-    elements with sigmoid fused. ``loss`` is a Python float, ``grad_output`` an array like output.
+    elements with sigmoid fused; poisson ``mean(exp(o) - t o)`` over all elements, the output
+    being the log of the predicted rate (``torch.nn.PoissonNLLLoss(log_input=True, full=False)``;
+    targets >= 0). ``loss`` is a Python float, ``grad_output`` an array like output.
 
     Weights: ``sample_weight`` (batch,) and, for cross_entropy with integer labels or one-hot
     targets, ``class_weight`` (n_out,), both >= 0. Row i weighs ``s_i = sample_weight[i] *
@@ -187,6 +189,9 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
         loss = -(target * log_prob).sum() / batch
         # d/d(output) of mean cross-entropy with softmax: (softmax - target) / batch
         return float(loss), (np.exp(log_prob) - target) / output.dtype.type(batch)
+    if name == "poisson":  # log link fused: d/do (exp(o) - t o) = exp(o) - t
+        rate = np.exp(output)
+        return float(np.mean(rate - target * output)), (rate - target) / output.dtype.type(output.size)
     # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
     per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
     return float(np.mean(per_element)), (_sigmoid(output) - target) / output.dtype.type(output.size)
@@ -223,6 +228,9 @@ def _weighted_loss(name, output, target, s):
             small = np.abs(diff) <= HUBER_DELTA
             per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
             grad_element = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+        elif name == "poisson":
+            rate = np.exp(output)
+            per_element, grad_element = rate - target * output, rate - target
         else:  # binary_cross_entropy
             per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
             grad_element = _sigmoid(output) - target
