@@ -41,8 +41,10 @@ using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 // Optional per-row or per-class weights: an empty array stands for "not given".
 template <class T>
 using Weight = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
-using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double>;
+// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
+//  centered, clip_norm (< 0: none))
+using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double,
+                            double, bool, double>;
 // (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
 using SchedTuple = std::tuple<int, int64_t, double, int64_t, int64_t, double, double>;
 
@@ -162,11 +164,11 @@ double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_outpu
 
 template <class T>
 void sgd_step(Out<T> param, In<T> grad, Out<T> velocity, double lr, double momentum,
-              bool nesterov, double weight_decay) {
+              bool nesterov, double weight_decay, double dampening, bool first) {
   check::require(param.size() == grad.size() && velocity.size() == grad.size(),
                  "param, grad and velocity must have the same size");
   nn::sgd_step<T>(param.data(), grad.data(), velocity.data(), grad.size(), lr, momentum,
-                  nesterov, weight_decay);
+                  nesterov, weight_decay, dampening, first);
 }
 
 template <class T>
@@ -179,19 +181,23 @@ void adam_step(Out<T> param, In<T> grad, Out<T> m, Out<T> v, int64_t step, doubl
 }
 
 template <class T>
-void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, double lr,
-                  double alpha, double eps, double momentum, double weight_decay) {
+void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, Out<T> grad_avg,
+                  double lr, double alpha, double eps, double momentum, double weight_decay) {
+  // grad_avg empty: not centered
+  check::require(grad_avg.size() == 0 || grad_avg.size() == grad.size(),
+                 "grad_avg must have the same size as grad");
   check::require(param.size() == grad.size() && square_avg.size() == grad.size() &&
                      velocity.size() == grad.size(),
                  "param, grad, square_avg and velocity must have the same size");
   nn::rmsprop_step<T>(param.data(), grad.data(), square_avg.data(), velocity.data(),
-                      grad.size(), lr, alpha, eps, momentum, weight_decay);
+                      grad_avg.size() ? grad_avg.data() : nullptr, grad.size(), lr, alpha, eps, momentum, weight_decay);
 }
 
 // Network's lists (params w0, b0, w1, b1, ...; slots in the same order) as kernel views.
 template <class T>
 nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
-                       std::vector<Out<T>>& slots_v, const std::vector<int>& acts, int loss,
+                       std::vector<Out<T>>& slots_v, std::vector<Out<T>>& slots_g,
+                       const std::vector<int>& acts, int loss,
                        const OptTuple& opt, const SchedTuple& sched, Step& step,
                        const Weight<T>& class_weight, double l2_alpha) {
   const size_t n_layers = acts.size();
@@ -209,16 +215,26 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
     for (size_t j : {2 * l, 2 * l + 1}) {
       check::require(slots_m[j].size() == params[j].size(), "slots_m must match params");
       check::require(slots_v[j].size() == params[j].size(), "slots_v must match params");
+      check::require(slots_g.empty() || slots_g[j].size() == params[j].size(),
+                     "slots_g must match params");
     }
     net.layers.push_back(nn::Layer<T>{w.data(), b.data(), n_in, n_out, activation(acts[l]),
                                       slots_m[2 * l].data(), slots_v[2 * l].data(),
                                       slots_m[2 * l + 1].data(), slots_v[2 * l + 1].data()});
   }
   net.loss = check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss");
-  const auto& [kind, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha] = opt;
+  const auto& [kind, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
+               centered, clip_norm] = opt;
   net.opt = nn::OptimizerConfig{
       check::enum_index<nn::Optimizer>(kind, nn::kNumOptimizers, "optimizer"), lr, momentum,
-      nesterov, weight_decay, beta1, beta2, eps, alpha};
+      nesterov, weight_decay, beta1, beta2, eps, alpha, dampening, centered, clip_norm};
+  check::require(!centered || slots_g.size() == params.size(),
+                 "centered RMSprop needs one slots_g array per parameter");
+  if (!slots_g.empty())
+    for (size_t l = 0; l < n_layers; ++l) {
+      net.layers[l].w_g = slots_g[2 * l].data();
+      net.layers[l].b_g = slots_g[2 * l + 1].data();
+    }
   net.schedule = schedule_of(sched);
   net.step = step.data();
   net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
@@ -229,12 +245,13 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
 
 template <class T, class Y>
 std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
-                                       std::vector<Out<T>> slots_v, std::vector<int> acts,
+                                       std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
+                                       std::vector<int> acts,
                                        int loss, OptTuple opt, SchedTuple sched, Step step,
                                        Weight<T> class_weight, double alpha, Strided<T> x, Y y,
                                        Weight<T> sample_weight) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight, alpha);
+      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha);
   check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
   const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(x, 0));
@@ -245,12 +262,13 @@ std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<O
 
 template <class T, class Y>
 std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
-                                        std::vector<Out<T>> slots_v, std::vector<int> acts,
+                                        std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
+                                       std::vector<int> acts,
                                         int loss, OptTuple opt, SchedTuple sched, Step step,
                                         Weight<T> class_weight, double alpha, Strided<T> X, Y Y_,
                                         Weight<T> sample_weight, Labels order, int64_t batch_size) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight, alpha);
+      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha);
   check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
   const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
@@ -314,28 +332,28 @@ void def_kernels(nb::module_& m) {
         "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(), ReleaseGil());
   m.def("sgd_step", &sgd_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "velocity"_a.noconvert(), "lr"_a, "momentum"_a, "nesterov"_a, "weight_decay"_a,
-        ReleaseGil());
+        "dampening"_a, "first"_a, ReleaseGil());
   m.def("adam_step", &adam_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "m"_a.noconvert(), "v"_a.noconvert(), "step"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
         "weight_decay"_a, "decoupled"_a, ReleaseGil());
   m.def("rmsprop_step", &rmsprop_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
-        "square_avg"_a.noconvert(), "velocity"_a.noconvert(), "lr"_a, "alpha"_a, "eps"_a,
+        "square_avg"_a.noconvert(), "velocity"_a.noconvert(), "grad_avg"_a.noconvert(), "lr"_a, "alpha"_a, "eps"_a,
         "momentum"_a, "weight_decay"_a, ReleaseGil());
   // train_step / train_epoch release the GIL themselves (after reading the lists).
   m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
         "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
         "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
         "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
   m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
+        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
         "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }

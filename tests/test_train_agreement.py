@@ -24,6 +24,11 @@ OPTIMIZERS = {
     "adam": OptimizerConfig("adam", lr=1e-2),
     "adamw": OptimizerConfig("adamw", lr=1e-2, weight_decay=0.1),
     "rmsprop_momentum": OptimizerConfig("rmsprop", lr=1e-2, momentum=0.5, weight_decay=0.01),
+    # dampening from update 2 on, and clipping that engages (norms here are 0.3 to 5: most steps clip)
+    "sgd_dampening_clip": OptimizerConfig("sgd", lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01,
+                                          clip_norm=0.5),
+    "rmsprop_centered": OptimizerConfig("rmsprop", lr=1e-2, momentum=0.5, weight_decay=0.01, centered=True),
+    "adamw_clip": OptimizerConfig("adamw", lr=1e-2, weight_decay=0.1, clip_norm=0.2),
 }
 LOSSES = ["mse", "mae", "huber", "cross_entropy-labels", "cross_entropy-onehot", "binary_cross_entropy"]
 
@@ -58,6 +63,7 @@ def upcast(net: Network) -> Network:
     ref.biases = [b.astype(np.float64) for b in ref.biases]
     ref.slots_m = [s.astype(np.float64) for s in ref.slots_m]
     ref.slots_v = [s.astype(np.float64) for s in ref.slots_v]
+    ref.slots_g = [s.astype(np.float64) for s in ref.slots_g]
     return ref
 
 
@@ -68,7 +74,9 @@ def up_y(Y):
 def assert_networks_agree(got: Network, ref: Network, rtol: float, tag: str):
     assert got.step == ref.step, f"{tag}: step {got.step} != oracle {ref.step}"
     groups = [("weights", got.weights, ref.weights), ("biases", got.biases, ref.biases),
-              ("slots_m", got.slots_m, ref.slots_m), ("slots_v", got.slots_v, ref.slots_v)]
+              ("slots_m", got.slots_m, ref.slots_m), ("slots_v", got.slots_v, ref.slots_v),
+              ("slots_g", got.slots_g, ref.slots_g)]
+    assert len(got.slots_g) == len(ref.slots_g), f"{tag}: slots_g count"
     for label, arrays, refs in groups:
         for i, (g, r) in enumerate(zip(arrays, refs)):
             assert g.dtype == got.dtype and g.shape == r.shape

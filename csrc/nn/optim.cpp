@@ -13,14 +13,21 @@ constexpr int64_t kMinChunk = 1 << 15;  // elements per task; elementwise, so an
 
 template <class T>
 void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
-              bool nesterov, double weight_decay) {
-  const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr);
+              bool nesterov, double weight_decay, double dampening, bool first) {
+  const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr), keep = T(1 - dampening);
   parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       if (momentum != 0.0) {
-        velocity[i] = velocity[i] * mom;
-        velocity[i] = velocity[i] + g;
+        if (dampening != 0.0 && first) {
+          velocity[i] = g;
+        } else if (dampening != 0.0) {
+          velocity[i] = velocity[i] * mom;
+          velocity[i] = velocity[i] + keep * g;
+        } else {
+          velocity[i] = velocity[i] * mom;
+          velocity[i] = velocity[i] + g;
+        }
         g = nesterov ? g + mom * velocity[i] : velocity[i];
       }
       param[i] = param[i] - lr_t * g;
@@ -54,8 +61,8 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
 }
 
 template <class T>
-void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n, double lr,
-                  double alpha, double eps, double momentum, double weight_decay) {
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_avg, int64_t n,
+                  double lr, double alpha, double eps, double momentum, double weight_decay) {
   const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
   const T mom = T(momentum), lr_t = T(lr);
   parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
@@ -63,7 +70,13 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n
       const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       square_avg[i] = square_avg[i] * a;
       square_avg[i] = square_avg[i] + one_minus_a * g * g;
-      T update = g / (std::sqrt(square_avg[i]) + eps_t);
+      T update;
+      if (grad_avg) {  // centered; torch's lerp for weight < 0.5: avg + w (g - avg)
+        grad_avg[i] = grad_avg[i] + one_minus_a * (g - grad_avg[i]);
+        update = g / (std::sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps_t);
+      } else {
+        update = g / (std::sqrt(square_avg[i]) + eps_t);
+      }
       if (momentum != 0.0) {
         velocity[i] = velocity[i] * mom;
         velocity[i] = velocity[i] + update;
@@ -74,12 +87,32 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n
   });
 }
 
+template <class T>
+double clip_grad_norm(T* const* grads, const int64_t* sizes, int64_t count, double max_norm) {
+  double squares = 0.0;
+  for (int64_t p = 0; p < count; ++p) {
+    double sq = 0.0;
+    for (int64_t k = 0; k < sizes[p]; ++k) sq += static_cast<double>(grads[p][k]) * grads[p][k];
+    squares += sq;
+  }
+  const double total_norm = std::sqrt(squares);
+  const double coef = max_norm / (total_norm + 1e-6);
+  if (coef < 1.0) {
+    const T c = static_cast<T>(coef);
+    for (int64_t p = 0; p < count; ++p)
+      for (int64_t k = 0; k < sizes[p]; ++k) grads[p][k] = grads[p][k] * c;
+  }
+  return total_norm;
+}
+
 #define FASTMLP_INSTANTIATE(T)                                                                 \
-  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, bool, double);          \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, bool, double, double,   \
+                            bool);                                                             \
+  template double clip_grad_norm<T>(T* const*, const int64_t*, int64_t, double);               \
   template void adam_step<T>(T*, const T*, T*, T*, int64_t, int64_t, double, double, double,   \
                              double, double, bool);                                            \
-  template void rmsprop_step<T>(T*, const T*, T*, T*, int64_t, double, double, double, double, \
-                                double);
+  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double,      \
+                                double, double);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

@@ -7,11 +7,12 @@
 
 namespace fastmlp::nn {
 
-// g = grad + wd p;  velocity = momentum velocity + g;  p -= lr (nesterov ? g + momentum velocity
-// : velocity)   (without momentum: p -= lr g)
+// g = grad + wd p;  velocity = momentum velocity + (1 - dampening) g (velocity = g when first
+// and dampening != 0: PyTorch's buffer starts as a copy of the first g);
+// p -= lr (nesterov ? g + momentum velocity : velocity)   (without momentum: p -= lr g)
 template <class T>
 void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
-              bool nesterov, double weight_decay);
+              bool nesterov, double weight_decay, double dampening, bool first);
 
 // step is the 1-based count of this update. Adam: g = grad + wd p; AdamW (decoupled):
 // p *= 1 - lr wd. m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
@@ -21,10 +22,16 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
                double beta1, double beta2, double eps, double weight_decay, bool decoupled);
 
 // g = grad + wd p;  square_avg = alpha square_avg + (1-alpha) g^2;
-// update = g / (sqrt(square_avg) + eps);  velocity = momentum velocity + update (if momentum);
-// p -= lr update
+// update = g / (sqrt(square_avg) + eps), or centered (grad_avg not null):
+// grad_avg += (1-alpha) (g - grad_avg), update = g / (sqrt(square_avg - grad_avg^2) + eps);
+// velocity = momentum velocity + update (if momentum); p -= lr update
 template <class T>
-void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, int64_t n, double lr,
-                  double alpha, double eps, double momentum, double weight_decay);
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_avg, int64_t n,
+                  double lr, double alpha, double eps, double momentum, double weight_decay);
+
+// The global L2 norm of all gradients (double); when max_norm / (norm + 1e-6) < 1 every
+// gradient is scaled by it (torch.nn.utils.clip_grad_norm_). grads[i] has sizes[i] elements.
+template <class T>
+double clip_grad_norm(T* const* grads, const int64_t* sizes, int64_t count, double max_norm);
 
 }  // namespace fastmlp::nn

@@ -37,6 +37,8 @@ struct Workspace {
   std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z for identity
   std::vector<T*> grad_w, grad_b;   // per layer, shaped like w_l and b_l
   T *grad = nullptr, *grad_next = nullptr;  // ping-pong (batch, max width): grad_a/grad_z, grad_x
+  std::vector<T*> grad_list;        // grad_w0, grad_b0, grad_w1, ... for clipping
+  std::vector<int64_t> grad_sizes;
 
   Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
             bool gather_weights) {
@@ -64,6 +66,8 @@ struct Workspace {
       a.push_back(l.act == Activation::identity ? z.back() : next(batch * l.n_out));
       grad_w.push_back(next(l.n_in * l.n_out));
       grad_b.push_back(next(l.n_out));
+      grad_list.insert(grad_list.end(), {grad_w.back(), grad_b.back()});
+      grad_sizes.insert(grad_sizes.end(), {l.n_in * l.n_out, l.n_out});
     }
     grad = next(batch * width);
     grad_next = next(batch * width);
@@ -141,30 +145,35 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
 
 template <class T>
 void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T* grad, T* m,
-            T* v, int64_t n) {
+            T* v, T* g_avg, int64_t n) {
   switch (o.kind) {
     case Optimizer::sgd:
-      sgd_step(param, grad, m, n, lr, o.momentum, o.nesterov, o.weight_decay);
+      sgd_step(param, grad, m, n, lr, o.momentum, o.nesterov, o.weight_decay, o.dampening,
+               step == 1);
       return;
     case Optimizer::adam:
     case Optimizer::adamw:
       adam_step(param, grad, m, v, n, step, lr, o.beta1, o.beta2, o.eps, o.weight_decay,
                 o.kind == Optimizer::adamw);
       return;
-    case Optimizer::rmsprop:  // square_avg lives in slot v, the momentum buffer in slot m
-      rmsprop_step(param, grad, v, m, n, lr, o.alpha, o.eps, o.momentum, o.weight_decay);
+    case Optimizer::rmsprop:  // square_avg in slot v, momentum buffer in m, grad average in g
+      rmsprop_step(param, grad, v, m, o.centered ? g_avg : nullptr, n, lr, o.alpha, o.eps,
+                   o.momentum, o.weight_decay);
       return;
   }
 }
 
 template <class T>
 void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
+  if (net.opt.clip_norm >= 0)  // clip first; the optimizers add weight decay afterwards
+    clip_grad_norm(ws.grad_list.data(), ws.grad_sizes.data(),
+                   static_cast<int64_t>(ws.grad_list.size()), net.opt.clip_norm);
   const int64_t step = ++*net.step;  // Adam's bias correction takes the 1-based count
   const double lr = scheduled_lr(net.opt.lr, net.schedule, step);  // this update's rate, per step
   for (size_t l = 0; l < net.layers.size(); ++l) {
     const Layer<T>& L = net.layers[l];
-    update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.n_in * L.n_out);
-    update(net.opt, step, lr, L.b, ws.grad_b[l], L.b_m, L.b_v, L.n_out);
+    update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.w_g, L.n_in * L.n_out);
+    update(net.opt, step, lr, L.b, ws.grad_b[l], L.b_m, L.b_v, L.b_g, L.n_out);
   }
 }
 

@@ -28,6 +28,9 @@ struct OptimizerConfig {  // PyTorch's definitions, as network.OptimizerConfig
   double lr, momentum;
   bool nesterov;
   double weight_decay, beta1, beta2, eps, alpha;
+  double dampening = 0.0;  // sgd
+  bool centered = false;   // rmsprop: uses the layers' w_g / b_g slots
+  double clip_norm = -1;   // < 0: no clipping; else the global gradient norm's limit
 };
 
 template <class T>
@@ -39,6 +42,7 @@ struct Layer {
   // Optimizer slots shaped like w and b. sgd: m = momentum buffer; adam(w): m, v = moments;
   // rmsprop: m = momentum buffer, v = square average.
   T *w_m, *w_v, *b_m, *b_v;
+  T *w_g = nullptr, *b_g = nullptr;  // centered rmsprop's gradient averages, else null
 };
 
 template <class T>

@@ -6,10 +6,12 @@ Layout (format version 2):
                    schedule (learning-rate schedule; absent means constant), fit_count
     w0, b0, ...    weights (n_in, n_out) and biases (n_out,) per layer
     m0, v0, ...    optimizer slots per parameter (w0, b0, w1, b1, ... order), when present
+    g0, g1, ...    centered RMSprop's gradient averages per parameter, when it is the optimizer
     class_weight   float64 (n_out,), the last fit's class weights, when it had them
 
-meta also holds alpha (the L2 penalty; absent means 0).
-Versions: 1 had no class_weight array and no alpha. Every field version 2 added is optional with the
+meta also holds alpha (the L2 penalty; absent means 0); the optimizer's dampening, centered and
+clip_norm default to 0, False and None when absent.
+Versions: 1 had no class_weight or g arrays and no alpha, dampening, centered or clip_norm. Every field version 2 added is optional with the
 old behaviour as its default, so version 1 files load unchanged.
 
 Saving writes a temporary file in the same folder and renames it over the target, so a crash
@@ -61,6 +63,9 @@ def save_model(model, path) -> None:
     if model.optimizer is not None:
         for j, (m, v) in enumerate(zip(net.slots_m, net.slots_v)):
             arrays[f"m{j}"], arrays[f"v{j}"] = m, v
+    if model.optimizer is not None and net.slots_g:
+        for j, g in enumerate(net.slots_g):
+            arrays[f"g{j}"] = g
     if net.class_weight is not None:
         arrays["class_weight"] = np.asarray(net.class_weight, dtype=np.float64)
     folder = path.parent if str(path.parent) else Path(".")
@@ -112,6 +117,9 @@ def load_model(path, backend=None):
             net.slots_m[j][...] = _array(path, arrays, f"m{j}", p)
             net.slots_v[j][...] = _array(path, arrays, f"v{j}", p)
             expected |= {f"m{j}", f"v{j}"}
+            if net.slots_g:  # centered RMSprop
+                net.slots_g[j][...] = _array(path, arrays, f"g{j}", p)
+                expected.add(f"g{j}")
         net.step = _int(path, meta, "step")
     sched = meta.get("schedule")  # absent in files written before schedules: constant
     if sched is not None:

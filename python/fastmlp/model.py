@@ -175,6 +175,8 @@ class MLP:
         net.optimizer = OptimizerConfig(**vars(self.optimizer.config))
         net.slots_m = [np.zeros_like(p) for p in net.params]
         net.slots_v = [np.zeros_like(p) for p in net.params]
+        net.slots_g = []
+        net.ensure_slots()  # centered RMSprop's third slots
         net.step = 0
 
     # --- inference -------------------------------------------------------------------------------

@@ -34,12 +34,19 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent: ``param -= lr * direction``, with optional (Nesterov) momentum."""
+    """Stochastic gradient descent: ``param -= lr * direction``, with optional (Nesterov) momentum.
+
+    ``dampening`` scales the gradient's share of the momentum buffer, ``(1 - dampening) * g``,
+    from the second update on (torch.optim.SGD). ``clip_norm`` (every optimizer): clip the
+    global L2 norm of the gradients to it before the update (torch.nn.utils.clip_grad_norm_).
+    """
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(lr=lr, momentum=momentum, nesterov=bool(nesterov), weight_decay=weight_decay)
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0,
+                 clip_norm=None):
+        super().__init__(lr=lr, momentum=momentum, nesterov=bool(nesterov), weight_decay=weight_decay,
+                         dampening=dampening, clip_norm=clip_norm)
 
 
 class Adam(Optimizer):
@@ -47,8 +54,9 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
-        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                         clip_norm=clip_norm)
 
 
 class AdamW(Optimizer):
@@ -56,17 +64,21 @@ class AdamW(Optimizer):
 
     name = "adamw"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
-        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, clip_norm=None):
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                         clip_norm=clip_norm)
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton): divide the gradient by a running RMS of recent gradients."""
+    """RMSprop (Hinton): divide the gradient by a running RMS of recent gradients; ``centered``
+    divides by their running standard deviation instead (a third slot per parameter)."""
 
     name = "rmsprop"
 
-    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
-        super().__init__(lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay)
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0, centered=False,
+                 clip_norm=None):
+        super().__init__(lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay,
+                         centered=bool(centered), clip_norm=clip_norm)
 
 
 OPTIMIZER_CLASSES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}

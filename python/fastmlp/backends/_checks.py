@@ -202,6 +202,31 @@ def optimizer_config(opt) -> None:
     number(opt.alpha, "alpha", low=0.0, high=1.0, high_open=True)
     if opt.nesterov and opt.momentum <= 0:
         raise ValueError("nesterov momentum requires momentum > 0")
+    number(opt.dampening, "dampening", low=0.0, high=1.0)
+    if opt.nesterov and opt.dampening != 0:
+        raise ValueError("nesterov momentum requires dampening 0 (as torch.optim.SGD)")
+    if not isinstance(opt.centered, (bool, np.bool_)):
+        raise TypeError(f"centered must be a bool, got {type(opt.centered).__name__}")
+    if opt.clip_norm is not None:
+        number(opt.clip_norm, "clip_norm", low=0.0, low_open=True)
+
+
+def sgd_first_step(dampening, step) -> bool:
+    """Whether an SGD update with ``dampening`` is the first (step == 1); step may be None
+    only without dampening."""
+    dampening = number(dampening, "dampening", low=0.0, high=1.0)
+    if step is None:
+        if dampening:
+            raise ValueError("sgd_step with dampening needs step (the 1-based update count): "
+                             "update 1 is not dampened")
+        return False
+    return integer(step, "step", low=1) == 1
+
+
+def needed(arr, name: str, what: str):
+    if arr is None:
+        raise ValueError(f"{name} is required for {what}")
+    return arr
 
 
 def schedule_config(sched) -> None:
@@ -252,7 +277,10 @@ def network(net) -> None:
     optimizer_config(net.optimizer)
     schedule_config(net.schedule)
     params = net.params
-    for slots, label in ((net.slots_m, "slots_m"), (net.slots_v, "slots_v")):
+    slot_lists = [(net.slots_m, "slots_m"), (net.slots_v, "slots_v")]
+    if net.optimizer.centered:
+        slot_lists.append((net.slots_g, "slots_g"))
+    for slots, label in slot_lists:
         if len(slots) != len(params):
             raise ValueError(f"{label} needs {len(params)} arrays, got {len(slots)}")
         for j, (s, p) in enumerate(zip(slots, params)):

@@ -58,14 +58,16 @@ def _or_empty(weights, dtype):
 
 
 def _network_args(net, step):
-    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, schedule,
+    """The Network as _core's (params, slots_m, slots_v, slots_g, activations, loss, optimizer, schedule,
     step, class_weight, alpha)."""
     opt = net.optimizer
     optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
                  float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
-                 float(opt.alpha))
+                 float(opt.alpha), float(opt.dampening), bool(opt.centered),
+                 -1.0 if opt.clip_norm is None else float(opt.clip_norm))
     activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
-    return (net.params, list(net.slots_m), list(net.slots_v), activations,
+    return (net.params, list(net.slots_m), list(net.slots_v),
+            list(net.slots_g) if opt.centered else [], activations,
             _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step,
             _or_empty(_oracle._class_weight(net), net.dtype), float(net.alpha))
 
@@ -145,10 +147,12 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
 
 
 @mirror(_oracle.sgd_step)
-def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
+             dampening=0.0, step=None):
     check.optimizer_args(param, grad, {"velocity": velocity})
+    first = check.sgd_first_step(dampening, step)
     _core.sgd_step(param, np.ascontiguousarray(grad), velocity, float(lr), float(momentum),
-                   bool(nesterov), float(weight_decay))
+                   bool(nesterov), float(weight_decay), float(dampening), first)
 
 
 @mirror(_oracle.adam_step)
@@ -161,9 +165,13 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
 
 @mirror(_oracle.rmsprop_step)
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
-                 weight_decay=0.0):
-    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
-    _core.rmsprop_step(param, np.ascontiguousarray(grad), square_avg, velocity, float(lr),
+                 weight_decay=0.0, centered=False, grad_avg=None):
+    slots = {"square_avg": square_avg, "velocity": velocity}
+    if centered:
+        slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
+    check.optimizer_args(param, grad, slots)
+    _core.rmsprop_step(param, np.ascontiguousarray(grad), square_avg, velocity,
+                       grad_avg if centered else np.empty(0, param.dtype), float(lr),
                        float(alpha), float(eps), float(momentum), float(weight_decay))
 
 
@@ -181,6 +189,7 @@ def scheduled_lr(base_lr, schedule, t):
 
 @mirror(_oracle.train_step)
 def train_step(net, x, y, sample_weight=None):
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     # C++ increments the count in this array; copying it back in `finally` keeps net.step right
@@ -197,6 +206,7 @@ def train_step(net, x, y, sample_weight=None):
 
 @mirror(_oracle.train_epoch)
 def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))

@@ -14,6 +14,7 @@ Optimizer slots, one pair per parameter array, same shape and dtype:
     sgd:      slot_m = momentum buffer              slot_v unused (kept zero)
     adam(w):  slot_m = first moment                 slot_v = second moment
     rmsprop:  slot_m = momentum buffer              slot_v = square average
+    centered rmsprop also keeps slots_g = the gradient average (empty for every other optimizer)
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class OptimizerConfig:
     beta2: float = 0.999  # adam, adamw
     eps: float = 1e-8  # adam, adamw, rmsprop
     alpha: float = 0.99  # rmsprop smoothing constant
+    dampening: float = 0.0  # sgd: momentum buffer takes (1 - dampening) g, from update 2 on
+    centered: bool = False  # rmsprop: divide by the gradient's running variance, not its RMS
+    clip_norm: float | None = None  # every optimizer: clip the global gradient L2 norm first
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Network:
     slots_m: list = field(default_factory=list)
     slots_v: list = field(default_factory=list)
     step: int = 0
+    slots_g: list = field(default_factory=list)  # centered rmsprop: gradient average per param
     class_weight: np.ndarray | None = None  # cross_entropy only: one weight per class (n_out,)
     alpha: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's definition
 
@@ -88,6 +93,14 @@ class Network:
             self.slots_m = [np.zeros_like(p) for p in self.params]
         if not self.slots_v:
             self.slots_v = [np.zeros_like(p) for p in self.params]
+        self.ensure_slots()
+
+    def ensure_slots(self):
+        """Create the third slots (zeros) when the optimizer needs them and they are missing:
+        only centered RMSprop does, so other networks carry no third copy of the parameters.
+        Every backend's train_step / train_epoch calls this first."""
+        if getattr(self.optimizer, "centered", False) and not self.slots_g:
+            self.slots_g = [np.zeros_like(p) for p in self.params]
 
     @property
     def params(self) -> list:
@@ -117,6 +130,7 @@ class Network:
             slots_m=[s.copy() for s in self.slots_m],
             slots_v=[s.copy() for s in self.slots_v],
             step=self.step,
+            slots_g=[s.copy() for s in self.slots_g],
             class_weight=None if self.class_weight is None else np.array(self.class_weight),
             alpha=self.alpha,
         )

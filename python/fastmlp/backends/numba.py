@@ -159,12 +159,14 @@ def _flat(arr):
 
 
 @mirror(_oracle.sgd_step)
-def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
+             dampening=0.0, step=None):
     check.optimizer_args(param, grad, {"velocity": velocity})
+    first = check.sgd_first_step(dampening, step)
     t = param.dtype.type
     numba_train.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
                  t(momentum) if momentum else t(0), bool(nesterov),
-                 t(weight_decay) if weight_decay else t(0))
+                 t(weight_decay) if weight_decay else t(0), t(1 - dampening), first)
 
 
 @mirror(_oracle.adam_step)
@@ -182,12 +184,16 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
 
 @mirror(_oracle.rmsprop_step)
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
-                 weight_decay=0.0):
-    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
+                 weight_decay=0.0, centered=False, grad_avg=None):
+    slots = {"square_avg": square_avg, "velocity": velocity}
+    if centered:
+        slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
+    check.optimizer_args(param, grad, slots)
     t = param.dtype.type
     numba_train.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
                      t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),
-                     t(weight_decay) if weight_decay else t(0))
+                     t(weight_decay) if weight_decay else t(0), bool(centered),
+                     _flat(grad_avg) if centered else np.empty(0, param.dtype))
 
 
 # --- learning-rate schedules -------------------------------------------------------------------
@@ -214,13 +220,18 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, su
     opt = net.optimizer
     class_weight = _oracle._class_weight(net)
     labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
+    # without centered RMSprop, empty stand-ins keep slots_g one tuple type for Numba
+    slots_g = net.slots_g if opt.centered else [np.empty(0, X.dtype) for _ in net.params]
     return numba_train.train_batches(
         tuple(net.weights), tuple(net.biases),
         tuple(s.reshape(-1) for s in net.slots_m), tuple(s.reshape(-1) for s in net.slots_v),
+        tuple(s.reshape(-1) for s in slots_g),
         tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
         _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
         float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
-        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), _schedule_tuple(net.schedule),
+        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), float(opt.dampening),
+        bool(opt.centered), -1.0 if opt.clip_norm is None else float(opt.clip_norm),
+        _schedule_tuple(net.schedule),
         float(net.alpha), X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
         order, batch_size, first_batch, n_batches, state, sums)
 
@@ -232,6 +243,7 @@ def _forward_errors(net):
 
 @mirror(_oracle.train_step)
 def train_step(net, x, y, sample_weight=None):
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     _forward_errors(net)
@@ -248,6 +260,7 @@ def train_step(net, x, y, sample_weight=None):
 
 @mirror(_oracle.train_epoch)
 def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))

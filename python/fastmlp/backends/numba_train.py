@@ -17,12 +17,18 @@ from .numba_kernels import (ADAMW, RMSPROP, SGD, count_correct_kernel, dense_bac
 
 
 @njit(cache=True)
-def sgd_kernel(param, grad, velocity, lr, momentum, nesterov, weight_decay):
-    # g = grad + wd*param; v = mom*v + g; direction g + mom*v (nesterov) or v; param -= lr*dir
+def sgd_kernel(param, grad, velocity, lr, momentum, nesterov, weight_decay, dampening, first):
+    # g = grad + wd*param; v = mom*v + (1-damp)*g (v = g on the first dampened update);
+    # direction g + mom*v (nesterov) or v; param -= lr*dir. dampening arrives as 1 - dampening.
     for i in range(param.size):
         g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
         if momentum:
-            v = velocity[i] * momentum + g
+            if dampening != 1 and first:
+                v = g
+            elif dampening != 1:
+                v = velocity[i] * momentum + dampening * g
+            else:
+                v = velocity[i] * momentum + g
             velocity[i] = v
             g = g + momentum * v if nesterov else v
         param[i] -= lr * g
@@ -47,12 +53,17 @@ def adam_kernel(param, grad, m, v, lr_corrected, beta1, one_minus_beta1, beta2, 
 
 @njit(cache=True)
 def rmsprop_kernel(param, grad, square_avg, velocity, lr, alpha, one_minus_alpha, eps, momentum,
-                   weight_decay):
+                   weight_decay, centered, grad_avg):
     for i in range(param.size):
         g = grad[i] + weight_decay * param[i] if weight_decay else grad[i]
         s = square_avg[i] * alpha + one_minus_alpha * g * g
         square_avg[i] = s
-        update = g / (np.sqrt(s) + eps)
+        if centered:  # torch's lerp: grad_avg += (1 - alpha) (g - grad_avg)
+            ga = grad_avg[i] + one_minus_alpha * (g - grad_avg[i])
+            grad_avg[i] = ga
+            update = g / (np.sqrt(s - ga * ga) + eps)
+        else:
+            update = g / (np.sqrt(s) + eps)
         if momentum:
             update = velocity[i] * momentum + update
             velocity[i] = update
@@ -60,16 +71,17 @@ def rmsprop_kernel(param, grad, square_avg, velocity, lr, alpha, one_minus_alpha
 
 
 @njit(cache=True)
-def _optimizer_update(param, grad, sm, sv, opt_code, step, lr, momentum, nesterov, weight_decay,
-                      beta1, beta2, eps, alpha):
+def _optimizer_update(param, grad, sm, sv, sg, opt_code, step, lr, momentum, nesterov, weight_decay,
+                      beta1, beta2, eps, alpha, dampening, centered):
     # numpy.py _apply_optimizer for one parameter; hyperparameters arrive as float64 and are
     # combined in float64 before the cast, exactly as numpy.py's t(...) expressions do
     t = param.dtype.type
     if opt_code == SGD:
-        sgd_kernel(param, grad, sm, t(lr), t(momentum), nesterov, t(weight_decay))
-    elif opt_code == RMSPROP:  # square_avg = slot_v, velocity = slot_m
+        sgd_kernel(param, grad, sm, t(lr), t(momentum), nesterov, t(weight_decay), t(1 - dampening),
+                   step == 1)
+    elif opt_code == RMSPROP:  # square_avg = slot_v, velocity = slot_m, grad_avg = slot_g
         rmsprop_kernel(param, grad, sv, sm, t(lr), t(alpha), t(1 - alpha), t(eps), t(momentum),
-                       t(weight_decay))
+                       t(weight_decay), centered, sg)
     else:
         bias_correction1 = 1 - beta1 ** np.float64(step)
         bias_correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
@@ -125,18 +137,40 @@ def add_scaled(grad, w, coef):
         grad[k] = grad[k] + coef * w[k]
 
 
+@njit(cache=True)
+def _clip_grad_norm(grad_ws, grad_bs, max_norm):
+    # numpy.py clip_grad_norm: float64 sum of squares in parameter order w0, b0, w1, b1, ...
+    squares = 0.0
+    for i in range(len(grad_ws)):
+        for grads in (grad_ws[i].reshape(grad_ws[i].size), grad_bs[i]):
+            sq = 0.0
+            for k in range(grads.size):
+                v = np.float64(grads[k])
+                sq += v * v
+            squares += sq
+    coef = max_norm / (np.sqrt(squares) + 1e-6)
+    if coef < 1.0:
+        for i in range(len(grad_ws)):
+            for grads in (grad_ws[i].reshape(grad_ws[i].size), grad_bs[i]):
+                c = grads.dtype.type(coef)
+                for k in range(grads.size):
+                    grads[k] = grads[k] * c
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
 @njit(cache=True)
-def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, base_lr, momentum,
-                  nesterov, weight_decay, beta1, beta2, eps, alpha, schedule, l2, X, labels, targets,
+def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_code, opt_code, base_lr,
+                  momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening, centered,
+                  clip_norm, schedule, l2, X, labels, targets,
                   use_labels, sample_weight, class_weight, order, batch_size, first_batch, n_batches,
                   state, sums):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
     each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
 
-    slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints;
+    slots_m / slots_v / slots_g are tuples of 1-D views (w0, b0, w1, b1, ...; slots_g empty arrays
+    unless centered RMSprop); clip_norm < 0 means no clipping; act_codes a tuple of ints;
     schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
     sample_weight (rows of X) and class_weight (n_out) are empty when not given; l2 is the
     network's alpha (numpy.py l2_penalty).
@@ -211,16 +245,19 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
             for i in range(n_layers):
                 add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
                            X.dtype.type(l2 / batch_weight))
+        if clip_norm >= 0:  # numpy.py clip_grad_norm, before the optimizers add weight decay
+            _clip_grad_norm(grad_ws, grad_bs, clip_norm)
         # optimizer, step counts from 1
         state[0] += 1
         lr = scheduled_lr_kernel(base_lr, schedule, state[0])
         for i in range(n_layers):
             w = weights[i]
             _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), slots_m[2 * i], slots_v[2 * i],
-                              opt_code, state[0], lr, momentum, nesterov, weight_decay, beta1, beta2,
-                              eps, alpha)
-            _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1], opt_code,
-                              state[0], lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
+                              slots_g[2 * i], opt_code, state[0], lr, momentum, nesterov, weight_decay,
+                              beta1, beta2, eps, alpha, dampening, centered)
+            _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1],
+                              slots_g[2 * i + 1], opt_code, state[0], lr, momentum, nesterov,
+                              weight_decay, beta1, beta2, eps, alpha, dampening, centered)
         last_loss = step_loss
         sums[0] += last_loss * batch_weight
         sums[1] += batch_weight

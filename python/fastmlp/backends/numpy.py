@@ -246,19 +246,29 @@ def _weighted_loss(name, output, target, s):
 # --- optimizers (update param and slots in place) --------------------------------------------
 
 
-def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    """One SGD update in place, as ``torch.optim.SGD`` defines it (dampening 0).
+def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
+             dampening=0.0, step=None):
+    """One SGD update in place, as ``torch.optim.SGD`` defines it.
 
-    ``g = grad + weight_decay * param``; with momentum ``velocity = momentum * velocity + g``
-    and the step direction is ``g + momentum * velocity`` (nesterov) or ``velocity``;
-    ``param -= lr * direction``. ``velocity`` starts at zero and is updated in place.
+    ``g = grad + weight_decay * param``; with momentum ``velocity = momentum * velocity +
+    (1 - dampening) * g`` and the step direction is ``g + momentum * velocity`` (nesterov) or
+    ``velocity``; ``param -= lr * direction``. ``velocity`` starts at zero and is updated in
+    place. ``step`` is the 1-based count of this update, needed only with dampening: on
+    update 1 ``velocity = g`` undamped (PyTorch creates the buffer as a copy of the first g).
     """
     check.optimizer_args(param, grad, {"velocity": velocity})
+    first = check.sgd_first_step(dampening, step)
     t = param.dtype.type
     g = grad + t(weight_decay) * param if weight_decay else grad
     if momentum:
-        velocity *= t(momentum)
-        velocity += g
+        if dampening and first:
+            velocity[...] = g
+        elif dampening:
+            velocity *= t(momentum)
+            velocity += t(1 - dampening) * g
+        else:
+            velocity *= t(momentum)
+            velocity += g
         g = g + t(momentum) * velocity if nesterov else velocity
     param -= t(lr) * g
 
@@ -288,20 +298,29 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
 
 
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,
-                 weight_decay=0.0):
-    """One RMSprop update in place, as ``torch.optim.RMSprop`` defines it (not centered).
+                 weight_decay=0.0, centered=False, grad_avg=None):
+    """One RMSprop update in place, as ``torch.optim.RMSprop`` defines it.
 
     ``g = grad + weight_decay * param``; ``square_avg = alpha * square_avg + (1-alpha) g^2``;
-    ``update = g / (sqrt(square_avg) + eps)``; with momentum
+    ``update = g / (sqrt(square_avg) + eps)``, or when ``centered`` (``grad_avg``, an array
+    like param starting at zero, is then required) ``grad_avg += (1-alpha) (g - grad_avg)``
+    (torch's lerp) and ``update = g / (sqrt(square_avg - grad_avg^2) + eps)``; with momentum
     ``velocity = momentum * velocity + update`` and the step is ``velocity``;
     ``param -= lr * step``.
     """
-    check.optimizer_args(param, grad, {"square_avg": square_avg, "velocity": velocity})
+    slots = {"square_avg": square_avg, "velocity": velocity}
+    if centered:
+        slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
+    check.optimizer_args(param, grad, slots)
     t = param.dtype.type
     g = grad + t(weight_decay) * param if weight_decay else grad
     square_avg *= t(alpha)
     square_avg += t(1 - alpha) * g * g
-    update = g / (np.sqrt(square_avg) + t(eps))
+    if centered:
+        grad_avg += t(1 - alpha) * (g - grad_avg)
+        update = g / (np.sqrt(square_avg - grad_avg * grad_avg) + t(eps))
+    else:
+        update = g / (np.sqrt(square_avg) + t(eps))
     if momentum:
         velocity *= t(momentum)
         velocity += update
@@ -369,10 +388,13 @@ def train_step(net, x, y, sample_weight=None):
     Returns ``(loss, n_correct)``: the batch's mean loss before the update, and how many rows
     the network classified correctly before the update (cross_entropy: argmax equals the
     label; binary_cross_entropy: every output on the right side of 0; regression losses: 0).
-    With ``net.alpha`` > 0 the loss includes the L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 /
+    The update: gradients by backprop, plus the L2 term below, then clipped to
+    ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's step (which
+    adds weight_decay). With ``net.alpha`` > 0 the loss includes the L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 /
     sum_i s_i`` (s_i the rows' weights, 1 each without weights; scikit-learn's loss_curve_
     includes it alike) and each weight gradient gains ``alpha * W_l / sum_i s_i``.
     """
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     class_weight = _class_weight(net)
@@ -414,6 +436,7 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     non-finite loss raises FloatingPointError naming the batch; the batches before it have
     been applied, that one has not.
     """
+    net.ensure_slots()
     check.network(net)
     sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))
@@ -471,18 +494,34 @@ def _count_correct(loss, output, y):
     return 0
 
 
+def clip_grad_norm(grads, max_norm):
+    """Scale ``grads`` (a list, replaced in place) by ``max_norm / (total_norm + 1e-6)`` when that
+    is below 1, as ``torch.nn.utils.clip_grad_norm_``; total_norm is the L2 norm of all of them
+    together, computed in float64. Returns total_norm."""
+    total_norm = math.sqrt(sum(float(np.square(g, dtype=np.float64).sum()) for g in grads))
+    coef = max_norm / (total_norm + 1e-6)
+    if coef < 1.0:
+        for i, g in enumerate(grads):
+            grads[i] = g * g.dtype.type(coef)
+    return total_norm
+
+
 def _apply_optimizer(net: Network, grads):
     opt = net.optimizer
+    if opt.clip_norm is not None:  # clip first; the optimizers add weight decay afterwards
+        clip_grad_norm(grads, opt.clip_norm)
     net.step += 1
     lr = scheduled_lr(opt.lr, net.schedule, net.step)  # every parameter takes this update's rate
-    for param, grad, m, v in zip(net.params, grads, net.slots_m, net.slots_v):
+    slots_g = net.slots_g if opt.centered else [None] * len(grads)
+    for param, grad, m, v, g_avg in zip(net.params, grads, net.slots_m, net.slots_v, slots_g):
         if opt.name == "sgd":
             sgd_step(param, grad, m, lr=lr, momentum=opt.momentum, nesterov=opt.nesterov,
-                     weight_decay=opt.weight_decay)
+                     weight_decay=opt.weight_decay, dampening=opt.dampening, step=net.step)
         elif opt.name in ("adam", "adamw"):
             adam_step(param, grad, m, v, step=net.step, lr=lr, beta1=opt.beta1,
                       beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
                       decoupled=opt.name == "adamw")
         else:
             rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
-                         momentum=opt.momentum, weight_decay=opt.weight_decay)
+                         momentum=opt.momentum, weight_decay=opt.weight_decay,
+                         centered=opt.centered, grad_avg=g_avg)
