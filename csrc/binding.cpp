@@ -19,6 +19,7 @@
 #include "gemm/gemm.hpp"
 #include "nn/activations.hpp"
 #include "nn/dense.hpp"
+#include "nn/dropout.hpp"
 #include "nn/losses.hpp"
 #include "nn/optim.hpp"
 #include "nn/train.hpp"
@@ -56,6 +57,14 @@ nn::ScheduleConfig schedule_of(const SchedTuple& sched) {
                      && (k != nn::Schedule::cosine || warmup_steps < total_steps),
                  "bad schedule fields");
   return nn::ScheduleConfig{k, step_size, gamma, total_steps, warmup_steps, min_lr, power_t};
+}
+
+template <class T>
+void dropout_mask(uint64_t seed, int64_t step, int64_t layer, double p, Out<T> out) {
+  check::require(step >= 1 && layer >= 0 && p >= 0.0 && p < 1.0, "bad dropout_mask arguments");
+  const uint64_t key =
+      nn::dropout_key(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(layer));
+  nn::dropout_mask<T>(key, p, out.data(), static_cast<int64_t>(out.size()));
 }
 
 double scheduled_lr(double base_lr, const SchedTuple& sched, int64_t t) {
@@ -199,7 +208,8 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
                        std::vector<Out<T>>& slots_v, std::vector<Out<T>>& slots_g,
                        const std::vector<int>& acts, int loss,
                        const OptTuple& opt, const SchedTuple& sched, Step& step,
-                       const Weight<T>& class_weight, double l2_alpha) {
+                       const Weight<T>& class_weight, double l2_alpha,
+                       const std::vector<double>& dropout, uint64_t seed) {
   const size_t n_layers = acts.size();
   check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
                      && slots_v.size() == params.size(),
@@ -240,6 +250,11 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
   net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
   check::require(l2_alpha >= 0.0, "alpha must be >= 0");  // NaN fails too
   net.alpha = l2_alpha;
+  check::require(dropout.empty() || (dropout.size() == n_layers && dropout.back() == 0.0),
+                 "dropout needs one rate per layer, the output layer's 0");
+  for (double p : dropout) check::require(p >= 0.0 && p < 1.0, "dropout rates must lie in [0, 1)");
+  net.dropout = dropout;
+  net.seed = seed;
   return net;
 }
 
@@ -248,10 +263,13 @@ std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<O
                                        std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
                                        std::vector<int> acts,
                                        int loss, OptTuple opt, SchedTuple sched, Step step,
-                                       Weight<T> class_weight, double alpha, Strided<T> x, Y y,
+                                       Weight<T> class_weight, double alpha,
+                                       std::vector<double> dropout, uint64_t seed,
+                                       Strided<T> x, Y y,
                                        Weight<T> sample_weight) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha);
+      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha,
+              dropout, seed);
   check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
   const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(x, 0));
@@ -265,10 +283,13 @@ std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<
                                         std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
                                        std::vector<int> acts,
                                         int loss, OptTuple opt, SchedTuple sched, Step step,
-                                        Weight<T> class_weight, double alpha, Strided<T> X, Y Y_,
+                                        Weight<T> class_weight, double alpha,
+                                       std::vector<double> dropout, uint64_t seed,
+                                       Strided<T> X, Y Y_,
                                         Weight<T> sample_weight, Labels order, int64_t batch_size) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha);
+      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha,
+              dropout, seed);
   check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
   const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
@@ -339,22 +360,28 @@ void def_kernels(nb::module_& m) {
   m.def("rmsprop_step", &rmsprop_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "square_avg"_a.noconvert(), "velocity"_a.noconvert(), "grad_avg"_a.noconvert(), "lr"_a, "alpha"_a, "eps"_a,
         "momentum"_a, "weight_decay"_a, ReleaseGil());
+  m.def("dropout_mask", &dropout_mask<T>, "seed"_a, "step"_a, "layer"_a, "p"_a,
+        "out"_a.noconvert(), ReleaseGil());
   // train_step / train_epoch release the GIL themselves (after reading the lists).
   m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
+        "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
+        "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
+        "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
   m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
+        "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }
 

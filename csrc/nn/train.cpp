@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "nn/dense.hpp"
+#include "nn/dropout.hpp"
 #include "nn/optim.hpp"
 
 namespace fastmlp::nn {
@@ -37,6 +38,7 @@ struct Workspace {
   std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z for identity
   std::vector<T*> grad_w, grad_b;   // per layer, shaped like w_l and b_l
   T *grad = nullptr, *grad_next = nullptr;  // ping-pong (batch, max width): grad_a/grad_z, grad_x
+  std::vector<T*> mask, dropped;    // per layer (batch, n_out) where dropout > 0, else null
   std::vector<T*> grad_list;        // grad_w0, grad_b0, grad_w1, ... for clipping
   std::vector<int64_t> grad_sizes;
 
@@ -52,6 +54,8 @@ struct Workspace {
       take(checked_mul(l.n_in, l.n_out));                                  // grad_w
       take(l.n_out);                                                       // grad_b
     }
+    for (size_t l = 0; l < net.dropout.size(); ++l)
+      if (net.dropout[l] > 0.0) take(checked_mul(2, checked_mul(batch, L[l].n_out)));  // mask, dropped
     take(checked_mul(2, checked_mul(batch, width)));
     if (gather_x) take(checked_mul(batch, L.front().n_in));
     if (gather_y) take(checked_mul(batch, L.back().n_out));
@@ -68,6 +72,9 @@ struct Workspace {
       grad_b.push_back(next(l.n_out));
       grad_list.insert(grad_list.end(), {grad_w.back(), grad_b.back()});
       grad_sizes.insert(grad_sizes.end(), {l.n_in * l.n_out, l.n_out});
+      const bool drops = !net.dropout.empty() && net.dropout[grad_w.size() - 1] > 0.0;
+      mask.push_back(drops ? next(batch * l.n_out) : nullptr);
+      dropped.push_back(drops ? next(batch * l.n_out) : nullptr);
     }
     grad = next(batch * width);
     grad_next = next(batch * width);
@@ -120,6 +127,13 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
     const Layer<T>& L = net.layers[l];
     dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l]);
     input = c_matrix<const T>(ws.a[l], batch, L.n_out);
+    if (ws.mask[l]) {  // the next layer and the backward pass see a * mask (this update's mask)
+      const int64_t n = batch * L.n_out;
+      dropout_mask(dropout_key(net.seed, static_cast<uint64_t>(*net.step + 1), l), net.dropout[l],
+                   ws.mask[l], n);
+      for (int64_t k = 0; k < n; ++k) ws.dropped[l][k] = ws.a[l][k] * ws.mask[l][k];
+      input = c_matrix<const T>(ws.dropped[l], batch, L.n_out);
+    }
   }
   const int64_t n_out = net.layers.back().n_out;
   const double loss = loss_forward_backward(net.loss, input.data, y,
@@ -136,7 +150,10 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
   T* grad_next = ws.grad_next;
   for (size_t l = net.layers.size(); l-- > 0;) {
     const Layer<T>& L = net.layers[l];
-    const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(ws.a[l - 1], batch, L.n_in);
+    const T* prev = l == 0 ? nullptr : (ws.dropped[l - 1] ? ws.dropped[l - 1] : ws.a[l - 1]);
+    const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(prev, batch, L.n_in);
+    if (ws.mask[l])  // through the dropout: the same mask
+      for (int64_t k = 0; k < batch * L.n_out; ++k) grad[k] = grad[k] * ws.mask[l][k];
     dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad, L.act,
                    grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
     std::swap(grad, grad_next);

@@ -52,6 +52,8 @@ struct Network {
   OptimizerConfig opt;
   ScheduleConfig schedule;  // update t uses scheduled_lr(opt.lr, schedule, t)
   const T* class_weight = nullptr;  // (n_out,) per-class loss weights, cross_entropy only
+  std::vector<double> dropout;  // empty, or one rate per layer (the last 0): masks on hidden a_l
+  uint64_t seed = 0;             // keys the dropout masks (nn/dropout.hpp)
   double alpha = 0.0;  // L2 penalty 0.5 alpha sum ||W||^2 / sum_i s_i (scikit-learn's), weights only
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };

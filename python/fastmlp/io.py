@@ -9,9 +9,11 @@ Layout (format version 2):
     g0, g1, ...    centered RMSprop's gradient averages per parameter, when it is the optimizer
     class_weight   float64 (n_out,), the last fit's class weights, when it had them
 
-meta also holds alpha (the L2 penalty; absent means 0); the optimizer's dampening, centered and
+meta also holds alpha (the L2 penalty; absent means 0) and dropout (per hidden layer; absent
+means none); the optimizer's dampening, centered and
 clip_norm default to 0, False and None when absent.
-Versions: 1 had no class_weight or g arrays and no alpha, dampening, centered or clip_norm. Every field version 2 added is optional with the
+Versions: 1 had no class_weight or g arrays and no alpha, dropout, dampening, centered or
+clip_norm. Every field version 2 added is optional with the
 old behaviour as its default, so version 1 files load unchanged.
 
 Saving writes a temporary file in the same folder and renames it over the target, so a crash
@@ -56,6 +58,7 @@ def save_model(model, path) -> None:
         "schedule": vars(net.schedule),
         "fit_count": model._fit_count,
         "alpha": model.alpha,
+        "dropout": model.dropout,
     }
     arrays = {"meta": np.array(json.dumps(meta))}
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -94,7 +97,7 @@ def load_model(path, backend=None):
     try:
         model = MLP(meta["layer_sizes"], activation=meta["activations"], loss=meta["loss"],
                     dtype=meta["dtype"], backend=backend or "cpp", seed=meta["seed"], init=meta["init"],
-                    alpha=meta.get("alpha", 0.0))
+                    alpha=meta.get("alpha", 0.0), dropout=meta.get("dropout", 0.0))
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{path}: metadata does not describe a valid model: {exc}") from exc
     net = model.network

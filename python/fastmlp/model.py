@@ -47,10 +47,15 @@ class MLP:
         L2 penalty in scikit-learn's definition: each step's loss gains
         ``0.5 * alpha * sum ||W||^2 / (batch's total sample weight)`` (weights, not biases), and the
         reported training loss includes it. 0 (the default) turns it off.
+    dropout : float or list of float
+        Inverted dropout on the hidden layers' activations during training (never in predict):
+        one rate in [0, 1) for every hidden layer or one per hidden layer. The masks come from
+        (seed, update, layer, element), so every backend drops the same units
+        (`fastmlp.backends.numpy.dropout_mask`).
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
-                 backend="cpp", seed=0, init="auto", alpha=0.0):
+                 backend="cpp", seed=0, init="auto", alpha=0.0, dropout=0.0):
         self.layer_sizes = _layer_sizes(layer_sizes)
         self.loss = check.loss_name(loss)
         self.hidden_activations = _hidden_activations(activation, len(self.layer_sizes) - 1, self.loss)
@@ -62,7 +67,9 @@ class MLP:
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
         self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
-                               alpha=check.number(alpha, "alpha", low=0.0))
+                               alpha=check.number(alpha, "alpha", low=0.0),
+                               dropout=_dropout_rates(dropout, len(self.layer_sizes) - 2),
+                               seed=self.seed)
         self.optimizer = None
         self._fit_count = 0
 
@@ -81,6 +88,12 @@ class MLP:
     @alpha.setter
     def alpha(self, value):
         self.network.alpha = check.number(value, "alpha", low=0.0)
+
+    @property
+    def dropout(self) -> list:
+        """Dropout rate of each hidden layer."""
+        rates = self.network.dropout
+        return list(rates[:-1]) if len(rates) else [0.0] * (len(self.layer_sizes) - 2)
 
     @property
     def biases(self) -> list:
@@ -329,6 +342,17 @@ def _hidden_activations(activation, n_layers, loss):
     if len(names) != n_hidden:
         raise ValueError(f"activation needs {n_hidden} names (one per hidden layer), got {len(names)}")
     return names
+
+
+def _dropout_rates(dropout, n_hidden):
+    """The Network's per-layer rates (the output layer's 0), or [] when nothing is dropped."""
+    if isinstance(dropout, (str, bytes)):
+        raise TypeError(f"dropout must be a rate or a list of rates, got {dropout!r}")
+    rates = list(dropout) if hasattr(dropout, "__len__") else [dropout] * n_hidden
+    if len(rates) != n_hidden:
+        raise ValueError(f"dropout needs one rate per hidden layer ({n_hidden}), got {len(rates)}")
+    rates = [check.number(p, "dropout", low=0.0, high=1.0, high_open=True) for p in rates]
+    return rates + [0.0] if any(rates) else []
 
 
 def _dtype(dtype):

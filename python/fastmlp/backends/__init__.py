@@ -25,6 +25,7 @@ KERNEL_API = (
     "adam_step",
     "rmsprop_step",
     "scheduled_lr",
+    "dropout_mask",
     "train_step",
     "train_epoch",
 )

@@ -211,6 +211,23 @@ def optimizer_config(opt) -> None:
         number(opt.clip_norm, "clip_norm", low=0.0, low_open=True)
 
 
+def dropout_mask_args(seed, step, layer, p, shape, dtype):
+    """dropout_mask's arguments, canonical: (seed, step, layer, p, (rows, cols), dtype)."""
+    seed = integer(seed, "seed", low=0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be < 2**64, got {seed}")
+    step = integer(step, "step", low=1)
+    layer = integer(layer, "layer", low=0)
+    p = number(p, "p", low=0.0, high=1.0, high_open=True)
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise ValueError(f"shape must be a (rows, cols) tuple, got {shape!r}")
+    shape = (integer(shape[0], "shape[0]", low=0), integer(shape[1], "shape[1]", low=0))
+    dtype = np.dtype(dtype)
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return seed, step, layer, p, shape, dtype
+
+
 def sgd_first_step(dampening, step) -> bool:
     """Whether an SGD update with ``dampening`` is the first (step == 1); step may be None
     only without dampening."""
@@ -274,6 +291,10 @@ def network(net) -> None:
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
     number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
+    dropout(net.dropout, n_layers)
+    seed = integer(net.seed, "seed", low=0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be < 2**64, got {seed}")
     optimizer_config(net.optimizer)
     schedule_config(net.schedule)
     params = net.params
@@ -286,6 +307,18 @@ def network(net) -> None:
         for j, (s, p) in enumerate(zip(slots, params)):
             if not isinstance(s, np.ndarray) or s.shape != p.shape or s.dtype != p.dtype or not s.flags.c_contiguous:
                 raise ValueError(f"{label}[{j}] must be a C-contiguous {p.dtype} array of shape {p.shape}")
+
+
+def dropout(rates, n_layers: int) -> None:
+    """Empty (no dropout) or one rate in [0, 1) per layer, the output layer's 0."""
+    if len(rates) == 0:
+        return
+    if len(rates) != n_layers:
+        raise ValueError(f"dropout needs one rate per layer ({n_layers}), got {len(rates)}")
+    for i, p in enumerate(rates):
+        number(p, f"dropout[{i}]", low=0.0, high=1.0, high_open=True)
+    if rates[-1] != 0:
+        raise ValueError("dropout on the output layer must be 0: the loss takes the raw output")
 
 
 def batch_arrays(net, x, y, x_name="x", y_name="y", sample_weight=None):

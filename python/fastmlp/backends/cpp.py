@@ -59,7 +59,7 @@ def _or_empty(weights, dtype):
 
 def _network_args(net, step):
     """The Network as _core's (params, slots_m, slots_v, slots_g, activations, loss, optimizer, schedule,
-    step, class_weight, alpha)."""
+    step, class_weight, alpha, dropout, seed)."""
     opt = net.optimizer
     optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
                  float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
@@ -69,7 +69,8 @@ def _network_args(net, step):
     return (net.params, list(net.slots_m), list(net.slots_v),
             list(net.slots_g) if opt.centered else [], activations,
             _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step,
-            _or_empty(_oracle._class_weight(net), net.dtype), float(net.alpha))
+            _or_empty(_oracle._class_weight(net), net.dtype), float(net.alpha),
+            [float(p) for p in net.dropout], int(net.seed))
 
 
 # --- matrix multiply ------------------------------------------------------------------------
@@ -182,6 +183,17 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
 def scheduled_lr(base_lr, schedule, t):
     check.schedule_config(schedule)
     return float(_core.scheduled_lr(float(base_lr), _schedule_tuple(schedule), check.integer(t, "t", low=1)))
+
+
+# --- dropout masks ----------------------------------------------------------------------------
+
+
+@mirror(_oracle.dropout_mask)
+def dropout_mask(seed, step, layer, p, shape, dtype):
+    seed, step, layer, p, shape, dtype = check.dropout_mask_args(seed, step, layer, p, shape, dtype)
+    out = np.empty(shape, dtype)
+    _core.dropout_mask(seed, step, layer, p, out)
+    return out
 
 
 # --- training -------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ class Network:
     alpha adds scikit-learn's L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` to each
     step's loss (s_i the batch's row weights: its size without weights) and its gradient
     ``alpha * W_l / sum_i s_i`` to each weight matrix's gradient (biases are not penalised).
+    dropout (empty: none) gives each layer's dropout rate, the output layer's 0; training steps
+    multiply hidden activations by masks drawn from (seed, step, layer, element).
     step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
     schedule gives update step + 1 the rate scheduled_lr(optimizer.lr, schedule, step + 1)).
     """
@@ -87,6 +89,8 @@ class Network:
     slots_g: list = field(default_factory=list)  # centered rmsprop: gradient average per param
     class_weight: np.ndarray | None = None  # cross_entropy only: one weight per class (n_out,)
     alpha: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's definition
+    dropout: list = field(default_factory=list)  # empty, or a rate per layer (the last 0)
+    seed: int = 0  # keys the dropout masks (backends.numpy.dropout_mask)
 
     def __post_init__(self):
         if not self.slots_m:
@@ -133,4 +137,6 @@ class Network:
             slots_g=[s.copy() for s in self.slots_g],
             class_weight=None if self.class_weight is None else np.array(self.class_weight),
             alpha=self.alpha,
+            dropout=list(self.dropout),
+            seed=self.seed,
         )

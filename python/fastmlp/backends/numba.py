@@ -206,6 +206,19 @@ def scheduled_lr(base_lr, schedule, t):
                                                  check.integer(t, "t", low=1)))
 
 
+# --- dropout masks ----------------------------------------------------------------------------
+
+
+@mirror(_oracle.dropout_mask)
+def dropout_mask(seed, step, layer, p, shape, dtype):
+    seed, step, layer, p, shape, dtype = check.dropout_mask_args(seed, step, layer, p, shape, dtype)
+    mask = np.empty(shape[0] * shape[1], dtype)
+    # a key returned to Python comes back as an int: keep it uint64 for the kernel's arithmetic
+    key = np.uint64(numba_train.dropout_key(np.uint64(seed), step, layer))
+    numba_train.dropout_mask_kernel(key, p, mask)
+    return mask.reshape(shape)
+
+
 # --- training -------------------------------------------------------------------------------
 
 
@@ -232,8 +245,12 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, su
         float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), float(opt.dampening),
         bool(opt.centered), -1.0 if opt.clip_norm is None else float(opt.clip_norm),
         _schedule_tuple(net.schedule),
-        float(net.alpha), X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
+        float(net.alpha), _dropout_tuple(net), np.uint64(net.seed), X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
         order, batch_size, first_batch, n_batches, state, sums)
+
+
+def _dropout_tuple(net):
+    return tuple(float(p) for p in net.dropout) if len(net.dropout) else (0.0,) * len(net.weights)
 
 
 def _forward_errors(net):

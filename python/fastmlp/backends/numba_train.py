@@ -114,6 +114,41 @@ def scheduled_lr_kernel(base_lr, schedule, t):
     return base_lr
 
 
+# --- dropout masks (numpy.py mix64 / dropout_mask) ----------------------------------------------
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def mix64(z):
+    # uint64 throughout: Numba would turn a uint64/int64 mix into float64
+    z = z + GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * MIX1
+    z = (z ^ (z >> np.uint64(27))) * MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def dropout_key(seed, step, layer):
+    return mix64(mix64(mix64(np.uint64(seed)) ^ np.uint64(step)) ^ np.uint64(layer))
+
+
+@njit(cache=True)
+def dropout_mask_kernel(key, p, mask):
+    """mask (1-D) receives 0 or 1/(1-p) (numpy.py dropout_mask for elements 0 .. mask.size-1)."""
+    t = mask.dtype.type
+    keep = t(1.0 / (1.0 - p))
+    for k in range(mask.size):
+        bits = mix64(key ^ np.uint64(k))
+        if mask.itemsize == 8:  # float64: 53 bits; float32: 24
+            u = np.float64(bits >> np.uint64(11)) * 2.0**-53
+        else:
+            u = np.float64(bits >> np.uint64(40)) * 2.0**-24
+        mask[k] = keep if u >= p else t(0)
+
+
 # --- L2 penalty (numpy.py l2_penalty and the gradient term in train_step) -----------------------
 
 
@@ -163,7 +198,7 @@ def _clip_grad_norm(grad_ws, grad_bs, max_norm):
 @njit(cache=True)
 def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_code, opt_code, base_lr,
                   momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening, centered,
-                  clip_norm, schedule, l2, X, labels, targets,
+                  clip_norm, schedule, l2, dropout, seed, X, labels, targets,
                   use_labels, sample_weight, class_weight, order, batch_size, first_batch, n_batches,
                   state, sums):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
@@ -173,7 +208,8 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
     unless centered RMSprop); clip_norm < 0 means no clipping; act_codes a tuple of ints;
     schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
     sample_weight (rows of X) and class_weight (n_out) are empty when not given; l2 is the
-    network's alpha (numpy.py l2_penalty).
+    network's alpha (numpy.py l2_penalty); dropout a tuple of one rate per layer (0: none),
+    seed the masks' key (numpy.py dropout_mask).
     state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
     loss stores its batch index in bad_batch and returns before that batch's update.
     sums (float64): [loss_sum, weight_sum] accumulate each batch's loss times its total weight
@@ -196,6 +232,9 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
     weighted = sample_weight.size > 0 or class_weight.size > 0
     swb = np.empty(bs if sample_weight.size else 0, X.dtype)
     rows_ws = np.empty((2, bs), X.dtype)
+    # dropout: per layer, the mask and the dropped activations (empty where the rate is 0)
+    masks = [np.empty((bs if dropout[i] > 0 else 0) * w.shape[1], X.dtype) for i, w in enumerate(weights)]
+    dropped = [np.empty((bs if dropout[i] > 0 else 0, w.shape[1]), X.dtype) for i, w in enumerate(weights)]
     last_loss = 0.0
     for batch in range(first_batch, first_batch + n_batches):
         start = batch * batch_size
@@ -219,6 +258,15 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
         for i in range(n_layers):
             dense_forward_kernel(inp, weights[i], biases[i], act_codes[i], zs[i][:rows], acts[i][:rows])
             inp = acts[i][:rows]
+            if dropout[i] > 0:  # the next layer and the backward pass see a * mask
+                n = inp.shape[1]
+                mask = masks[i][:rows * n]
+                dropout_mask_kernel(dropout_key(seed, state[0] + 1, i), dropout[i], mask)
+                d = dropped[i][:rows]
+                for r in range(rows):
+                    for j in range(n):
+                        d[r, j] = inp[r, j] * mask[r * n + j]
+                inp = d
         out = acts[n_layers - 1][:rows]
         grad_out = grad_as[n_layers - 1][:rows]
         loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
@@ -237,7 +285,15 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
         state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
         # backward, last layer first
         for i in range(n_layers - 1, -1, -1):
-            layer_in = acts[i - 1][:rows] if i else x
+            if dropout[i] > 0:  # through the dropout: the same mask
+                g = grad_as[i][:rows]
+                n = g.shape[1]
+                for r in range(rows):
+                    for j in range(n):
+                        g[r, j] = g[r, j] * masks[i][r * n + j]
+            layer_in = x
+            if i:
+                layer_in = dropped[i - 1][:rows] if dropout[i - 1] > 0 else acts[i - 1][:rows]
             grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
             dense_backward_kernel(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
                                   act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)

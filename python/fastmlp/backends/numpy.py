@@ -374,6 +374,44 @@ def scheduled_lr(base_lr, schedule, t):
     return base_lr
 
 
+# --- dropout masks -----------------------------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def mix64(z):
+    """splitmix64's step on uint64 ``z`` (a scalar or an array): add the golden-ratio increment,
+    then its output mix. Arithmetic wraps modulo 2^64, as in C."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(z, dtype=np.uint64) + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        return z ^ (z >> np.uint64(31))
+
+
+def dropout_mask(seed, step, layer, p, shape, dtype):
+    """The inverted-dropout mask of hidden layer ``layer`` on update ``step`` (1-based): an array
+    of ``shape`` (batch, n_out) holding 0 (dropped) or ``1 / (1 - p)`` (kept) in ``dtype``.
+
+    Counter-based, so every backend draws the same mask with no generator state:
+    ``key = mix64(mix64(mix64(seed) ^ step) ^ layer)``; element k (``row * n_out + col``) takes
+    ``bits = mix64(key ^ k)`` and ``u = (bits >> 11) * 2^-53`` (float64) or
+    ``(bits >> 40) * 2^-24`` (float32), uniform in [0, 1), and is kept when ``u >= p``.
+    ``seed`` is an int in [0, 2^64); ``p`` in [0, 1).
+    """
+    seed, step, layer, p, shape, dtype = check.dropout_mask_args(seed, step, layer, p, shape, dtype)
+    key = mix64(mix64(mix64(seed) ^ np.uint64(step)) ^ np.uint64(layer))
+    bits = mix64(key ^ np.arange(shape[0] * shape[1], dtype=np.uint64))
+    if dtype == np.float64:
+        u = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    else:
+        u = (bits >> np.uint64(40)).astype(np.float64) * 2.0**-24
+    keep = dtype.type(1.0 / (1.0 - p))
+    return np.where(u >= p, keep, dtype.type(0)).astype(dtype).reshape(shape)
+
+
 # --- training -------------------------------------------------------------------------------
 
 
@@ -388,6 +426,9 @@ def train_step(net, x, y, sample_weight=None):
     Returns ``(loss, n_correct)``: the batch's mean loss before the update, and how many rows
     the network classified correctly before the update (cross_entropy: argmax equals the
     label; binary_cross_entropy: every output on the right side of 0; regression losses: 0).
+    Dropout (``net.dropout[l]`` = p > 0 for hidden layer l) multiplies a_l by
+    ``dropout_mask(net.seed, net.step + 1, l, p, a_l.shape, dtype)`` for the next layer and
+    the backward pass (training steps only; ``n_correct`` counts the dropped-out forward).
     The update: gradients by backprop, plus the L2 term below, then clipped to
     ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's step (which
     adds weight_decay). With ``net.alpha`` > 0 the loss includes the L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 /
@@ -398,14 +439,18 @@ def train_step(net, x, y, sample_weight=None):
     check.network(net)
     sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     class_weight = _class_weight(net)
-    # forward: keep every layer's input, z and a for the backward pass
-    inputs, zs, activations = [], [], []
+    # forward: keep every layer's input, z and a (before dropout) for the backward pass
+    inputs, zs, activations, masks = [], [], [], []
     a = x
-    for w, b, act in zip(net.weights, net.biases, net.activations):
+    for i, (w, b, act) in enumerate(zip(net.weights, net.biases, net.activations)):
         inputs.append(a)
         z, a = dense_forward(a, w, b, act)
         zs.append(z)
         activations.append(a)
+        p = net.dropout[i] if net.dropout else 0.0
+        masks.append(dropout_mask(net.seed, net.step + 1, i, p, a.shape, a.dtype) if p else None)
+        if p:  # the next layer sees the dropped activations
+            a = a * masks[i]
     loss, grad_a = loss_forward_backward(net.loss, a, y, sample_weight, class_weight)
     if net.alpha:
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
@@ -416,6 +461,8 @@ def train_step(net, x, y, sample_weight=None):
     # backward: from the last layer to the first, collecting gradients in update order
     grads = [None] * (2 * len(net.weights))
     for i in reversed(range(len(net.weights))):
+        if masks[i] is not None:  # through the dropout: the same mask
+            grad_a = grad_a * masks[i]
         grad_a, grads[2 * i], grads[2 * i + 1] = dense_backward(
             inputs[i], net.weights[i], zs[i], activations[i], grad_a, net.activations[i])
     if net.alpha:  # d/dW of the penalty; biases are not penalised
