@@ -10,10 +10,10 @@ import os
 import numpy as np
 import pytest
 
-from test_train_step import CONFIGS, EPOCH_ROWS, make
+from test_train_step import CONFIGS, EPOCH_ROUNDS, EPOCH_ROWS, make
 
 THREADS = int(os.environ.get("FASTMLP_NUM_THREADS", "1"))
-ROUNDS = 5
+ROUNDS = EPOCH_ROUNDS
 
 
 def group(config):
