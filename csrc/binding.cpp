@@ -38,6 +38,9 @@ template <class T>
 using Out = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
 using Labels = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// Optional per-row or per-class weights: an empty array stands for "not given".
+template <class T>
+using Weight = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 // (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
 using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double>;
 // (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
@@ -136,14 +139,25 @@ void dense_backward(Strided<T> x, Strided<T> w, In<T> z, In<T> a, In<T> grad_a, 
                         grad_b.data());
 }
 
+// The weight array's data, or null when it is empty ("not given"); otherwise it must have n entries.
+template <class T>
+const T* weights_or_null(const Weight<T>& w, const char* name, int64_t n) {
+  if (w.size() == 0) return nullptr;
+  check::shape_is(w, name, {n});
+  return w.data();
+}
+
 template <class T, class Y>
-double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_output) {
+double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_output,
+                             Weight<T> sample_weight, Weight<T> class_weight) {
   check::ndim_is(output, "output", 2);
   const int64_t batch = dim(output, 0), n_out = dim(output, 1);
   check::shape_is(grad_output, "grad_output", {batch, n_out});
+  const nn::Weights<T> weights{weights_or_null(sample_weight, "sample_weight", batch),
+                               weights_or_null(class_weight, "class_weight", n_out)};
   return nn::loss_forward_backward<T>(
       check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss"), output.data(),
-      target_of<T>(target, batch, n_out), grad_output.data(), batch, n_out);
+      target_of<T>(target, batch, n_out), weights, grad_output.data(), batch, n_out);
 }
 
 template <class T>
@@ -178,7 +192,8 @@ void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, 
 template <class T>
 nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
                        std::vector<Out<T>>& slots_v, const std::vector<int>& acts, int loss,
-                       const OptTuple& opt, const SchedTuple& sched, Step& step) {
+                       const OptTuple& opt, const SchedTuple& sched, Step& step,
+                       const Weight<T>& class_weight) {
   const size_t n_layers = acts.size();
   check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
                      && slots_v.size() == params.size(),
@@ -206,6 +221,7 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
       nesterov, weight_decay, beta1, beta2, eps, alpha};
   net.schedule = schedule_of(sched);
   net.step = step.data();
+  net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
   return net;
 }
 
@@ -213,12 +229,15 @@ template <class T, class Y>
 std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                        std::vector<Out<T>> slots_v, std::vector<int> acts,
                                        int loss, OptTuple opt, SchedTuple sched, Step step,
-                                       Strided<T> x, Y y) {
-  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, sched, step);
+                                       Weight<T> class_weight, Strided<T> x, Y y,
+                                       Weight<T> sample_weight) {
+  const nn::Network<T> net =
+      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight);
   check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
   const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
+  const T* sw = weights_or_null(sample_weight, "sample_weight", dim(x, 0));
   nb::gil_scoped_release release;  // safe: only array memory below
-  const nn::StepResult r = nn::train_step<T>(net, check::matrix(x), target);
+  const nn::StepResult r = nn::train_step<T>(net, check::matrix(x), target, sw);
   return {r.loss, r.n_correct};
 }
 
@@ -226,16 +245,18 @@ template <class T, class Y>
 std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                         std::vector<Out<T>> slots_v, std::vector<int> acts,
                                         int loss, OptTuple opt, SchedTuple sched, Step step,
-                                        Strided<T> X, Y Y_,
-                                        Labels order, int64_t batch_size) {
-  const nn::Network<T> net = network(params, slots_m, slots_v, acts, loss, opt, sched, step);
+                                        Weight<T> class_weight, Strided<T> X, Y Y_,
+                                        Weight<T> sample_weight, Labels order, int64_t batch_size) {
+  const nn::Network<T> net =
+      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight);
   check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
   const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
+  const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
   nn::EpochResult r;
   {
     // Safe: the epoch touches only array memory; should_stop takes the GIL back itself.
     nb::gil_scoped_release release;
-    r = nn::train_epoch<T>(net, check::matrix(X), target, order.data(), dim(order, 0),
+    r = nn::train_epoch<T>(net, check::matrix(X), target, sw, order.data(), dim(order, 0),
                            batch_size, [] {
                              nb::gil_scoped_acquire gil;  // PyErr_CheckSignals needs the GIL
                              return PyErr_CheckSignals() != 0;
@@ -284,9 +305,11 @@ void def_kernels(nb::module_& m) {
         "grad_z"_a.noconvert(), "grad_x"_a.noconvert(), "grad_w"_a.noconvert(),
         "grad_b"_a.noconvert(), ReleaseGil());
   m.def("loss_forward_backward", &loss_forward_backward<T, Labels>, "loss"_a,
-        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(), ReleaseGil());
+        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(),
+        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(), ReleaseGil());
   m.def("loss_forward_backward", &loss_forward_backward<T, In<T>>, "loss"_a,
-        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(), ReleaseGil());
+        "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(),
+        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(), ReleaseGil());
   m.def("sgd_step", &sgd_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "velocity"_a.noconvert(), "lr"_a, "momentum"_a, "nesterov"_a, "weight_decay"_a,
         ReleaseGil());
@@ -299,20 +322,20 @@ void def_kernels(nb::module_& m) {
   // train_step / train_epoch release the GIL themselves (after reading the lists).
   m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(),
-        "x"_a.noconvert(), "y"_a.noconvert());
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "x"_a.noconvert(), "y"_a.noconvert(),
+        "sample_weight"_a.noconvert());
   m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(),
-        "x"_a.noconvert(), "y"_a.noconvert());
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "x"_a.noconvert(), "y"_a.noconvert(),
+        "sample_weight"_a.noconvert());
   m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(),
-        "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
   m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(),
-        "X"_a.noconvert(), "Y"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }
 
 }  // namespace

@@ -24,10 +24,22 @@ struct Target {
   const T* values;
 };
 
-// output is (batch, n_out); writes grad_output (batch, n_out); returns the mean loss, summed
-// in double. batch * n_out must be > 0.
+// Optional weights, each null when not given: sample (batch,) per row, cls (n_out,) per class
+// (cross_entropy; a row's class is its label or its one-hot target's 1). Row i weighs
+// s_i = sample[i] * cls[label_i], rounded to T.
 template <class T>
-double loss_forward_backward(Loss loss, const T* output, Target<T> target, T* grad_output,
-                             int64_t batch, int64_t n_out);
+struct Weights {
+  const T* sample;
+  const T* cls;
+};
+
+// output is (batch, n_out); writes grad_output (batch, n_out); returns the mean loss, summed
+// in double. batch * n_out must be > 0. With weights: sum_i s_i l_i / sum_i s_i, l_i row i's
+// loss (mean over its outputs except for cross_entropy), and grad_output = s_i/sum_s dl_i/do_i.
+// weight_sum, when not null, receives sum_i s_i in double (batch without weights).
+template <class T>
+double loss_forward_backward(Loss loss, const T* output, Target<T> target, Weights<T> weights,
+                             T* grad_output, int64_t batch, int64_t n_out,
+                             double* weight_sum = nullptr);
 
 }  // namespace fastmlp::nn

@@ -33,11 +33,13 @@ struct Workspace {
   std::vector<int64_t> labels;      // gathered labels (batch,), epochs only
   T* x = nullptr;                   // gathered inputs (batch, n_in), epochs only
   T* y = nullptr;                   // gathered float targets (batch, n_out), epochs only
+  T* sample_weight = nullptr;       // gathered sample weights (batch,), weighted epochs only
   std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z for identity
   std::vector<T*> grad_w, grad_b;   // per layer, shaped like w_l and b_l
   T *grad = nullptr, *grad_next = nullptr;  // ping-pong (batch, max width): grad_a/grad_z, grad_x
 
-  Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels) {
+  Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
+            bool gather_weights) {
     const auto& L = net.layers;
     int64_t width = 0, total = 0;
     auto take = [&](int64_t count) { total = checked_add(total, count); };
@@ -51,6 +53,7 @@ struct Workspace {
     take(checked_mul(2, checked_mul(batch, width)));
     if (gather_x) take(checked_mul(batch, L.front().n_in));
     if (gather_y) take(checked_mul(batch, L.back().n_out));
+    if (gather_weights) take(batch);
     arena.resize(static_cast<size_t>(total));  // std::bad_alloc -> MemoryError
     if (gather_labels) labels.resize(static_cast<size_t>(batch));
 
@@ -66,6 +69,7 @@ struct Workspace {
     grad_next = next(batch * width);
     if (gather_x) x = next(batch * L.front().n_in);
     if (gather_y) y = next(batch * L.back().n_out);
+    if (gather_weights) sample_weight = next(batch);
   }
 };
 
@@ -101,9 +105,11 @@ int64_t count_correct(Loss loss, const T* output, Target<T> y, int64_t batch, in
   return correct;
 }
 
-// Forward through every layer, then the loss and its gradient (left in ws.grad).
+// Forward through every layer, then the loss and its gradient (left in ws.grad); weight_sum
+// receives the batch's total weight.
 template <class T>
-StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y) {
+StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y,
+                        const T* sample_weight, double* weight_sum) {
   const int64_t batch = x.rows;
   Matrix<const T> input = x;
   for (size_t l = 0; l < net.layers.size(); ++l) {
@@ -112,7 +118,9 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
     input = c_matrix<const T>(ws.a[l], batch, L.n_out);
   }
   const int64_t n_out = net.layers.back().n_out;
-  const double loss = loss_forward_backward(net.loss, input.data, y, ws.grad, batch, n_out);
+  const double loss = loss_forward_backward(net.loss, input.data, y,
+                                            Weights<T>{sample_weight, net.class_weight}, ws.grad,
+                                            batch, n_out, weight_sum);
   return {loss, count_correct(net.loss, input.data, y, batch, n_out)};
 }
 
@@ -160,10 +168,13 @@ void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
   }
 }
 
-// Copies rows order[start, start + rows) of X (any strides) and Y into the workspace.
+// Copies rows order[start, start + rows) of X (any strides), Y and the sample weights (when
+// given) into the workspace.
 template <class T>
-Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, int64_t n_out,
-                 const int64_t* order, int64_t rows) {
+Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* sample_weight,
+                 int64_t n_out, const int64_t* order, int64_t rows) {
+  if (sample_weight)
+    for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
   for (int64_t r = 0; r < rows; ++r) {
     const T* src = X.data + order[r] * X.rs;
@@ -194,10 +205,12 @@ NonFiniteLoss non_finite_loss(double loss, int64_t batch_index, int64_t start, i
 }  // namespace
 
 template <class T>
-StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y) {
+StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
+                      const T* sample_weight) {
   if (x.rows == 0) throw std::invalid_argument("output must not be empty");
-  Workspace<T> ws(net, x.rows, false, false, false);
-  const StepResult result = forward_loss(net, ws, x, y);
+  Workspace<T> ws(net, x.rows, false, false, false, false);
+  double weight_sum = 0.0;
+  const StepResult result = forward_loss(net, ws, x, y, sample_weight, &weight_sum);
   if (!std::isfinite(result.loss)) throw non_finite_loss(result.loss, 0, 0, x.rows);
   backward(net, ws, x);
   apply_optimizer(net, ws);
@@ -206,8 +219,8 @@ StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y) {
 
 template <class T>
 EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
-                        const int64_t* order, int64_t n_order, int64_t batch_size,
-                        const std::function<bool()>& should_stop) {
+                        const T* sample_weight, const int64_t* order, int64_t n_order,
+                        int64_t batch_size, const std::function<bool()>& should_stop) {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   for (int64_t i = 0; i < n_order; ++i)  // one cheap pass buys memory safety for every gather
     if (order[i] < 0 || order[i] >= X.rows) throw std::out_of_range("order index out of range");
@@ -215,19 +228,23 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
   if (n_order == 0) return result;
 
   const int64_t n_out = net.layers.back().n_out;
-  Workspace<T> ws(net, std::min(batch_size, n_order), true, Y.labels == nullptr, Y.labels != nullptr);
+  Workspace<T> ws(net, std::min(batch_size, n_order), true, Y.labels == nullptr, Y.labels != nullptr,
+                  sample_weight != nullptr);
   using Clock = std::chrono::steady_clock;
   auto last_check = Clock::now();
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, weight_sum = 0.0;
+  const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
   for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
     const int64_t rows = std::min(batch_size, n_order - start);
-    const Target<T> y = gather(ws, X, Y, n_out, order + start, rows);
+    const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
-    const StepResult step = forward_loss(net, ws, x, y);
+    double batch_weight_sum = 0.0;
+    const StepResult step = forward_loss(net, ws, x, y, batch_weight, &batch_weight_sum);
     if (!std::isfinite(step.loss)) throw non_finite_loss(step.loss, batch_index, start, rows);
     backward(net, ws, x);
     apply_optimizer(net, ws);
-    loss_sum += step.loss * static_cast<double>(rows);
+    loss_sum += step.loss * batch_weight_sum;
+    weight_sum += batch_weight_sum;
     result.n_correct += step.n_correct;
     // Ctrl-C: checking costs a GIL round trip, so ask by wall clock, not every batch.
     const auto now = Clock::now();
@@ -235,23 +252,24 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
       last_check = now;
       if (should_stop()) {
         result.interrupted = true;
-        result.mean_loss = loss_sum / static_cast<double>(start + rows);
+        result.mean_loss = loss_sum / weight_sum;
         return result;
       }
     }
   }
-  result.mean_loss = loss_sum / static_cast<double>(n_order);
+  result.mean_loss = loss_sum / weight_sum;
   return result;
 }
 
-template StepResult train_step<float>(const Network<float>&, Matrix<const float>, Target<float>);
+template StepResult train_step<float>(const Network<float>&, Matrix<const float>, Target<float>,
+                                      const float*);
 template StepResult train_step<double>(const Network<double>&, Matrix<const double>,
-                                       Target<double>);
+                                       Target<double>, const double*);
 template EpochResult train_epoch<float>(const Network<float>&, Matrix<const float>, Target<float>,
-                                        const int64_t*, int64_t, int64_t,
+                                        const float*, const int64_t*, int64_t, int64_t,
                                         const std::function<bool()>&);
 template EpochResult train_epoch<double>(const Network<double>&, Matrix<const double>,
-                                         Target<double>, const int64_t*, int64_t, int64_t,
-                                         const std::function<bool()>&);
+                                         Target<double>, const double*, const int64_t*, int64_t,
+                                         int64_t, const std::function<bool()>&);
 
 }  // namespace fastmlp::nn

@@ -47,6 +47,7 @@ struct Network {
   Loss loss;
   OptimizerConfig opt;
   ScheduleConfig schedule;  // update t uses scheduled_lr(opt.lr, schedule, t)
+  const T* class_weight = nullptr;  // (n_out,) per-class loss weights, cross_entropy only
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };
 
@@ -67,19 +68,22 @@ class NonFiniteLoss : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// x is (batch, n_in) with any strides; y is labels (batch,) or values (batch, n_out).
-// Forward, loss, backward, optimizer update of every parameter and slot, ++*net.step.
+// x is (batch, n_in) with any strides; y is labels (batch,) or values (batch, n_out);
+// sample_weight (batch,) or null. Forward, loss, backward, optimizer update of every
+// parameter and slot, ++*net.step.
 template <class T>
-StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y);
+StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
+                      const T* sample_weight);
 
 // X is (n_rows, n_in) with any strides, Y labels (n_rows,) or values (n_rows, n_out)
-// C-contiguous; order (n_order,) row indices. Runs train_step on X[order[s:s+batch_size]] for
-// s = 0, batch_size, ...; gathers each batch into a workspace allocated once up front. Calls
-// should_stop about every 50 ms of wall clock, between steps; true ends the epoch early.
-// Throws NonFiniteLoss naming the batch.
+// C-contiguous; sample_weight (n_rows,) or null; order (n_order,) row indices. Runs
+// train_step on X[order[s:s+batch_size]] for s = 0, batch_size, ...; gathers each batch into a
+// workspace allocated once up front. mean_loss weighs each batch's loss by its total weight
+// (its size without weights). Calls should_stop about every 50 ms of wall clock, between
+// steps; true ends the epoch early. Throws NonFiniteLoss naming the batch.
 template <class T>
 EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
-                        const int64_t* order, int64_t n_order, int64_t batch_size,
-                        const std::function<bool()>& should_stop);
+                        const T* sample_weight, const int64_t* order, int64_t n_order,
+                        int64_t batch_size, const std::function<bool()>& should_stop);
 
 }  // namespace fastmlp::nn

@@ -1,11 +1,15 @@
 """Model files: a .npz of plain numeric arrays plus one JSON metadata string. No pickle, ever.
 
-Layout (format version 1):
+Layout (format version 2):
     meta           0-d unicode array, JSON: format, format_version, fastmlp_version,
                    layer_sizes, activations, loss, dtype, init, seed, optimizer, step,
                    schedule (learning-rate schedule; absent means constant), fit_count
     w0, b0, ...    weights (n_in, n_out) and biases (n_out,) per layer
     m0, v0, ...    optimizer slots per parameter (w0, b0, w1, b1, ... order), when present
+    class_weight   float64 (n_out,), the last fit's class weights, when it had them
+
+Versions: 1 had no class_weight array. Every field version 2 added is optional with the
+old behaviour as its default, so version 1 files load unchanged.
 
 Saving writes a temporary file in the same folder and renames it over the target, so a crash
 or Ctrl-C mid-save never destroys the previous file. Loading uses ``allow_pickle=False`` and
@@ -23,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "fastmlp.MLP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save_model(model, path) -> None:
@@ -55,6 +59,8 @@ def save_model(model, path) -> None:
     if model.optimizer is not None:
         for j, (m, v) in enumerate(zip(net.slots_m, net.slots_v)):
             arrays[f"m{j}"], arrays[f"v{j}"] = m, v
+    if net.class_weight is not None:
+        arrays["class_weight"] = np.asarray(net.class_weight, dtype=np.float64)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -108,6 +114,9 @@ def load_model(path, backend=None):
     if sched is not None:
         net.schedule = _schedule_from_meta(path, sched)
     model._fit_count = _int(path, meta, "fit_count")
+    if "class_weight" in arrays:
+        net.class_weight = _class_weight(path, arrays["class_weight"], model)
+        expected.add("class_weight")
     extra = set(arrays) - expected
     if extra:
         raise ValueError(f"{path}: unexpected arrays {sorted(extra)}")
@@ -126,6 +135,16 @@ def _schedule_from_meta(path, sched):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: bad schedule settings: {exc}") from exc
     return config
+
+
+def _class_weight(path, arr, model):
+    if model.loss != "cross_entropy":
+        raise ValueError(f"{path}: class_weight is stored but the loss is {model.loss!r}")
+    like = np.empty(model.layer_sizes[-1], np.float64)
+    arr = _array(path, {"class_weight": arr}, "class_weight", like)
+    if arr.min() < 0:
+        raise ValueError(f"{path}: array 'class_weight' holds negative weights")
+    return arr.copy()
 
 
 def _optimizer_from_config(cls, hyper):

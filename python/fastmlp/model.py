@@ -14,6 +14,7 @@ import numpy as np
 from . import init as _init
 from . import losses as _losses
 from . import optim as _optim
+from . import weighting as _weighting
 from .backends import _checks as check
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
@@ -94,7 +95,8 @@ class MLP:
     # --- training ------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
-            shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None):
+            shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None,
+            sample_weight=None, class_weight=None):
         """Train on (X, y) for ``epochs`` passes; returns a `History`.
 
         ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
@@ -109,6 +111,13 @@ class MLP:
         "invscaling") whose learning rate changes every update, counted by the optimizer's step
         (so a new optimizer restarts it); None keeps the current schedule (constant at first).
         A cosine schedule without total_steps ends at min_lr on this fit's last update.
+        ``sample_weight``: one weight >= 0 per row of X. ``class_weight`` (cross_entropy):
+        "balanced" (scikit-learn's n_samples / (n_classes * bincount(y))), a {label: weight}
+        dict (other labels weigh 1) or an array with one weight per class; it applies to this
+        fit (None: no class weights). Each batch's loss is the weighted mean of its rows' losses
+        (``fastmlp.backends.numpy.loss_forward_backward``); a batch whose weights are all 0 has
+        loss 0/0 and stops training with FloatingPointError, so rows of weight 0 are best left
+        out of X. Validation loss and metric stay unweighted.
         """
 
         X, y = self._check_xy(X, y, "X", "y")
@@ -120,17 +129,23 @@ class MLP:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             validation_data = self._check_xy(*validation_data, "X_val", "y_val")
+        sample_weight = _weighting.check_sample_weight(sample_weight, len(X))
+        class_weight = _weighting.resolve_class_weight(class_weight, y, self.layer_sizes[-1], self.loss)
+        row_weights = _weighting.row_weights(sample_weight, class_weight, y)
         callbacks = resolve_callbacks(callbacks, early_stopping)
         schedule = None if schedule is None else _optim.get_schedule(schedule)
         self._set_optimizer(optimizer)
         if schedule is not None:
             steps_per_epoch = -(-len(X) // batch_size)
             self.network.schedule = schedule.resolve(self.network.step + epochs * steps_per_epoch)
+        self.network.class_weight = class_weight
         rng = np.random.default_rng([self.seed, self._fit_count])
         self._fit_count += 1
         return run_epochs(self, X, y, epochs=epochs, batch_size=batch_size,
                           validation_data=validation_data, shuffle=bool(shuffle),
-                          verbose=int(verbose), rng=rng, callbacks=callbacks)
+                          verbose=int(verbose), rng=rng, callbacks=callbacks,
+                          sample_weight=None if sample_weight is None else sample_weight.astype(self.dtype),
+                          row_weights=row_weights)
 
     @property
     def schedule(self) -> ScheduleConfig:

@@ -55,9 +55,10 @@ class History:
 
 
 def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, verbose, rng,
-               callbacks=()):
+               callbacks=(), sample_weight=None, row_weights=None):
     """Train ``model`` for ``epochs`` passes over (X, y), or until a callback says stop;
-    returns a History."""
+    returns a History. ``sample_weight`` goes to the backend's train_epoch; ``row_weights``
+    (float64, each row's total weight, or None) weighs the progress bar's running loss."""
     history = History(metric_name=model.metric_name)
     n = len(X)
     for cb in callbacks:
@@ -66,7 +67,8 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
         for epoch in range(epochs):
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else np.arange(n)
-            loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs)
+            loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs,
+                                         sample_weight, row_weights)
             history.loss.append(loss)
             if model.is_classifier:
                 history.metric.append(n_correct / n)
@@ -91,32 +93,36 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
     return history
 
 
-def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs):
+def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_weight=None,
+               row_weights=None):
     backend, net = model.backend, model.network
     if verbose != 1:
-        return backend.train_epoch(net, X, y, order, batch_size)
+        return backend.train_epoch(net, X, y, order, batch_size, sample_weight)
     from tqdm.auto import tqdm
 
     n_steps = -(-len(order) // batch_size)
-    loss_sum, n_correct, done = 0.0, 0, 0
+    loss_sum, weight_sum, n_correct, done = 0.0, 0.0, 0, 0
     steps_per_chunk = 1
     with tqdm(total=n_steps, desc=f"epoch {epoch + 1}/{epochs}", unit="step", leave=True) as bar:
         while done < n_steps:
             rows = order[done * batch_size:(done + steps_per_chunk) * batch_size]
             tic = time.perf_counter()
-            loss, correct = backend.train_epoch(net, X, y, rows, batch_size)
+            loss, correct = backend.train_epoch(net, X, y, rows, batch_size, sample_weight)
             elapsed = time.perf_counter() - tic
-            loss_sum += loss * len(rows)
+            # each chunk's mean is weighted by the chunk's total weight, as train_epoch weighs batches
+            chunk_weight = len(rows) if row_weights is None else float(row_weights[rows].sum())
+            loss_sum += loss * chunk_weight
+            weight_sum += chunk_weight
             n_correct += correct
             taken = -(-len(rows) // batch_size)
             done += taken
             bar.update(taken)
-            bar.set_postfix(loss=f"{loss_sum / min(done * batch_size, len(order)):.4f}",
+            bar.set_postfix(loss=f"{loss_sum / weight_sum:.4f}",
                             ms_per_step=f"{1e3 * elapsed / taken:.3f}", refresh=False)
             # grow or shrink the chunk toward CHUNK_SECONDS of work per call
             per_step = max(elapsed / taken, 1e-7)
             steps_per_chunk = max(1, min(n_steps, int(CHUNK_SECONDS / per_step)))
-    return loss_sum / len(order), n_correct
+    return loss_sum / weight_sum, n_correct
 
 
 def _epoch_line(history, epoch, epochs) -> str:

@@ -134,15 +134,55 @@ def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
     return target
 
 
-def loss_args(name, output, target):
-    """loss_forward_backward's arguments: a known loss, a non-empty 2-D float output and a target
-    that fits it. Returns (canonical name, target)."""
+def loss_args(name, output, target, sample_weight=None, class_weight=None):
+    """loss_forward_backward's arguments: a known loss, a non-empty 2-D float output, a target
+    that fits it and optional weights. Returns (canonical name, target, sample_weight,
+    class_weight), the weights as contiguous arrays of output's dtype or None."""
     name = loss_name(name)
     float_array(output, "output", 2)
     target = loss_target(name, output, target)
     if output.size == 0:
         raise ValueError("output must not be empty")
-    return name, target
+    sample_weight = weights(sample_weight, "sample_weight", output.shape[0], output.dtype)
+    class_weight = class_weights(class_weight, name, target, output.shape[1], output.dtype)
+    return name, target, sample_weight, class_weight
+
+
+def weights(w, name: str, n: int, dtype) -> np.ndarray | None:
+    """None, or a 1-D array of ``n`` finite real numbers >= 0, returned C-contiguous in ``dtype``.
+
+    Weights are few (one per row or class), so checking them costs nothing next to the kernel;
+    a negative or NaN weight would silently turn the loss into nonsense."""
+    if w is None:
+        return None
+    if not isinstance(w, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray or None, got {type(w).__name__}")
+    if w.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {w.dtype}")
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},), got {w.shape}")
+    w = np.ascontiguousarray(w, dtype=dtype)
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name} must be finite, got NaN or infinity")
+    if w.size and w.min() < 0:
+        raise ValueError(f"{name} must be >= 0, got {w.min()}")
+    return w
+
+
+def class_weights(cw, loss: str, target, n_out: int, dtype) -> np.ndarray | None:
+    """None, or one weight per class for cross_entropy with integer labels or one-hot targets
+    (a soft-probability row has no single class to weigh)."""
+    if cw is None:
+        return None
+    if loss != "cross_entropy":
+        raise ValueError(f"class_weight needs the cross_entropy loss, got {loss!r}")
+    cw = weights(cw, "class_weight", n_out, dtype)
+    if target is not None and target.ndim == 2:
+        is_onehot = ((target == 0) | (target == 1)).all() and (target.sum(axis=1) == 1).all()
+        if not is_onehot:
+            raise ValueError("class_weight needs integer labels or one-hot targets, "
+                             "got targets that are not one-hot")
+    return cw
 
 
 def optimizer_config(opt) -> None:
@@ -204,7 +244,8 @@ def network(net) -> None:
         activation_name(act)
     if activation_name(net.activations[-1]) != "identity":
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
-    loss_name(net.loss)
+    loss = loss_name(net.loss)
+    class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
     optimizer_config(net.optimizer)
     schedule_config(net.schedule)
     params = net.params
@@ -216,8 +257,10 @@ def network(net) -> None:
                 raise ValueError(f"{label}[{j}] must be a C-contiguous {p.dtype} array of shape {p.shape}")
 
 
-def batch_arrays(net, x, y, x_name="x", y_name="y"):
-    """x is (batch, n_in) of the network's dtype; y fits the loss (labels or targets)."""
+def batch_arrays(net, x, y, x_name="x", y_name="y", sample_weight=None):
+    """x is (batch, n_in) of the network's dtype; y fits the loss (labels or targets); the
+    optional sample_weight has one weight per row. Returns sample_weight in the network's
+    dtype (or None)."""
     float_array(x, x_name, 2)
     if x.dtype != net.dtype:
         raise TypeError(f"{x_name} dtype {x.dtype} must match the network dtype {net.dtype}")
@@ -234,6 +277,9 @@ def batch_arrays(net, x, y, x_name="x", y_name="y"):
         n_out = net.weights[-1].shape[1]
         if y.min() < 0 or y.max() >= n_out:
             raise ValueError(f"{y_name} labels must lie in [0, {n_out}), got [{y.min()}, {y.max()}]")
+    if getattr(net, "class_weight", None) is not None and y.ndim == 2:
+        class_weights(net.class_weight, "cross_entropy", y, y.shape[1], net.dtype)
+    return weights(sample_weight, "sample_weight", x.shape[0], net.dtype)
 
 
 # --- per-kernel argument bundles (shared so every backend checks and allocates alike) -------

@@ -52,15 +52,22 @@ def _schedule_tuple(sched):
             int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
 
 
+def _or_empty(weights, dtype):
+    """A weight array, or the empty array _core reads as "not given"."""
+    return np.empty(0, dtype) if weights is None else weights
+
+
 def _network_args(net, step):
-    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, schedule, step)."""
+    """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, schedule,
+    step, class_weight)."""
     opt = net.optimizer
     optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
                  float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
                  float(opt.alpha))
     activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
     return (net.params, list(net.slots_m), list(net.slots_v), activations,
-            _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step)
+            _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step,
+            _or_empty(_oracle._class_weight(net), net.dtype))
 
 
 # --- matrix multiply ------------------------------------------------------------------------
@@ -123,11 +130,14 @@ def dense_backward(x, w, z, a, grad_a, activation):
 
 
 @mirror(_oracle.loss_forward_backward)
-def loss_forward_backward(name, output, target):
-    name, target = check.loss_args(name, output, target)
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
+    name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
+                                                                class_weight)
     grad_output = np.empty(output.shape, output.dtype)
     loss = _core.loss_forward_backward(_LOSS[name], np.ascontiguousarray(output),
-                                       _labels_or_values(name, target), grad_output)
+                                       _labels_or_values(name, target), grad_output,
+                                       _or_empty(sample_weight, output.dtype),
+                                       _or_empty(class_weight, output.dtype))
     return float(loss), grad_output
 
 
@@ -170,24 +180,25 @@ def scheduled_lr(base_lr, schedule, t):
 
 
 @mirror(_oracle.train_step)
-def train_step(net, x, y):
+def train_step(net, x, y, sample_weight=None):
     check.network(net)
-    check.batch_arrays(net, x, y)
+    sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     # C++ increments the count in this array; copying it back in `finally` keeps net.step right
     # even when the call raises.
     step = np.array([net.step], dtype=np.int64)
     try:
         loss, n_correct = _core.train_step(*_network_args(net, step), _strided(x, "x"),
-                                           _labels_or_values(check.loss_name(net.loss), y))
+                                           _labels_or_values(check.loss_name(net.loss), y),
+                                           _or_empty(sample_weight, net.dtype))
     finally:
         net.step = int(step[0])
     return float(loss), int(n_correct)
 
 
 @mirror(_oracle.train_epoch)
-def train_epoch(net, X, Y, order, batch_size):
+def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     check.network(net)
-    check.batch_arrays(net, X, Y, "X", "Y")
+    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))
     batch_size = check.integer(batch_size, "batch_size", low=1)
     batch_size = min(batch_size, max(len(order), 1))  # same batches; fits C++'s int64
@@ -195,7 +206,7 @@ def train_epoch(net, X, Y, order, batch_size):
     try:  # Ctrl-C arrives as KeyboardInterrupt after a whole step; net.step counts that step
         mean_loss, n_correct = _core.train_epoch(*_network_args(net, step), _strided(X, "X"),
                                                  _labels_or_values(check.loss_name(net.loss), Y),
-                                                 order, batch_size)
+                                                 _or_empty(sample_weight, net.dtype), order, batch_size)
     finally:
         net.step = int(step[0])
     return float(mean_loss), int(n_correct)

@@ -62,6 +62,8 @@ class Network:
 
     weights[i] is (n_in_i, n_out_i) C-contiguous, biases[i] is (n_out_i,); all one float dtype.
     slots_m / slots_v hold one array per parameter in the order w0, b0, w1, b1, ...
+    class_weight (None or one weight per output class, cross_entropy only) weighs each row's
+    loss by its label's weight, times the row's sample weight when one is given.
     step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
     schedule gives update step + 1 the rate scheduled_lr(optimizer.lr, schedule, step + 1)).
     """
@@ -75,6 +77,7 @@ class Network:
     slots_m: list = field(default_factory=list)
     slots_v: list = field(default_factory=list)
     step: int = 0
+    class_weight: np.ndarray | None = None  # cross_entropy only: one weight per class (n_out,)
 
     def __post_init__(self):
         if not self.slots_m:
@@ -110,4 +113,5 @@ class Network:
             slots_m=[s.copy() for s in self.slots_m],
             slots_v=[s.copy() for s in self.slots_v],
             step=self.step,
+            class_weight=None if self.class_weight is None else np.array(self.class_weight),
         )

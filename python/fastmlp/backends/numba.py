@@ -133,14 +133,21 @@ def _target_arrays(target, output):
     return np.empty(0, np.int64), _c(target), False
 
 
+def _or_empty(weights, dtype):
+    """A weight array, or an empty one standing for "not given" (Numba wants one array type)."""
+    return np.empty(0, dtype) if weights is None else weights
+
+
 @mirror(_oracle.loss_forward_backward)
-def loss_forward_backward(name, output, target):
-    name, target = check.loss_args(name, output, target)
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
+    name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
+                                                                class_weight)
     output = _c(output)
     labels, targets, use_labels = _target_arrays(target, output)
     grad = np.empty_like(output)
-    loss = k.loss_kernel(_LOSS_CODE[name], output, labels, targets, use_labels, grad,
-                         np.empty_like(output))
+    loss = k.loss_kernel(_LOSS_CODE[name], output, labels, targets, use_labels,
+                         _or_empty(sample_weight, output.dtype), _or_empty(class_weight, output.dtype),
+                         np.empty((2, output.shape[0]), output.dtype), grad, np.empty_like(output))
     return float(loss), grad
 
 
@@ -202,9 +209,10 @@ def _schedule_tuple(sched):
             int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
 
 
-def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, loss_sum):
+def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, sums, sample_weight):
     """Call the compiled trainer on batches [first_batch, first_batch + n_batches) of order."""
     opt = net.optimizer
+    class_weight = _oracle._class_weight(net)
     labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
     return numba_train.train_batches(
         tuple(net.weights), tuple(net.biases),
@@ -213,7 +221,8 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, lo
         _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
         float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
         float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), _schedule_tuple(net.schedule),
-        X, labels, targets, use_labels, order, batch_size, first_batch, n_batches, state, loss_sum)
+        X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
+        order, batch_size, first_batch, n_batches, state, sums)
 
 
 def _forward_errors(net):
@@ -222,14 +231,15 @@ def _forward_errors(net):
 
 
 @mirror(_oracle.train_step)
-def train_step(net, x, y):
+def train_step(net, x, y, sample_weight=None):
     check.network(net)
-    check.batch_arrays(net, x, y)
+    sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
     _forward_errors(net)
     if x.shape[0] * net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
     state = np.array([net.step, 0, -1], np.int64)
-    _, loss = _run_batches(net, _c(x), y, np.arange(x.shape[0]), x.shape[0], 0, 1, state, 0.0)
+    sums = np.zeros(2)
+    loss = _run_batches(net, _c(x), y, np.arange(x.shape[0]), x.shape[0], 0, 1, state, sums, sample_weight)
     if state[2] >= 0:
         raise check.non_finite_loss(loss, 0, 0, x.shape[0] - 1)
     net.step = int(state[0])
@@ -237,9 +247,9 @@ def train_step(net, x, y):
 
 
 @mirror(_oracle.train_epoch)
-def train_epoch(net, X, Y, order, batch_size):
+def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     check.network(net)
-    check.batch_arrays(net, X, Y, "X", "Y")
+    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))
     batch_size = check.integer(batch_size, "batch_size", low=1)
     if len(order) == 0:
@@ -252,16 +262,16 @@ def train_epoch(net, X, Y, order, batch_size):
     flops_per_batch = 6.0 * min(batch_size, len(order)) * sum(w.size + w.shape[1] for w in net.weights)
     chunk = max(1, int(_EPOCH_CHUNK_FLOPS / max(flops_per_batch, 1.0)))
     state = np.array([net.step, 0, -1], np.int64)
-    loss_sum = 0.0
+    sums = np.zeros(2)  # weighted loss sum, weight sum
     try:
         for first in range(0, n_batches, chunk):
-            loss_sum, loss = _run_batches(net, X, Y, order, batch_size, first,
-                                          min(chunk, n_batches - first), state, loss_sum)
+            loss = _run_batches(net, X, Y, order, batch_size, first, min(chunk, n_batches - first),
+                                state, sums, sample_weight)
             if state[2] >= 0:
                 bad = int(state[2])
                 last = min((bad + 1) * batch_size, len(order)) - 1
                 raise check.non_finite_loss(loss, bad, bad * batch_size, last)
     finally:  # a KeyboardInterrupt between chunks leaves net.step matching the weights
         net.step = int(state[0])
-    return loss_sum / len(order), int(state[1])
+    return float(sums[0] / sums[1]), int(state[1])
 

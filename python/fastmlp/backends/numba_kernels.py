@@ -282,12 +282,18 @@ def _sign(d):
 
 
 @njit(cache=True)
-def loss_kernel(code, output, labels, targets, use_labels, grad, scratch):
+def loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_weight, rows, grad,
+                scratch):
     """Mean loss (in the dtype) of C-contiguous output (batch, n_out); grad receives dLoss/doutput.
 
     ``labels`` (int64, batch) are used when ``use_labels``, else ``targets`` (batch, n_out).
-    ``scratch`` is a (batch, n_out) work array.
+    ``sample_weight`` (batch,) and ``class_weight`` (n_out,) are empty when not given; with
+    either, the weighted loss (numpy.py _weighted_loss) runs and ``rows[0]`` receives each
+    row's weight. ``rows`` is a (2, batch) and ``scratch`` a (batch, n_out) work array.
     """
+    if sample_weight.size or class_weight.size:
+        return _weighted_loss_kernel(code, output, labels, targets, use_labels, sample_weight,
+                                     class_weight, rows, grad, scratch)
     t = output.dtype.type
     batch, n_out = output.shape
     size = output.size
@@ -345,6 +351,73 @@ def loss_kernel(code, output, labels, targets, use_labels, grad, scratch):
             sf[i] = mx - o * tf[i] + np.log1p(np.exp(-abs(o)))
             gf[i] = (_sigmoid(o) - tf[i]) / tsize
     return _mean(sf)
+
+
+@njit(cache=True)
+def _weighted_loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_weight,
+                          rows, grad, scratch):
+    # numpy.py row_weights and _weighted_loss: scratch holds per-element losses (the row sums
+    # are l_i), grad the per-row gradients d l_i / d output_i, then both are weighted
+    t = output.dtype.type
+    batch, n_out = output.shape
+    s = rows[0]
+    weighted_rows = rows[1]
+    for i in range(batch):
+        w = sample_weight[i] if sample_weight.size else t(1)
+        if class_weight.size:
+            w = w * class_weight[labels[i] if use_labels else _row_argmax(targets, i)]
+        s[i] = w
+    if code == CROSS_ENTROPY:
+        for i in range(batch):
+            m = _row_max(output, i)
+            for j in range(n_out):
+                grad[i, j] = np.exp(output[i, j] - m)
+            lse = np.log(pairwise_sum(grad[i], 0, n_out))
+            for j in range(n_out):
+                log_prob = (output[i, j] - m) - lse
+                target = (t(1) if labels[i] == j else t(0)) if use_labels else targets[i, j]
+                grad[i, j] = np.exp(log_prob) - target
+                scratch[i, j] = target * log_prob
+            weighted_rows[i] = -pairwise_sum(scratch[i], 0, n_out)  # l_i for now
+    else:
+        inv_n = t(1) / t(n_out)
+        half = t(0.5)
+        delta = t(HUBER_DELTA)
+        half_delta = t(0.5 * HUBER_DELTA)
+        for i in range(batch):
+            for j in range(n_out):
+                o = output[i, j]
+                d = o - targets[i, j]
+                if code == MSE:
+                    e, g = d * d, t(2) * d
+                elif code == MAE:
+                    e, g = abs(d), _sign(d)
+                elif code == HUBER:
+                    if abs(d) <= delta:
+                        e, g = half * d * d, d
+                    else:
+                        e, g = delta * (abs(d) - half_delta), delta * _sign(d)
+                else:  # BINARY_CROSS_ENTROPY
+                    mx = o if (o >= 0 or o != o) else t(0)
+                    e = mx - o * targets[i, j] + np.log1p(np.exp(-abs(o)))
+                    g = _sigmoid(o) - targets[i, j]
+                scratch[i, j] = e
+                grad[i, j] = g * inv_n
+            weighted_rows[i] = pairwise_sum(scratch[i], 0, n_out) / t(n_out)  # l_i for now
+    total = pairwise_sum(s, 0, batch)
+    if total == 0:  # 0/0 is NaN in numpy.py; Numba's Python semantics would raise instead
+        for i in range(batch):
+            for j in range(n_out):
+                grad[i, j] = t(np.nan)
+        return t(np.nan)
+    for i in range(batch):
+        weighted_rows[i] = s[i] * weighted_rows[i]
+    loss = pairwise_sum(weighted_rows, 0, batch) / total
+    for i in range(batch):
+        share = s[i] / total
+        for j in range(n_out):
+            grad[i, j] = grad[i, j] * share
+    return loss
 
 
 @njit(cache=True)

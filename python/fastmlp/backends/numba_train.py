@@ -108,15 +108,18 @@ def scheduled_lr_kernel(base_lr, schedule, t):
 @njit(cache=True)
 def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, base_lr, momentum,
                   nesterov, weight_decay, beta1, beta2, eps, alpha, schedule, X, labels, targets,
-                  use_labels, order, batch_size, first_batch, n_batches, state, loss_sum):
+                  use_labels, sample_weight, class_weight, order, batch_size, first_batch, n_batches,
+                  state, sums):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
     each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
 
     slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints;
     schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
+    sample_weight (rows of X) and class_weight (n_out) are empty when not given.
     state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
-    loss stores its batch index in bad_batch and returns before that batch's update; returns (loss_sum, last_loss)
-    where loss_sum accumulates each batch's mean loss times its size, as numpy.py train_epoch.
+    loss stores its batch index in bad_batch and returns before that batch's update.
+    sums (float64): [loss_sum, weight_sum] accumulate each batch's loss times its total weight
+    (its size without weights) and that weight, as numpy.py train_epoch. Returns the last loss.
     """
     n_layers = len(weights)
     bs = min(batch_size, order.size)
@@ -132,6 +135,9 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
     scratch = np.empty((bs, n_out), X.dtype)
     lb = np.empty(bs if use_labels else 0, np.int64)
     tb = np.empty((0 if use_labels else bs, n_out), X.dtype)
+    weighted = sample_weight.size > 0 or class_weight.size > 0
+    swb = np.empty(bs if sample_weight.size else 0, X.dtype)
+    rows_ws = np.empty((2, bs), X.dtype)
     last_loss = 0.0
     for batch in range(first_batch, first_batch + n_batches):
         start = batch * batch_size
@@ -146,6 +152,8 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
             else:
                 for j in range(n_out):
                     tb[r, j] = targets[src, j]
+            if sample_weight.size:
+                swb[r] = sample_weight[src]
         y_labels = lb[:rows]
         y_targets = tb[:rows]
         # forward
@@ -155,10 +163,11 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
             inp = acts[i][:rows]
         out = acts[n_layers - 1][:rows]
         grad_out = grad_as[n_layers - 1][:rows]
-        loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, grad_out, scratch[:rows])
+        loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
+                           rows_ws[:, :rows], grad_out, scratch[:rows])
         if not np.isfinite(loss):  # stop before the NaN/Inf gradient reaches the weights
             state[2] = batch
-            return loss_sum, loss
+            return np.float64(loss)
         state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
         # backward, last layer first
         for i in range(n_layers - 1, -1, -1):
@@ -177,5 +186,11 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
             _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1], opt_code,
                               state[0], lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
         last_loss = np.float64(loss)
-        loss_sum += last_loss * rows
-    return loss_sum, last_loss
+        batch_weight = np.float64(rows)
+        if weighted:
+            batch_weight = 0.0
+            for r in range(rows):
+                batch_weight += np.float64(rows_ws[0, r])
+        sums[0] += last_loss * batch_weight
+        sums[1] += batch_weight
+    return last_loss

@@ -145,7 +145,7 @@ def dense_backward(x, w, z, a, grad_a, activation):
 # --- losses ---------------------------------------------------------------------------------
 
 
-def loss_forward_backward(name, output, target):
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
     """Loss of a batch and its gradient with respect to ``output``; returns ``(loss, grad_output)``.
 
     ``output`` is the last layer's raw output (batch, n_out). The losses are means:
@@ -154,8 +154,20 @@ def loss_forward_backward(name, output, target):
     (``target`` integer labels (batch,) or one-hot/probabilities (batch, n_out));
     binary_cross_entropy ``mean(-t log sigmoid(o) - (1-t) log(1 - sigmoid(o)))`` over all
     elements with sigmoid fused. ``loss`` is a Python float, ``grad_output`` an array like output.
+
+    Weights: ``sample_weight`` (batch,) and, for cross_entropy with integer labels or one-hot
+    targets, ``class_weight`` (n_out,), both >= 0. Row i weighs ``s_i = sample_weight[i] *
+    class_weight[label_i]`` (a missing factor is 1) and the loss is the weighted mean of the rows'
+    losses ``sum_i s_i l_i / sum_i s_i``, where ``l_i`` is row i's loss (the mean over its
+    outputs for mse, mae, huber and binary_cross_entropy); ``torch.nn.CrossEntropyLoss(weight=)``
+    with mean reduction is exactly this. Weights summing to 0 give a NaN loss (0/0, as PyTorch).
+    Without weights the unweighted formulas above run unchanged.
     """
-    name, target = check.loss_args(name, output, target)
+    name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
+                                                                class_weight)
+    if sample_weight is not None or class_weight is not None:
+        s = row_weights(output, target, sample_weight, class_weight)
+        return _weighted_loss(name, output, target, s)
     batch, n_out = output.shape
     diff = output - target if target.ndim == 2 else None
     if name == "mse":
@@ -178,6 +190,49 @@ def loss_forward_backward(name, output, target):
     # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
     per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
     return float(np.mean(per_element)), (_sigmoid(output) - target) / output.dtype.type(output.size)
+
+
+def row_weights(output, target, sample_weight, class_weight):
+    """Each row's weight ``s_i = sample_weight[i] * class_weight[label_i]`` in output's dtype
+    (label_i: the integer label, or the index of the one-hot target's 1)."""
+    s = np.ones(output.shape[0], output.dtype) if sample_weight is None else sample_weight
+    if class_weight is not None:
+        labels = target if target.ndim == 1 else target.argmax(axis=1)
+        s = s * class_weight[labels]
+    return s
+
+
+def _weighted_loss(name, output, target, s):
+    # per_row[i] = l_i, grad_row[i] = d l_i / d output_i; then the weighted mean and its gradient
+    n_out = output.shape[1]
+    one = output.dtype.type(1)
+    if name == "cross_entropy":
+        shifted = output - output.max(axis=1, keepdims=True)
+        log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if target.ndim == 1:
+            target = np.eye(n_out, dtype=output.dtype)[target]
+        per_row = -(target * log_prob).sum(axis=1)
+        grad_row = np.exp(log_prob) - target
+    else:
+        diff = output - target
+        if name == "mse":
+            per_element, grad_element = diff * diff, 2 * diff
+        elif name == "mae":
+            per_element, grad_element = np.abs(diff), np.sign(diff)
+        elif name == "huber":
+            small = np.abs(diff) <= HUBER_DELTA
+            per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
+            grad_element = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+        else:  # binary_cross_entropy
+            per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
+            grad_element = _sigmoid(output) - target
+        per_row = per_element.astype(output.dtype).mean(axis=1)
+        grad_row = grad_element.astype(output.dtype) * (one / output.dtype.type(n_out))
+    total = s.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):  # weights summing to 0: NaN, as documented
+        loss = (s * per_row).sum() / total
+        share = s / total  # each row's share of the batch's weight
+    return float(loss), (grad_row * share[:, None]).astype(output.dtype)
 
 
 # --- optimizers (update param and slots in place) --------------------------------------------
@@ -295,19 +350,21 @@ def scheduled_lr(base_lr, schedule, t):
 # --- training -------------------------------------------------------------------------------
 
 
-def train_step(net, x, y):
+def train_step(net, x, y, sample_weight=None):
     """One training step on a batch: forward, loss, backward, optimizer update (in place).
 
     ``net`` is a `fastmlp.backends.Network`; ``x`` (batch, n_in) of the network's dtype; ``y``
-    the targets the loss takes. Updates every weight, bias and optimizer slot of ``net`` and
-    increments ``net.step``. A non-finite loss raises FloatingPointError and leaves ``net``
-    untouched. Returns ``(loss, n_correct)``: the batch's mean loss before the
-    update, and how many rows the network classified correctly before the update
-    (cross_entropy: argmax equals the label; binary_cross_entropy: every output on the right
-    side of 0; regression losses: 0).
+    the targets the loss takes; ``sample_weight`` None or one weight >= 0 per row (with
+    ``net.class_weight`` they weigh the loss as `loss_forward_backward` says). Updates every
+    weight, bias and optimizer slot of ``net`` and increments ``net.step``. A non-finite loss
+    (weights summing to 0 included) raises FloatingPointError and leaves ``net`` untouched.
+    Returns ``(loss, n_correct)``: the batch's mean loss before the update, and how many rows
+    the network classified correctly before the update (cross_entropy: argmax equals the
+    label; binary_cross_entropy: every output on the right side of 0; regression losses: 0).
     """
     check.network(net)
-    check.batch_arrays(net, x, y)
+    sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
+    class_weight = _class_weight(net)
     # forward: keep every layer's input, z and a for the backward pass
     inputs, zs, activations = [], [], []
     a = x
@@ -316,7 +373,7 @@ def train_step(net, x, y):
         z, a = dense_forward(a, w, b, act)
         zs.append(z)
         activations.append(a)
-    loss, grad_a = loss_forward_backward(net.loss, a, y)
+    loss, grad_a = loss_forward_backward(net.loss, a, y, sample_weight, class_weight)
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
         raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(net.loss, a, y)
@@ -329,30 +386,49 @@ def train_step(net, x, y):
     return loss, n_correct
 
 
-def train_epoch(net, X, Y, order, batch_size):
+def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     """One epoch: `train_step` on each batch ``X[order[i:i + batch_size]]`` in turn.
 
     ``order`` is an integer array of row indices (usually a permutation of range(len(X)));
-    the last batch may be smaller. Returns ``(mean_loss, n_correct)`` over the epoch: the
-    mean of every sample's loss (each batch's mean weighted by its size) and the sum of
-    the steps' correct counts. A batch with a non-finite loss raises FloatingPointError naming
-    the batch; the batches before it have been applied, that one has not.
+    the last batch may be smaller. ``sample_weight`` (None or one weight per row of X) is
+    gathered by ``order`` like Y. Returns ``(mean_loss, n_correct)`` over the epoch: the
+    weighted mean of every sample's loss (each batch's loss weighted by its total weight:
+    its size without weights) and the sum of the steps' correct counts. A batch with a
+    non-finite loss raises FloatingPointError naming the batch; the batches before it have
+    been applied, that one has not.
     """
     check.network(net)
-    check.batch_arrays(net, X, Y, "X", "Y")
+    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
     order = check.epoch_order(order, len(X))
     batch_size = check.integer(batch_size, "batch_size", low=1)
-    loss_sum, n_correct = 0.0, 0
+    class_weight = _class_weight(net)
+    loss_sum, weight_sum, n_correct = 0.0, 0.0, 0
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
+        sw = None if sample_weight is None else sample_weight[rows]
         try:
-            loss, correct = train_step(net, X[rows], Y[rows])
+            loss, correct = train_step(net, X[rows], Y[rows], sw)
         except FloatingPointError:
-            raise check.non_finite_loss(loss_forward_backward(net.loss, _forward(net, X[rows]), Y[rows])[0],
-                                        start // batch_size, start, start + len(rows) - 1) from None
-        loss_sum += loss * len(rows)
+            bad = loss_forward_backward(net.loss, _forward(net, X[rows]), Y[rows], sw, class_weight)[0]
+            raise check.non_finite_loss(bad, start // batch_size, start, start + len(rows) - 1) from None
+        batch_weight = _batch_weight(net, X[rows], Y[rows], sw, class_weight)
+        loss_sum += loss * batch_weight
+        weight_sum += batch_weight
         n_correct += correct
-    return (loss_sum / len(order) if len(order) else 0.0), n_correct
+    return (loss_sum / weight_sum if len(order) else 0.0), n_correct
+
+
+def _class_weight(net):
+    return check.class_weights(net.class_weight, check.loss_name(net.loss), None,
+                               net.weights[-1].shape[1], net.dtype)
+
+
+def _batch_weight(net, x, y, sample_weight, class_weight):
+    """The batch's total weight as a Python float: its row count without weights."""
+    if sample_weight is None and class_weight is None:
+        return len(x)
+    probe = np.empty((len(x), net.weights[-1].shape[1]), net.dtype)
+    return float(row_weights(probe, y, sample_weight, class_weight).astype(np.float64).sum())
 
 
 def _forward(net, x):
