@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import BACKENDS
-from fastmlp.backends import Network, OptimizerConfig, get_backend
-from fastmlp.init import initialize
+from fastmlp.backends import get_backend
+from fastmlp.benchmarks.configs import EPOCH_CONFIGS, make_epoch_problem
 
-CONFIGS = {
-    # name: (layer sizes, hidden activation, loss, batch)
-    "B4 2-16-1 tanh mse b4": ([2, 16, 1], "tanh", "mse", 4),
-    "D32 13-64-64-1 relu mse b32": ([13, 64, 64, 1], "relu", "mse", 32),
-    "A64 784-256-128-10 relu ce b64": ([784, 256, 128, 10], "relu", "cross_entropy", 64),
-    "A256 784-256-128-10 relu ce b256": ([784, 256, 128, 10], "relu", "cross_entropy", 256),
-    "C256 784-1024-1024-10 relu ce b256": ([784, 1024, 1024, 10], "relu", "cross_entropy", 256),
-}
+# The configurations and their seeded data are shared with `fastmlp bench` (fastmlp.benchmarks).
+CONFIGS = EPOCH_CONFIGS
 # Issue 5's targets are for one epoch of 60,000 rows (full MNIST's size); FASTMLP_BENCH_ROWS
 # shortens it for a quick look. Each epoch is thousands of steps, so 3 timed rounds (after a
 # warm-up) give a stable median.
@@ -29,16 +23,7 @@ EPOCH_ROUNDS = int(os.environ.get("FASTMLP_BENCH_ROUNDS", "3"))
 
 
 def make(config, n_rows, rng):
-    sizes, act, loss, batch = CONFIGS[config]
-    acts = [act] * (len(sizes) - 2) + ["identity"]
-    w, b = initialize(sizes, acts, np.float32, seed=0)
-    net = Network(w, b, acts, loss, OptimizerConfig("sgd", lr=0.01))
-    X = rng.standard_normal((n_rows, sizes[0])).astype(np.float32)
-    if loss == "cross_entropy":
-        y = rng.integers(0, sizes[-1], n_rows)
-    else:
-        y = rng.standard_normal((n_rows, sizes[-1])).astype(np.float32)
-    return net, X, y, batch
+    return make_epoch_problem(config, n_rows, rng)
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))

@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from . import callbacks, datasets, optim  # noqa: E402
+from . import callbacks, datasets, optim, plot  # noqa: E402  (plot imports matplotlib lazily)
 from .backends import available_backends, get_backend  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .lr_find import lr_find  # noqa: E402
@@ -25,6 +25,7 @@ __all__ = [
     "optim",
     "callbacks",
     "datasets",
+    "plot",
     "available_backends",
     "get_backend",
     "set_num_threads",
