@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from . import callbacks, datasets, optim, plot  # noqa: E402  (plot imports matplotlib lazily)
 from .backends import available_backends, get_backend  # noqa: E402
+from .explain import explain  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .lr_find import lr_find  # noqa: E402
 from .model import MLP  # noqa: E402
@@ -20,6 +21,7 @@ from .train import History  # noqa: E402
 __all__ = [
     "MLP",
     "History",
+    "explain",
     "gradcheck",
     "lr_find",
     "optim",
