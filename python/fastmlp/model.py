@@ -233,6 +233,28 @@ class MLP:
 
         return load_model(path, backend=backend)
 
+    # --- conversion (fastmlp.convert holds the code) -------------------------------------------
+
+    def to_sklearn(self, classes=None):
+        """A fitted scikit-learn MLPClassifier/MLPRegressor holding copies of these weights."""
+        from .convert import to_sklearn
+
+        return to_sklearn(self, classes)
+
+    def to_torch_state_dict(self):
+        """A state dict for ``torch.nn.Sequential(Linear, act, ..., Linear)``: "{2i}.weight" is
+        (n_out, n_in), "{2i}.bias" (n_out,)."""
+        from .convert import to_torch_state_dict
+
+        return to_torch_state_dict(self)
+
+    @classmethod
+    def from_torch(cls, module, loss="cross_entropy", backend="cpp"):
+        """An MLP with the weights of a ``torch.nn.Sequential`` of Linear layers and activations."""
+        from .convert import from_torch
+
+        return from_torch(module, loss=loss, backend=backend)
+
     # --- input checks ----------------------------------------------------------------------------
 
     def _check_x(self, X, name):
