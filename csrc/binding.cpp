@@ -193,7 +193,7 @@ template <class T>
 nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
                        std::vector<Out<T>>& slots_v, const std::vector<int>& acts, int loss,
                        const OptTuple& opt, const SchedTuple& sched, Step& step,
-                       const Weight<T>& class_weight) {
+                       const Weight<T>& class_weight, double l2_alpha) {
   const size_t n_layers = acts.size();
   check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
                      && slots_v.size() == params.size(),
@@ -222,6 +222,8 @@ nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m
   net.schedule = schedule_of(sched);
   net.step = step.data();
   net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
+  check::require(l2_alpha >= 0.0, "alpha must be >= 0");  // NaN fails too
+  net.alpha = l2_alpha;
   return net;
 }
 
@@ -229,10 +231,10 @@ template <class T, class Y>
 std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                        std::vector<Out<T>> slots_v, std::vector<int> acts,
                                        int loss, OptTuple opt, SchedTuple sched, Step step,
-                                       Weight<T> class_weight, Strided<T> x, Y y,
+                                       Weight<T> class_weight, double alpha, Strided<T> x, Y y,
                                        Weight<T> sample_weight) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight);
+      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight, alpha);
   check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
   const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(x, 0));
@@ -245,10 +247,10 @@ template <class T, class Y>
 std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
                                         std::vector<Out<T>> slots_v, std::vector<int> acts,
                                         int loss, OptTuple opt, SchedTuple sched, Step step,
-                                        Weight<T> class_weight, Strided<T> X, Y Y_,
+                                        Weight<T> class_weight, double alpha, Strided<T> X, Y Y_,
                                         Weight<T> sample_weight, Labels order, int64_t batch_size) {
   const nn::Network<T> net =
-      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight);
+      network(params, slots_m, slots_v, acts, loss, opt, sched, step, class_weight, alpha);
   check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
   const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
   const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
@@ -322,19 +324,19 @@ void def_kernels(nb::module_& m) {
   // train_step / train_epoch release the GIL themselves (after reading the lists).
   m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "x"_a.noconvert(), "y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "x"_a.noconvert(), "y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "x"_a.noconvert(), "y"_a.noconvert(),
         "sample_weight"_a.noconvert());
   m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
   m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
         "slots_v"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "X"_a.noconvert(), "Y"_a.noconvert(),
         "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }
 

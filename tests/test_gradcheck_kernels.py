@@ -23,7 +23,7 @@ import pytest
 
 HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax"]
 LOSSES = [("mse", None), ("mae", None), ("huber", None), ("cross_entropy", "labels"),
-          ("cross_entropy", "onehot"), ("binary_cross_entropy", None)]
+          ("cross_entropy", "onehot"), ("binary_cross_entropy", None), ("poisson", None)]
 LOSS_IDS = [n if k is None else f"{n}-{k}" for n, k in LOSSES]
 SIZES = (3, 4, 2)
 BATCH = 5
@@ -73,6 +73,8 @@ def make_problem(oracle, hidden, loss, kind, seed):
             y = labels if kind == "labels" else np.eye(SIZES[-1])[labels]
         elif loss == "binary_cross_entropy":
             y = rng.random(out.shape)
+        elif loss == "poisson":
+            y = rng.uniform(0.0, 3.0, out.shape)  # rates >= 0
         else:
             # |d| in [0.1, 0.9] or [1.1, 2.0]: away from mae's kink at 0 and huber's at 1
             mag = np.where(rng.random(out.shape) < 0.5, rng.uniform(0.1, 0.9, out.shape),

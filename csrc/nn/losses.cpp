@@ -99,6 +99,12 @@ double weighted_loss(Loss loss, const T* output, Target<T> target, Weights<T> w,
             ge = small ? d : delta * sign(d);
             break;
           }
+          case Loss::poisson: {
+            const T rate = std::exp(o[j]);
+            e = rate - t[j] * o[j];
+            ge = rate - t[j];
+            break;
+          }
           default:  // binary_cross_entropy
             e = (o[j] < T(0) ? T(0) : o[j]) - o[j] * t[j] + std::log1p(std::exp(-std::fabs(o[j])));
             ge = sigmoid(o[j]) - t[j];
@@ -160,6 +166,13 @@ double loss_forward_backward(Loss loss, const T* output, Target<T> target, Weigh
       }
       break;
     }
+    case Loss::poisson:  // log link fused: mean(exp(o) - t o), grad (exp(o) - t) / size
+      for (int64_t i = 0; i < size; ++i) {
+        const T rate = std::exp(output[i]);
+        total += static_cast<double>(rate - t[i] * output[i]);
+        grad[i] = (rate - t[i]) / size_t_;
+      }
+      break;
     case Loss::binary_cross_entropy:
       // stable form of -t log s(o) - (1-t) log(1 - s(o)): max(o, 0) - o t + log(1 + exp(-|o|));
       // grad (sigmoid(o) - t) / size

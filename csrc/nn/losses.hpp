@@ -10,10 +10,10 @@
 namespace fastmlp::nn {
 
 // Same order as _checks.LOSSES; Python passes the index.
-enum class Loss : int { mse, cross_entropy, binary_cross_entropy, mae, huber };
-constexpr int kNumLosses = 5;
-constexpr const char* kLossNames[kNumLosses] = {"mse", "cross_entropy", "binary_cross_entropy",
-                                                "mae", "huber"};
+enum class Loss : int { mse, cross_entropy, binary_cross_entropy, mae, huber, poisson };
+constexpr int kNumLosses = 6;
+constexpr const char* kLossNames[kNumLosses] = {"mse",  "cross_entropy", "binary_cross_entropy",
+                                                "mae",  "huber",         "poisson"};
 
 constexpr double kHuberDelta = 1.0;  // PyTorch's default delta
 

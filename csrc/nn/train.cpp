@@ -168,6 +168,29 @@ void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
   }
 }
 
+// scikit-learn's L2 term 0.5 alpha sum_l ||W_l||^2 / weight_sum, in double (numpy.py l2_penalty).
+template <class T>
+double l2_penalty(const Network<T>& net, double weight_sum) {
+  double squares = 0.0;
+  for (const Layer<T>& L : net.layers) {
+    double sq = 0.0;
+    for (int64_t k = 0; k < L.n_in * L.n_out; ++k) sq += static_cast<double>(L.w[k]) * L.w[k];
+    squares += sq;
+  }
+  return 0.5 * net.alpha * squares / weight_sum;
+}
+
+// The penalty's gradient: grad_w += alpha / weight_sum * W per layer; biases are not penalised.
+template <class T>
+void add_l2_gradient(const Network<T>& net, Workspace<T>& ws, double weight_sum) {
+  const T coef = static_cast<T>(net.alpha / weight_sum);
+  for (size_t l = 0; l < net.layers.size(); ++l) {
+    const Layer<T>& L = net.layers[l];
+    T* g = ws.grad_w[l];
+    for (int64_t k = 0; k < L.n_in * L.n_out; ++k) g[k] = g[k] + coef * L.w[k];
+  }
+}
+
 // Copies rows order[start, start + rows) of X (any strides), Y and the sample weights (when
 // given) into the workspace.
 template <class T>
@@ -210,9 +233,11 @@ StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
   if (x.rows == 0) throw std::invalid_argument("output must not be empty");
   Workspace<T> ws(net, x.rows, false, false, false, false);
   double weight_sum = 0.0;
-  const StepResult result = forward_loss(net, ws, x, y, sample_weight, &weight_sum);
+  StepResult result = forward_loss(net, ws, x, y, sample_weight, &weight_sum);
+  if (net.alpha != 0.0) result.loss += l2_penalty(net, weight_sum);
   if (!std::isfinite(result.loss)) throw non_finite_loss(result.loss, 0, 0, x.rows);
   backward(net, ws, x);
+  if (net.alpha != 0.0) add_l2_gradient(net, ws, weight_sum);
   apply_optimizer(net, ws);
   return result;
 }
@@ -239,9 +264,11 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
     double batch_weight_sum = 0.0;
-    const StepResult step = forward_loss(net, ws, x, y, batch_weight, &batch_weight_sum);
+    StepResult step = forward_loss(net, ws, x, y, batch_weight, &batch_weight_sum);
+    if (net.alpha != 0.0) step.loss += l2_penalty(net, batch_weight_sum);
     if (!std::isfinite(step.loss)) throw non_finite_loss(step.loss, batch_index, start, rows);
     backward(net, ws, x);
+    if (net.alpha != 0.0) add_l2_gradient(net, ws, batch_weight_sum);
     apply_optimizer(net, ws);
     loss_sum += step.loss * batch_weight_sum;
     weight_sum += batch_weight_sum;

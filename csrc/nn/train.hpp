@@ -48,6 +48,7 @@ struct Network {
   OptimizerConfig opt;
   ScheduleConfig schedule;  // update t uses scheduled_lr(opt.lr, schedule, t)
   const T* class_weight = nullptr;  // (n_out,) per-class loss weights, cross_entropy only
+  double alpha = 0.0;  // L2 penalty 0.5 alpha sum ||W||^2 / sum_i s_i (scikit-learn's), weights only
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };
 

@@ -8,7 +8,8 @@ Layout (format version 2):
     m0, v0, ...    optimizer slots per parameter (w0, b0, w1, b1, ... order), when present
     class_weight   float64 (n_out,), the last fit's class weights, when it had them
 
-Versions: 1 had no class_weight array. Every field version 2 added is optional with the
+meta also holds alpha (the L2 penalty; absent means 0).
+Versions: 1 had no class_weight array and no alpha. Every field version 2 added is optional with the
 old behaviour as its default, so version 1 files load unchanged.
 
 Saving writes a temporary file in the same folder and renames it over the target, so a crash
@@ -52,6 +53,7 @@ def save_model(model, path) -> None:
         "step": net.step,
         "schedule": vars(net.schedule),
         "fit_count": model._fit_count,
+        "alpha": model.alpha,
     }
     arrays = {"meta": np.array(json.dumps(meta))}
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -86,7 +88,8 @@ def load_model(path, backend=None):
     meta = _read_meta(path, arrays)
     try:
         model = MLP(meta["layer_sizes"], activation=meta["activations"], loss=meta["loss"],
-                    dtype=meta["dtype"], backend=backend or "cpp", seed=meta["seed"], init=meta["init"])
+                    dtype=meta["dtype"], backend=backend or "cpp", seed=meta["seed"], init=meta["init"],
+                    alpha=meta.get("alpha", 0.0))
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{path}: metadata does not describe a valid model: {exc}") from exc
     net = model.network

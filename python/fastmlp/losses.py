@@ -1,5 +1,7 @@
 """Loss functions by name and the output link each one fuses.
 
+poisson's link, exp, is no hidden-layer activation: the model applies it in `predict`.
+
 cross_entropy is fused with softmax and binary_cross_entropy with sigmoid: the network's last
 layer produces raw scores (logits) and the loss applies the link, which is both faster and
 numerically stable (no log of a rounded-to-zero probability).
@@ -17,6 +19,7 @@ OUTPUT_LINK = {
     "huber": "identity",
     "cross_entropy": "softmax",
     "binary_cross_entropy": "sigmoid",
+    "poisson": "exp",  # the output is the log of the predicted rate; predict returns exp(output)
 }
 CLASSIFICATION = ("cross_entropy", "binary_cross_entropy")
 

@@ -36,16 +36,21 @@ class MLP:
         name the output layer's activation, which must match the loss's link (identity,
         softmax for cross_entropy, sigmoid for binary_cross_entropy).
     loss : str
-        mse, mae, huber, cross_entropy (softmax fused) or binary_cross_entropy (sigmoid fused).
+        mse, mae, huber, cross_entropy (softmax fused), binary_cross_entropy (sigmoid fused) or
+        poisson (log link fused: the output is log(rate); predict returns the rate; y >= 0).
     dtype : "float32" or "float64"
     backend : "cpp", "numba" or "numpy"
     seed : int
         Seeds the initial weights and the shuffling in `fit`.
     init : "auto", "he" or "glorot"
+    alpha : float
+        L2 penalty in scikit-learn's definition: each step's loss gains
+        ``0.5 * alpha * sum ||W||^2 / (batch's total sample weight)`` (weights, not biases), and the
+        reported training loss includes it. 0 (the default) turns it off.
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
-                 backend="cpp", seed=0, init="auto"):
+                 backend="cpp", seed=0, init="auto", alpha=0.0):
         self.layer_sizes = _layer_sizes(layer_sizes)
         self.loss = check.loss_name(loss)
         self.hidden_activations = _hidden_activations(activation, len(self.layer_sizes) - 1, self.loss)
@@ -56,7 +61,8 @@ class MLP:
         self.init = init
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
-        self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss)
+        self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
+                               alpha=check.number(alpha, "alpha", low=0.0))
         self.optimizer = None
         self._fit_count = 0
 
@@ -66,6 +72,15 @@ class MLP:
     def weights(self) -> list:
         """The weight matrices, (n_in, n_out) each; writable views of the model's own arrays."""
         return self.network.weights
+
+    @property
+    def alpha(self) -> float:
+        """The L2 penalty (scikit-learn's alpha); training reads it from the network."""
+        return self.network.alpha
+
+    @alpha.setter
+    def alpha(self, value):
+        self.network.alpha = check.number(value, "alpha", low=0.0)
 
     @property
     def biases(self) -> list:
@@ -172,7 +187,11 @@ class MLP:
             return self._forward(X)
         layers, a = [], X
         for w, b, act in zip(self.weights, self.biases, self.activations):
-            z, a = self.backend.dense_forward(a, w, b, act)
+            if act == "exp":  # poisson's link is no kernel activation: apply it to the identity
+                z, _ = self.backend.dense_forward(a, w, b, "identity")
+                a = np.exp(z)
+            else:
+                z, a = self.backend.dense_forward(a, w, b, act)
             layers.append({"z": z, "a": a})
         return layers
 
@@ -193,9 +212,11 @@ class MLP:
         return self.backend.activation_forward(_losses.output_link(self.loss), logits)
 
     def predict(self, X):
-        """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression;
-        1-D when there is one output)."""
+        """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression,
+        poisson: the rate exp(output); 1-D when there is one output)."""
         out = self.forward(X)
+        if self.loss == "poisson":
+            out = np.exp(out)
         if self.loss == "cross_entropy":
             return out.argmax(axis=1)
         if self.loss == "binary_cross_entropy":
@@ -213,6 +234,8 @@ class MLP:
             return {"loss": loss, "accuracy": float(np.mean(out.argmax(axis=1) == labels))}
         if self.loss == "binary_cross_entropy":
             return {"loss": loss, "accuracy": float(np.mean(((out > 0) == (y > 0.5)).all(axis=1)))}
+        if self.loss == "poisson":  # R^2 of the predicted rate, not of its log
+            out = np.exp(out.astype(np.float64))
         residual = ((y - out) ** 2).sum(dtype=np.float64)
         total = ((y - y.mean(axis=0)) ** 2).sum(dtype=np.float64)
         r2 = 1.0 - residual / total if total > 0 else float("nan")
@@ -296,6 +319,8 @@ class MLP:
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if not np.isfinite(y).all():
             raise ValueError(f"{y_name} contains NaN or infinity")
+        if self.loss == "poisson" and y.min() < 0:
+            raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
         return X, y
 
 

@@ -15,7 +15,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax")
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "linear": "identity", "none": "identity"}
-LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "mae", "huber")
+LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "mae", "huber", "poisson")
 LOSS_ALIASES = {"squared_error": "mse", "log_loss": "cross_entropy", "bce": "binary_cross_entropy"}
 
 
@@ -131,6 +131,8 @@ def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
     if target.dtype != output.dtype:
         raise TypeError(f"target dtype {target.dtype} must match output dtype {output.dtype}")
     shape_is(target, "target", output.shape)
+    if loss == "poisson" and target.size and target.min() < 0:
+        raise ValueError(f"target must be >= 0 for the poisson loss (counts or rates), got {target.min()}")
     return target
 
 
@@ -246,6 +248,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
+    number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
     optimizer_config(net.optimizer)
     schedule_config(net.schedule)
     params = net.params
@@ -277,6 +280,8 @@ def batch_arrays(net, x, y, x_name="x", y_name="y", sample_weight=None):
         n_out = net.weights[-1].shape[1]
         if y.min() < 0 or y.max() >= n_out:
             raise ValueError(f"{y_name} labels must lie in [0, {n_out}), got [{y.min()}, {y.max()}]")
+    if loss_name(net.loss) == "poisson" and y.size and y.min() < 0:
+        raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
     if getattr(net, "class_weight", None) is not None and y.ndim == 2:
         class_weights(net.class_weight, "cross_entropy", y, y.shape[1], net.dtype)
     return weights(sample_weight, "sample_weight", x.shape[0], net.dtype)

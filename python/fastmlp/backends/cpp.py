@@ -59,7 +59,7 @@ def _or_empty(weights, dtype):
 
 def _network_args(net, step):
     """The Network as _core's (params, slots_m, slots_v, activations, loss, optimizer, schedule,
-    step, class_weight)."""
+    step, class_weight, alpha)."""
     opt = net.optimizer
     optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
                  float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
@@ -67,7 +67,7 @@ def _network_args(net, step):
     activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
     return (net.params, list(net.slots_m), list(net.slots_v), activations,
             _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step,
-            _or_empty(_oracle._class_weight(net), net.dtype))
+            _or_empty(_oracle._class_weight(net), net.dtype), float(net.alpha))
 
 
 # --- matrix multiply ------------------------------------------------------------------------

@@ -64,6 +64,9 @@ class Network:
     slots_m / slots_v hold one array per parameter in the order w0, b0, w1, b1, ...
     class_weight (None or one weight per output class, cross_entropy only) weighs each row's
     loss by its label's weight, times the row's sample weight when one is given.
+    alpha adds scikit-learn's L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` to each
+    step's loss (s_i the batch's row weights: its size without weights) and its gradient
+    ``alpha * W_l / sum_i s_i`` to each weight matrix's gradient (biases are not penalised).
     step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
     schedule gives update step + 1 the rate scheduled_lr(optimizer.lr, schedule, step + 1)).
     """
@@ -78,6 +81,7 @@ class Network:
     slots_v: list = field(default_factory=list)
     step: int = 0
     class_weight: np.ndarray | None = None  # cross_entropy only: one weight per class (n_out,)
+    alpha: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's definition
 
     def __post_init__(self):
         if not self.slots_m:
@@ -114,4 +118,5 @@ class Network:
             slots_v=[s.copy() for s in self.slots_v],
             step=self.step,
             class_weight=None if self.class_weight is None else np.array(self.class_weight),
+            alpha=self.alpha,
         )

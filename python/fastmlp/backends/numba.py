@@ -221,7 +221,7 @@ def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, su
         _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
         float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
         float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), _schedule_tuple(net.schedule),
-        X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
+        float(net.alpha), X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
         order, batch_size, first_batch, n_batches, state, sums)
 
 

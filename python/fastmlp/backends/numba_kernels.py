@@ -23,7 +23,7 @@ from .numba_gemm import gemm_c
 
 # codes the wrappers translate names into (the order of _checks.ACTIVATIONS / LOSSES)
 IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, SOFTMAX = range(7)
-MSE, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, MAE, HUBER = range(5)
+MSE, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, MAE, HUBER, POISSON = range(6)
 SGD, ADAM, ADAMW, RMSPROP = range(4)
 
 LEAKY_RELU_SLOPE = 0.01  # as backends/numpy.py
@@ -344,6 +344,11 @@ def loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_
             else:
                 sf[i] = delta * (ad - half_delta)
                 gf[i] = (delta * _sign(d)) / tsize
+    elif code == POISSON:  # exp(o) - t o, grad (exp(o) - t) / size
+        for i in range(size):
+            rate = np.exp(of[i])
+            sf[i] = rate - tf[i] * of[i]
+            gf[i] = (rate - tf[i]) / tsize
     else:  # BINARY_CROSS_ENTROPY: max(o, 0) - o*t + log1p(exp(-|o|)), sigmoid fused
         for i in range(size):
             o = of[i]
@@ -397,6 +402,9 @@ def _weighted_loss_kernel(code, output, labels, targets, use_labels, sample_weig
                         e, g = half * d * d, d
                     else:
                         e, g = delta * (abs(d) - half_delta), delta * _sign(d)
+                elif code == POISSON:
+                    rate = np.exp(o)
+                    e, g = rate - targets[i, j] * o, rate - targets[i, j]
                 else:  # BINARY_CROSS_ENTROPY
                     mx = o if (o >= 0 or o != o) else t(0)
                     e = mx - o * targets[i, j] + np.log1p(np.exp(-abs(o)))

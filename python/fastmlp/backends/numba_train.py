@@ -102,12 +102,35 @@ def scheduled_lr_kernel(base_lr, schedule, t):
     return base_lr
 
 
+# --- L2 penalty (numpy.py l2_penalty and the gradient term in train_step) -----------------------
+
+
+@njit(cache=True)
+def l2_penalty_kernel(weights, alpha, batch_weight):
+    squares = 0.0
+    for w in weights:
+        flat = w.reshape(w.size)
+        sq = 0.0
+        for k in range(flat.size):
+            v = np.float64(flat[k])
+            sq += v * v
+        squares += sq
+    return 0.5 * alpha * squares / batch_weight
+
+
+@njit(cache=True)
+def add_scaled(grad, w, coef):
+    # grad = grad + coef * w, coef already in the dtype (numpy.py: t(alpha / batch_weight) * w)
+    for k in range(grad.size):
+        grad[k] = grad[k] + coef * w[k]
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
 @njit(cache=True)
 def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_code, base_lr, momentum,
-                  nesterov, weight_decay, beta1, beta2, eps, alpha, schedule, X, labels, targets,
+                  nesterov, weight_decay, beta1, beta2, eps, alpha, schedule, l2, X, labels, targets,
                   use_labels, sample_weight, class_weight, order, batch_size, first_batch, n_batches,
                   state, sums):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
@@ -115,7 +138,8 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
 
     slots_m / slots_v are tuples of 1-D views (w0, b0, w1, b1, ...); act_codes a tuple of ints;
     schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
-    sample_weight (rows of X) and class_weight (n_out) are empty when not given.
+    sample_weight (rows of X) and class_weight (n_out) are empty when not given; l2 is the
+    network's alpha (numpy.py l2_penalty).
     state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
     loss stores its batch index in bad_batch and returns before that batch's update.
     sums (float64): [loss_sum, weight_sum] accumulate each batch's loss times its total weight
@@ -165,9 +189,17 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
         grad_out = grad_as[n_layers - 1][:rows]
         loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
                            rows_ws[:, :rows], grad_out, scratch[:rows])
-        if not np.isfinite(loss):  # stop before the NaN/Inf gradient reaches the weights
+        batch_weight = np.float64(rows)
+        if weighted:
+            batch_weight = 0.0
+            for r in range(rows):
+                batch_weight += np.float64(rows_ws[0, r])
+        step_loss = np.float64(loss)
+        if l2 != 0:
+            step_loss += l2_penalty_kernel(weights, l2, batch_weight)
+        if not np.isfinite(step_loss):  # stop before the NaN/Inf gradient reaches the weights
             state[2] = batch
-            return np.float64(loss)
+            return step_loss
         state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
         # backward, last layer first
         for i in range(n_layers - 1, -1, -1):
@@ -175,6 +207,10 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
             grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
             dense_backward_kernel(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
                                   act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
+        if l2 != 0:  # d/dW of the penalty; biases are not penalised
+            for i in range(n_layers):
+                add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
+                           X.dtype.type(l2 / batch_weight))
         # optimizer, step counts from 1
         state[0] += 1
         lr = scheduled_lr_kernel(base_lr, schedule, state[0])
@@ -185,12 +221,7 @@ def train_batches(weights, biases, slots_m, slots_v, act_codes, loss_code, opt_c
                               eps, alpha)
             _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1], opt_code,
                               state[0], lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha)
-        last_loss = np.float64(loss)
-        batch_weight = np.float64(rows)
-        if weighted:
-            batch_weight = 0.0
-            for r in range(rows):
-                batch_weight += np.float64(rows_ws[0, r])
+        last_loss = step_loss
         sums[0] += last_loss * batch_weight
         sums[1] += batch_weight
     return last_loss

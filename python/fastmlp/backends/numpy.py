@@ -153,7 +153,9 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     over all elements; cross_entropy ``mean_i(-log softmax(output_i)[y_i])`` with softmax fused
     (``target`` integer labels (batch,) or one-hot/probabilities (batch, n_out));
     binary_cross_entropy ``mean(-t log sigmoid(o) - (1-t) log(1 - sigmoid(o)))`` over all
-    elements with sigmoid fused. ``loss`` is a Python float, ``grad_output`` an array like output.
+    elements with sigmoid fused; poisson ``mean(exp(o) - t o)`` over all elements, the output
+    being the log of the predicted rate (``torch.nn.PoissonNLLLoss(log_input=True, full=False)``;
+    targets >= 0). ``loss`` is a Python float, ``grad_output`` an array like output.
 
     Weights: ``sample_weight`` (batch,) and, for cross_entropy with integer labels or one-hot
     targets, ``class_weight`` (n_out,), both >= 0. Row i weighs ``s_i = sample_weight[i] *
@@ -187,6 +189,9 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
         loss = -(target * log_prob).sum() / batch
         # d/d(output) of mean cross-entropy with softmax: (softmax - target) / batch
         return float(loss), (np.exp(log_prob) - target) / output.dtype.type(batch)
+    if name == "poisson":  # log link fused: d/do (exp(o) - t o) = exp(o) - t
+        rate = np.exp(output)
+        return float(np.mean(rate - target * output)), (rate - target) / output.dtype.type(output.size)
     # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
     per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
     return float(np.mean(per_element)), (_sigmoid(output) - target) / output.dtype.type(output.size)
@@ -223,6 +228,9 @@ def _weighted_loss(name, output, target, s):
             small = np.abs(diff) <= HUBER_DELTA
             per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
             grad_element = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+        elif name == "poisson":
+            rate = np.exp(output)
+            per_element, grad_element = rate - target * output, rate - target
         else:  # binary_cross_entropy
             per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
             grad_element = _sigmoid(output) - target
@@ -361,6 +369,9 @@ def train_step(net, x, y, sample_weight=None):
     Returns ``(loss, n_correct)``: the batch's mean loss before the update, and how many rows
     the network classified correctly before the update (cross_entropy: argmax equals the
     label; binary_cross_entropy: every output on the right side of 0; regression losses: 0).
+    With ``net.alpha`` > 0 the loss includes the L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 /
+    sum_i s_i`` (s_i the rows' weights, 1 each without weights; scikit-learn's loss_curve_
+    includes it alike) and each weight gradient gains ``alpha * W_l / sum_i s_i``.
     """
     check.network(net)
     sample_weight = check.batch_arrays(net, x, y, sample_weight=sample_weight)
@@ -374,6 +385,9 @@ def train_step(net, x, y, sample_weight=None):
         zs.append(z)
         activations.append(a)
     loss, grad_a = loss_forward_backward(net.loss, a, y, sample_weight, class_weight)
+    if net.alpha:
+        batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
+        loss += l2_penalty(net.weights, net.alpha, batch_weight)
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
         raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(net.loss, a, y)
@@ -382,6 +396,9 @@ def train_step(net, x, y, sample_weight=None):
     for i in reversed(range(len(net.weights))):
         grad_a, grads[2 * i], grads[2 * i + 1] = dense_backward(
             inputs[i], net.weights[i], zs[i], activations[i], grad_a, net.activations[i])
+    if net.alpha:  # d/dW of the penalty; biases are not penalised
+        for i, w in enumerate(net.weights):
+            grads[2 * i] = grads[2 * i] + w.dtype.type(net.alpha / batch_weight) * w
     _apply_optimizer(net, grads)
     return loss, n_correct
 
@@ -416,6 +433,12 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
         weight_sum += batch_weight
         n_correct += correct
     return (loss_sum / weight_sum if len(order) else 0.0), n_correct
+
+
+def l2_penalty(weights, alpha, batch_weight):
+    """scikit-learn's L2 term ``0.5 * alpha * sum_l ||W_l||^2 / batch_weight``, in float64."""
+    squares = sum(float(np.square(w, dtype=np.float64).sum()) for w in weights)
+    return 0.5 * alpha * squares / batch_weight
 
 
 def _class_weight(net):

@@ -1,0 +1,145 @@
+"""alpha: scikit-learn's L2 penalty, 0.5 * alpha * sum ||W||^2 / sum_i s_i added to each step's
+loss and alpha * W / sum_i s_i to each weight gradient (biases untouched)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp.backends import OptimizerConfig
+from test_train_agreement import assert_networks_agree, make_data, make_network, up_y, upcast
+from tolerances import train_rtol
+
+DTYPES = [np.float32, np.float64]
+
+
+def gradient_by_sgd(oracle, net, x, y, sample_weight=None):
+    """The step's gradient, read off a plain SGD update with lr 1: grad = before - after."""
+    probe = net.copy()
+    probe.optimizer = OptimizerConfig("sgd", lr=1.0)
+    before = [p.copy() for p in probe.params]
+    loss, _ = oracle.train_step(probe, x, y, sample_weight)
+    return loss, [b - a for b, a in zip(before, probe.params)]
+
+
+def test_oracle_matches_sklearn_backprop(oracle):
+    """The oracle's loss and gradients with alpha and sample weights equal scikit-learn's
+    MLPClassifier._backprop on the same weights (softmax + log loss is our cross_entropy)."""
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network import MLPClassifier
+
+    net = make_network(activations=("tanh", "tanh", "identity"), loss="cross_entropy", seed=1)
+    net.alpha = 0.3
+    X, Y = make_data("cross_entropy-labels", np.float64, seed=2)
+    sw = np.random.default_rng(3).uniform(0.2, 2.0, len(X))
+    loss, grads = gradient_by_sgd(oracle, net, X, Y, sw)
+
+    clf = MLPClassifier(hidden_layer_sizes=(7, 6), activation="tanh", alpha=0.3)
+    clf.partial_fit(X, Y, classes=np.arange(3))
+    clf.coefs_ = [w.copy() for w in net.weights]
+    clf.intercepts_ = [b.copy() for b in net.biases]
+    onehot = np.eye(3)[Y]
+    n_layers = len(net.weights) + 1
+    activations = [X] + [None] * (n_layers - 1)
+    coef_grads = [np.empty_like(w) for w in net.weights]
+    intercept_grads = [np.empty_like(b) for b in net.biases]
+    ref_loss, ref_cg, ref_ig = clf._backprop(X, onehot, sw, activations, [None] * (n_layers - 1),
+                                             coef_grads, intercept_grads)
+    # float64; SGD with lr 1 recovers the gradient to ~u * |W| (|W| ~ 1): 1e-12 absolute
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+    for i in range(len(net.weights)):
+        np.testing.assert_allclose(grads[2 * i], ref_cg[i], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(grads[2 * i + 1], ref_ig[i], rtol=1e-9, atol=1e-12)
+
+
+def test_penalty_is_in_the_loss_and_its_gradient(oracle):
+    """Finite differences of loss + penalty (written out here) equal the step's gradient;
+    h = 1e-6 in float64 gives errors ~1e-10 (rtol 1e-5, atol 1e-8 leave ample room)."""
+    net = make_network(loss="mse", seed=4, sizes=(3, 4, 2), activations=("tanh", "identity"))
+    net.alpha = 0.7
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+
+    def total_loss(weights):
+        a = x
+        for w, b, act in zip(weights, net.biases, net.activations):
+            _, a = oracle.dense_forward(a, w, b, act)
+        data_loss = oracle.loss_forward_backward("mse", a, y)[0]
+        return data_loss + 0.5 * 0.7 * sum((w ** 2).sum() for w in weights) / 6
+
+    loss, grads = gradient_by_sgd(oracle, net, x, y)
+    np.testing.assert_allclose(loss, total_loss(net.weights), rtol=1e-14)
+    for i, w in enumerate(net.weights):
+        fd = np.empty_like(w)
+        for idx in np.ndindex(w.shape):
+            plus = [v.copy() for v in net.weights]
+            minus = [v.copy() for v in net.weights]
+            plus[i][idx] += 1e-6
+            minus[i][idx] -= 1e-6
+            fd[idx] = (total_loss(plus) - total_loss(minus)) / 2e-6
+        np.testing.assert_allclose(grads[2 * i], fd, rtol=1e-5, atol=1e-8)
+    # biases carry no penalty: their gradient is the unpenalised one
+    plain = net.copy()
+    plain.alpha = 0.0
+    _, plain_grads = gradient_by_sgd(oracle, plain, x, y)
+    for i in range(len(net.weights)):
+        np.testing.assert_allclose(grads[2 * i + 1], plain_grads[2 * i + 1], rtol=1e-14, atol=1e-17)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_alpha_training_agrees_with_oracle(backend, oracle, dtype, weighted):
+    net = make_network(loss="cross_entropy", optimizer=OptimizerConfig("sgd", lr=0.1, momentum=0.9),
+                       dtype=dtype, seed=6)
+    net.alpha = 0.05
+    ref = upcast(net)
+    X, Y = make_data("cross_entropy-labels", dtype, seed=7)
+    sw = np.random.default_rng(8).uniform(0.5, 2.0, len(X)) if weighted else None
+    order = np.random.default_rng(9).permutation(len(X))
+    rtol = train_rtol(dtype, work=5 * (5 + 21) + 2)
+    got = backend.train_epoch(net, X, Y, order, 5, sample_weight=sw)
+    want = oracle.train_epoch(ref, X.astype(np.float64), up_y(Y), order, 5, sample_weight=sw)
+    np.testing.assert_allclose(got[0], want[0], rtol=rtol)
+    assert_networks_agree(net, ref, rtol, f"{backend.__name__} alpha epoch")
+    got = backend.train_step(net, X[:6], Y[:6], None if sw is None else sw[:6])
+    want = oracle.train_step(ref, X[:6].astype(np.float64), Y[:6], None if sw is None else sw[:6])
+    np.testing.assert_allclose(got[0], want[0], rtol=rtol)
+    assert_networks_agree(net, ref, rtol, f"{backend.__name__} alpha step")
+
+
+def test_alpha_changes_the_loss_by_the_penalty(backend):
+    net = make_network(loss="mse", seed=10)
+    heavy = net.copy()
+    heavy.alpha = 2.0
+    X, Y = make_data("mse", np.float64, seed=11)
+    plain_loss, _ = backend.train_step(net, X[:5], Y[:5])
+    heavy_loss, _ = backend.train_step(heavy, X[:5], Y[:5])
+    penalty = 0.5 * 2.0 * sum((w ** 2).sum() for w in make_network(loss="mse", seed=10).weights) / 5
+    np.testing.assert_allclose(heavy_loss - plain_loss, penalty, rtol=1e-12)  # float64
+
+
+def test_bad_alpha(backend):
+    net = make_network(loss="mse")
+    X, Y = make_data("mse", np.float64)
+    for value, match in ((-0.1, r"alpha \(L2 penalty\) must be >= 0"), (float("nan"), r"must be finite")):
+        net.alpha = value
+        with pytest.raises(ValueError, match=match):
+            backend.train_step(net, X, Y)
+    with pytest.raises(ValueError, match=r"^alpha must be >= 0"):
+        fm.MLP([2, 3, 1], loss="mse", alpha=-1.0)
+
+
+def test_mlp_alpha_shrinks_weights_and_is_saved(tmp_path):
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = X @ rng.standard_normal(4) + 0.1 * rng.standard_normal(200)
+    norms = []
+    for alpha in (0.0, 5.0):
+        model = fm.MLP([4, 16, 1], loss="mse", backend="numpy", alpha=alpha, seed=1)
+        model.fit(X, y, epochs=5, optimizer=fm.optim.Adam(lr=1e-2))
+        norms.append(sum(float((w ** 2).sum()) for w in model.weights))
+    assert norms[1] < 0.75 * norms[0]  # seeded: 16.6 vs 28.4
+    model.save(tmp_path / "m.npz")
+    loaded = fm.MLP.load(tmp_path / "m.npz", backend="numpy")
+    assert loaded.alpha == 5.0 and loaded.network.alpha == 5.0
