@@ -3,8 +3,8 @@
     python bench/gemm_ratios.py --threads 1 [--repeats 15] [--peak]
 
 The VM is shared and noisy, so absolute times mean little across runs: every repeat times a
-batch of NumPy calls, then the same batch of fastmlp calls, back to back, and the table reports
-medians over repeats and their ratio (> 1: fastmlp faster). Columns:
+batch of NumPy calls and the same batch of each fastmlp path back to back, and the table reports
+the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Columns:
 - "py": fastmlp.backends.cpp.matmul, the public API (Python argument checks + binding + GEMM);
 - "core": fastmlp._core.matmul, the binding and GEMM without the Python checks, which shows
   how much of a small product's time is the per-call overhead in backends/cpp.py;
@@ -63,39 +63,53 @@ def batch_time(fn, number):
 
 
 def measure(fns, flops, repeats):
-    """Median seconds per call of each fn, timed in turn within every repeat."""
-    number = max(1, int(2e7 / flops))  # ~a few ms per batch at ~100 GFLOP/s
+    """Seconds per call of each fn in every repeat: {name: [t_repeat0, t_repeat1, ...]}.
+
+    Within a repeat the fns run back to back (batches of ~1 ms), in an order that alternates
+    between repeats, so a slow phase of the shared VM hits all of them alike; compare them
+    with paired ratios (ratio()), not with separate medians."""
+    number = max(1, int(1e8 / flops))  # ~1 ms per batch at ~100 GFLOP/s
     for fn in fns.values():  # warm-up: pack buffers, thread pool, caches
         batch_time(fn, number)
     times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            times[name].append(batch_time(fn, number))
-    return {name: float(np.median(t)) for name, t in times.items()}
+    names = list(fns)
+    for r in range(repeats):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            times[name].append(batch_time(fns[name], number))
+    return times
 
 
-def fma_peak():
-    """{(dtype, threads): GFLOP/s} from peak_fma.c (AVX-512 rows), or {} without gcc."""
+def ratio(times, slow, fast):
+    """Median over repeats of times[slow] / times[fast] within the same repeat."""
+    return float(np.median(np.asarray(times[slow]) / np.asarray(times[fast])))
+
+
+def fma_peak(runs=3):
+    """{(dtype, threads): GFLOP/s} from peak_fma.c (AVX-512 rows), the best of `runs` runs
+    (other processes on the VM only ever lower it), or {} without gcc."""
     if not PEAK_SRC.exists():
         return {}
+    peak = {}
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "peak")
         try:
             subprocess.run(["gcc", "-O3", "-march=native", "-pthread", str(PEAK_SRC), "-o", exe],
                            check=True, capture_output=True)
-            out = subprocess.run([exe, "30000000"], check=True, capture_output=True, text=True).stdout
+            for _ in range(runs):
+                out = subprocess.run([exe, "20000000"], check=True, capture_output=True,
+                                     text=True).stdout
+                for dt, threads, gflops in re.findall(r"avx512 (f32|f64)\s+(\d)\s+([\d.]+)", out):
+                    key = ("float32" if dt == "f32" else "float64", int(threads))
+                    peak[key] = max(peak.get(key, 0.0), float(gflops))
         except (OSError, subprocess.CalledProcessError):
             return {}
-    peak = {}
-    for dt, threads, gflops in re.findall(r"avx512 (f32|f64)\s+(\d)\s+([\d.]+)", out):
-        peak[("float32" if dt == "f32" else "float64", int(threads))] = float(gflops)
     return peak
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--peak", action="store_true", help="measure the FMA peak first")
     parser.add_argument("--only", default="", help="substring of the shape labels to run")
     args = parser.parse_args(argv)
@@ -111,7 +125,7 @@ def main(argv=None):
     relu = cpp._ACTIVATION["relu"]
     rng = np.random.default_rng(0)
 
-    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), medians of {args.repeats} "
+    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), median paired ratios of {args.repeats} "
           f"interleaved repeats; peak (AVX-512 FMA probe, same run): "
           + (", ".join(f"{d} {t}t {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
     print()
@@ -135,15 +149,17 @@ def main(argv=None):
             if dense:
                 bias, act_out = aligned((n,), dtype, rng), aligned((m, n), dtype, rng)
                 fns["dense"] = lambda: _core.dense_forward(a, b, bias, relu, out, act_out)
-            t = measure(fns, 2.0 * m * n * k, args.repeats)
-            gflops = 2.0 * m * n * k / t["core"] / 1e9
+            flops = 2.0 * m * n * k
+            t = measure(fns, flops, args.repeats if flops < 2e9 else max(5, args.repeats // 3))
+            gflops = flops / float(np.median(t["core"])) / 1e9
             pk = peak.get((dtype, args.threads))
+            py, core = ratio(t, "numpy", "py"), ratio(t, "numpy", "core")
             if label in MLP_SHAPES:
-                mlp_ratios.append(t["numpy"] / t["py"])
+                mlp_ratios.append(py)
             pct = f"{100 * gflops / pk:.0f} %" if pk else ""
-            fused = f"{t['dense'] / t['core']:.3f}" if dense else ""
-            print(f"| {label} | {dtype} | {t['numpy'] / t['py']:.2f}x | {t['numpy'] / t['core']:.2f}x "
-                  f"| {gflops:.0f} | {pct} | {fused} |", flush=True)
+            fused = f"{ratio(t, 'dense', 'core'):.3f}" if dense else ""
+            print(f"| {label} | {dtype} | {py:.2f}x | {core:.2f}x | {gflops:.0f} | {pct} | {fused} |",
+                  flush=True)
     if mlp_ratios:
         print()
         print(f"MLP shapes (py path): median ratio {np.median(mlp_ratios):.2f}x, "
