@@ -292,7 +292,7 @@ class MLP:
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features, the model takes {self.layer_sizes[0]}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
+        if not check.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 
@@ -317,7 +317,7 @@ class MLP:
         if y.ndim != 2 or y.shape[1] != n_out:
             raise ValueError(f"{y_name} must have shape ({len(X)}, {n_out}) for this model, got {y.shape}")
         y = np.ascontiguousarray(y, dtype=self.dtype)
-        if not np.isfinite(y).all():
+        if not check.all_finite(y):
             raise ValueError(f"{y_name} contains NaN or infinity")
         if self.loss == "poisson" and y.min() < 0:
             raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
