@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fastmlp.backends import available_backends, get_backend
+from fastmlp.benchmarks.configs import aligned  # noqa: F401  (64-byte aligned operands; shared with `fastmlp bench`)
 
 BACKENDS = available_backends()
 
@@ -21,15 +22,3 @@ def backend(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-def aligned(shape, dtype, rng):
-    """A C-contiguous random array on a 64-byte boundary (NumPy only promises 16; the peer
-    measurements in PEERS.md show unaligned operands making timings bimodal)."""
-    n = int(np.prod(shape))
-    itemsize = np.dtype(dtype).itemsize
-    raw = np.empty(n * itemsize + 64, np.uint8)
-    offset = (-raw.ctypes.data) % 64
-    arr = raw[offset:offset + n * itemsize].view(dtype).reshape(shape)
-    arr[...] = rng.standard_normal(shape)
-    return arr

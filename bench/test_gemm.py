@@ -11,17 +11,22 @@ import pytest
 from conftest import BACKENDS, aligned
 
 SHAPES = {
+    "sq32": (32, 32, 32, False, False),
     "sq64": (64, 64, 64, False, False),
     "sq128": (128, 128, 128, False, False),
     "sq256": (256, 256, 256, False, False),
     "sq512": (512, 512, 512, False, False),
     "fwd 64x784x256": (64, 784, 256, False, False),
     "fwd 256x784x512": (256, 784, 512, False, False),
+    "fwd 32x128x128": (32, 128, 128, False, False),
+    "fwd 128x256x256": (128, 256, 256, False, False),
     "dW (784,64)@(64,256)": (784, 64, 256, True, False),
     "dX (64,256)@(256,784)": (64, 256, 784, False, True),
 }
-# float32 on every shape, float64 on two (enough to see the ratio; keeps the run short)
-CASES = [(shape, "float32") for shape in SHAPES] + [("sq256", "float64"), ("fwd 64x784x256", "float64")]
+# float32 on every shape, float64 on the small ones (the <= 128 target) and two larger ones;
+# bench/gemm_ratios.py runs the whole list in both dtypes.
+CASES = [(shape, "float32") for shape in SHAPES] + [
+    (shape, "float64") for shape in ("sq32", "sq64", "sq128", "fwd 32x128x128", "sq256", "fwd 64x784x256")]
 PATHS = ["numpy@"] + [b for b in BACKENDS if b != "numpy"]  # the numpy backend's matmul *is* @
 
 

@@ -10,10 +10,11 @@ import os
 import numpy as np
 import pytest
 
-from test_train_step import CONFIGS, EPOCH_ROWS, make
+from fastmlp.benchmarks.peers import torch_model
+from test_train_step import CONFIGS, EPOCH_ROUNDS, EPOCH_ROWS, make
 
 THREADS = int(os.environ.get("FASTMLP_NUM_THREADS", "1"))
-ROUNDS = 5
+ROUNDS = EPOCH_ROUNDS
 
 
 def group(config):
@@ -26,15 +27,7 @@ def test_torch_epoch(benchmark, path, config, rng):
     torch = pytest.importorskip("torch", reason="torch not installed (pip install fastmlp[torch])")
     torch.set_num_threads(THREADS)
     net, X, y, batch = make(config, EPOCH_ROWS, rng)
-    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[CONFIGS[config][1]]
-    layers = []
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):  # fastmlp's initial weights
-        lin = torch.nn.Linear(*w.shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w.T))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers += [lin] if i == len(net.weights) - 1 else [lin, act()]
-    model = torch.nn.Sequential(*layers)
+    model = torch_model(net)  # fastmlp's initial weights (shared with `fastmlp bench`)
     loss_fn = torch.nn.CrossEntropyLoss() if net.loss == "cross_entropy" else torch.nn.MSELoss()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.0)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)

@@ -285,6 +285,88 @@ def test_threads_bitwise_identical(isa, dtype):
         cpp.set_parallel_min_macs(threshold)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_packed_and_in_place_a_agree_bitwise(isa, dtype):
+    """The micro-kernel reads op(A) either from a packed copy or in place through its strides
+    (small or row-major A, csrc/gemm/gemm.cpp use_direct_a); the contract (ukernel.hpp) is the
+    same roundings either way. A column-major A over 1 MiB is packed, the same values
+    row-major are read in place, and a small column-major slice too: all must agree bit for
+    bit (random normal values, so any difference in order or rounding would show), with edge
+    rows (m % MR != 0), edge columns and more than one KC block."""
+    rng = np.random.default_rng(11)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    itemsize = np.dtype(dtype).itemsize
+    k = 2 * b["kc"] + 5
+    m = (2**20 // itemsize) // k + b["mr"] + 3  # m * k * itemsize just over 1 MiB
+    n = b["nr"] + 5
+    a_c = rng.standard_normal((m, k)).astype(dtype)
+    b_ = rng.standard_normal((k, n)).astype(dtype)
+    in_place = run(a_c, b_, False, False)                    # row-major: read in place
+    packed = run(np.asfortranarray(a_c), b_, False, False)   # column-major, > 1 MiB: packed
+    assert np.array_equal(in_place, packed), f"{isa} {m}x{n}x{k}"
+    small = np.asfortranarray(a_c[: b["mr"] * 3 + 1])       # column-major, small: in place
+    assert np.array_equal(run(small, b_, False, False), packed[: small.shape[0]])
+    # the transposed view of the same column-major data is row-major again: in place
+    assert np.array_equal(run(np.ascontiguousarray(a_c.T), b_, True, False), packed)
+
+
+def _dense_shapes(b):
+    """(batch, n_in, n_out): whole and edge tiles, one and several KC blocks, a 1-wide layer."""
+    return [(b["mr"] * 2 + 1, 7, b["nr"] + 3), (b["mr"], b["kc"] * 2 + 3, b["nr"] * 2),
+            (3 * b["mr"] - 1, 33, 1), (5, 0, b["nr"] - 1)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["identity", "relu", "leaky_relu", "sigmoid", "tanh",
+                                        "gelu", "softmax"])
+def test_dense_forward_fused_equals_unfused(isa, dtype, activation):
+    """dense_forward adds the bias and applies the activation in the GEMM's epilogue (in
+    registers for identity/relu/leaky_relu, per tile for the rest). It must give exactly the
+    bits of the unfused sequence: matmul, then + b as NumPy rounds it, then
+    activation_forward, under 1, 2 and 3 threads with every shape split across them."""
+    rng = np.random.default_rng(12)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    threshold = cpp.parallel_min_macs()
+    cpp.set_parallel_min_macs(0)  # split every shape across the threads
+    try:
+        for batch, n_in, n_out in _dense_shapes(b):
+            x = rng.standard_normal((batch, n_in)).astype(dtype)
+            w = rng.standard_normal((n_in, n_out)).astype(dtype)
+            bias = rng.standard_normal(n_out).astype(dtype)
+            z_ref = cpp.matmul(x, w) + bias
+            a_ref = cpp.activation_forward(activation, z_ref)
+            for threads in (1, 2, 3):
+                cpp.set_num_threads(threads)
+                z, a = cpp.dense_forward(x, w, bias, activation)
+                what = f"{isa} {activation} {batch}x{n_in}x{n_out} threads={threads}"
+                assert np.array_equal(z, z_ref), what + " z"
+                assert np.array_equal(a, a_ref, equal_nan=True), what + " a"
+    finally:
+        cpp.set_parallel_min_macs(threshold)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_forward_epilogue_keeps_nan_and_signed_zero(isa, dtype):
+    """The in-register relu and leaky_relu are z < 0 ? 0 : z and z > 0 ? z : slope * z, like
+    the scalar kernels: a NaN pre-activation stays NaN, and a -0.0 keeps its sign (a max()
+    instruction would change one of them). Column 2's product underflows to -0.0 (as an FMA
+    rounds it; the generic kernel's separate add gives +0.0) and its bias is -0.0."""
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    n_out = b["nr"] + 1  # full vector and a masked edge
+    tiny = np.finfo(dtype).tiny
+    x = np.full((3, 1), tiny, dtype)
+    w = np.zeros((1, n_out), dtype)
+    bias = np.zeros(n_out, dtype)
+    bias[0], bias[2], bias[-1], w[0, 2] = np.nan, -0.0, np.nan, -tiny
+    for activation in ("relu", "leaky_relu"):
+        z, a = cpp.dense_forward(x, w, bias, activation)
+        a_ref = cpp.activation_forward(activation, cpp.matmul(x, w) + bias)
+        assert np.array_equal(a, a_ref, equal_nan=True), activation
+        assert np.isnan(a[:, 0]).all() and np.isnan(a[:, -1]).all(), activation
+        assert np.array_equal(np.signbit(a), np.signbit(a_ref)), activation
+        assert np.array_equal(np.signbit(a[:, 2]), np.signbit(z[:, 2])), activation
+
+
 # --- nn kernels and training per ISA (float64: agree with the NumPy backend to ~1e-12) -------
 
 

@@ -56,19 +56,33 @@ thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
+// The epilogue of the tile whose top-left element is C(row, col): bias and out moved there.
+template <class T>
+Epilogue<T> epilogue_at(const Epilogue<T>& ep, int64_t row, int64_t col, int64_t ldc) {
+  Epilogue<T> at = ep;
+  if (at.bias) at.bias += col;
+  if (at.out) at.out += row * ldc + col;
+  return at;
+}
+
 // One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
 // With kShared = 'a' or 'b', `shared` holds op(A) or op(B) already packed for all k (layout:
 // SharedPack below) by the threaded split, and that operand is read from there instead of
 // packed again. A compile-time choice: the serial instantiation ('-') is the plain loop nest.
+// direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
+// copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
+// ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
 template <class T, char kShared = '-'>
 void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
-                 int64_t b_cs, T beta, T* c, int64_t ldc, const T* shared = nullptr) {
+                 int64_t b_cs, T beta, T* c, int64_t ldc, const Epilogue<T>* ep,
+                 bool direct_a = false, const T* shared = nullptr) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
   T* a_packed = nullptr;
   T* b_packed = nullptr;
-  if constexpr (kShared != 'a') a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
+  if (kShared != 'a' && !direct_a)
+    a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
   if constexpr (kShared != 'b') b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
 
   // Loop over the n dimension (NC columns at a time).
@@ -78,6 +92,7 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc_cur = std::min(KC, k - pc);
       const T beta_cur = pc == 0 ? beta : T(1);
+      const bool last_pc = pc + kc_cur == k;
       const T* b_panel = b_packed;
       if constexpr (kShared == 'b')
         b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
@@ -86,19 +101,32 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
       // Loop over the m dimension (MC rows at a time).
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc_cur = std::min(MC, m - ic);
+        // The A block as the micro-kernel reads it: packed micro-panels (rs 1, cs MR, one
+        // every MR * kc_cur elements) or op(A) itself.
         const T* a_block = a_packed;
-        if constexpr (kShared == 'a')
+        int64_t rs = 1, cs = MR, panel = MR * kc_cur;
+        if (direct_a) {
+          a_block = a + ic * a_rs + pc * a_cs, rs = a_rs, cs = a_cs, panel = MR * a_rs;
+        } else if constexpr (kShared == 'a') {
           a_block = shared + pc * round_up(m, MR) + ic * kc_cur;
-        else
+        } else {
           pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed);
+        }
         // Loop over the NR-wide micro-panels of the B panel.
         for (int64_t jr = 0; jr < nc_cur; jr += NR) {
           const int64_t nr_cur = std::min(NR, nc_cur - jr);
           // Loop over the MR-tall micro-panels of the A block.
           for (int64_t ir = 0; ir < mc_cur; ir += MR) {
             const int64_t mr_cur = std::min(MR, mc_cur - ir);
-            ukernel(kc_cur, alpha, a_block + ir * kc_cur, b_panel + jr * kc_cur, beta_cur,
-                    c + (ic + ir) * ldc + jc + jr, ldc, mr_cur, nr_cur);
+            const int64_t row = ic + ir, col = jc + jr;
+            T* c_tile = c + row * ldc + col;
+            Epilogue<T> ep_tile;
+            if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
+            ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs, b_panel + jr * kc_cur,
+                    beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+            // An activation the kernel cannot do in registers, on the tile it just wrote.
+            if (ep && last_pc && ep->tile_fn)
+              ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
           }
         }
       }
@@ -171,13 +199,32 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
   return r;
 }
 
+// Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
+// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, but it
+// is a strided gather of every element of A; measured on Zen 5 at 1 thread, skipping it was
+// faster for every shape of the list when op(A) is row-major (a_cs == 1): 64^3
+// float32 3.5 -> 2.5 us, 128^3 21.6 -> 17.8 us, 512^3 1.18 -> 1.09 ms, 2048^3 no worse. The
+// kernel's 8 row streams each walk contiguous memory, which the L1 prefetcher follows.
+// A column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
+// every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
+// 2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
+// beyond kDirectAMaxBytes such an A is packed.
+// The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
+constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;  // Zen 4/5 L2 per core
+
+template <class T>
+bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_t a_cs) {
+  if (a_rs == 1 && a_cs == bk.mr) return false;
+  return a_cs == 1 || m * k <= kDirectAMaxBytes / int64_t(sizeof(T));
+}
+
 }  // namespace
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
-          T beta, T* c, int64_t ldc) {
+          T beta, T* c, int64_t ldc, const Epilogue<T>* ep) {
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const KernelSet& ks = active_kernels();
@@ -193,14 +240,24 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   checked_mul(m, k, "gemm: m * k");
   checked_mul(k, n, "gemm: k * n");
   if (m == 0 || n == 0) return;
-  if (k == 0) {  // BLAS quick return: C := beta * C, and beta == 0 never reads C
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+  if (k == 0) {
+    // BLAS quick return, C := beta * C (beta == 0 never reads C), then the epilogue: the
+    // micro-kernel with kc = 0 and alpha = 0 does exactly that, tile by tile.
+    for (int64_t i = 0; i < m; i += bk.mr)
+      for (int64_t j = 0; j < n; j += bk.nr) {
+        Epilogue<T> at;
+        if (ep) at = epilogue_at(*ep, i, j, ldc);
+        const int64_t rows = std::min(bk.mr, m - i), cols = std::min(bk.nr, n - j);
+        ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, beta, c + i * ldc + j, ldc, rows, cols,
+                ep ? &at : nullptr);
+        if (ep && ep->tile_fn) ep->tile_fn(ep->ctx, c + i * ldc + j, at.out, ldc, rows, cols);
+      }
     return;
   }
   // Fold the transposes into the strides: op(A)(i, p) = A(p, i) swaps A's strides.
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
+  const bool direct_a = use_direct_a<T>(bk, m, k, a_rs, a_cs);
 
   const int n_threads = parallel::get_num_threads();
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
@@ -208,15 +265,16 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
   const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
   if (n_threads == 1 || small) {
-    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
+    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+                direct_a);
     return;
   }
   // Split M or N into contiguous chunks of whole MR (NR) tiles. Each task runs the full loop
   // nest on its rows (or columns) of C, so no two tasks write the same element and each
   // element's k-sum is computed identically whatever the split. The operand all tasks read
   // (B when splitting M, A when splitting N) is packed once, by all threads together
-  // (SharedPack); each task packs its own slice of the other. Split the larger of m and n,
-  // falling back to the other if it has too few tiles.
+  // (SharedPack); each task packs its own slice of the other (or reads A in place). Split the
+  // larger of m and n, falling back to the other if it has too few tiles.
   const int64_t m_units = (m + bk.mr - 1) / bk.mr, n_units = (n + bk.nr - 1) / bk.nr;
   const bool split_m = m >= n ? m_units >= n_threads || m_units >= n_units
                               : !(n_units >= n_threads || n_units >= m_units);
@@ -225,7 +283,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // process shares) leaves its second task to the others instead of making them wait.
   const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
   if (n_tasks <= 1) {
-    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
+    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+                direct_a);
     return;
   }
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
@@ -241,21 +300,27 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
     if (split_m) {
       if (lo >= m) return;
       const int64_t rows = std::min(per_task, m - lo);
+      Epilogue<T> at;
+      if (ep) at = epilogue_at(*ep, lo, 0, ldc);
+      const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
         gemm_serial<T, 'b'>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
-                            b_cs, beta, c + lo * ldc, ldc, shared);
+                            b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared);
       else
         gemm_serial(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
-                    beta, c + lo * ldc, ldc);
+                    beta, c + lo * ldc, ldc, ep_task, direct_a);
     } else {
       if (lo >= n) return;
       const int64_t cols = std::min(per_task, n - lo);
+      Epilogue<T> at;
+      if (ep) at = epilogue_at(*ep, 0, lo, ldc);
+      const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
         gemm_serial<T, 'a'>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
-                            b_cs, beta, c + lo, ldc, shared);
+                            b_cs, beta, c + lo, ldc, ep_task, false, shared);
       else
         gemm_serial(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
-                    beta, c + lo, ldc);
+                    beta, c + lo, ldc, ep_task, direct_a);
     }
   }, wake);
 }
@@ -268,10 +333,11 @@ void set_parallel_min_macs(int64_t macs) {
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                          int64_t, const float*, int64_t, int64_t, float, float*, int64_t);
+                          int64_t, const float*, int64_t, int64_t, float, float*, int64_t,
+                          const Epilogue<float>*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                            int64_t, int64_t, const double*, int64_t, int64_t, double, double*,
-                           int64_t);
+                           int64_t, const Epilogue<double>*);
 
 std::string build_info() {
   int count = 0;

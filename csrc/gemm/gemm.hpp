@@ -5,6 +5,8 @@
 // zero allowed); op(A) is A, or A transposed when trans_a; likewise B. So C- and F-ordered
 // arrays, transposes and NumPy slices all arrive without a copy; packing absorbs the strides.
 // beta == 0: C is never read. k == 0: C := beta * C (0 when beta == 0). m or n == 0: no-op.
+// ep (ukernel.hpp): after the full k-sum of each tile, C := C + bias and ep->out := act(C),
+// fused into the micro-kernel's stores (dense_forward's bias and activation).
 // Work is split over blocks of M or N, never K, so the result is bitwise the same for any
 // thread count.
 #pragma once
@@ -12,13 +14,15 @@
 #include <cstdint>
 #include <string>
 
+#include "gemm/ukernel.hpp"  // Epilogue
+
 namespace fastmlp::gemm {
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
-          T beta, T* c, int64_t ldc);
+          T beta, T* c, int64_t ldc, const Epilogue<T>* ep = nullptr);
 
 // Multiply-adds (m*n*k) below which a GEMM runs on the calling thread alone. From there on it
 // also uses pool workers that are awake (spinning after a recent job) or that a stream of

@@ -34,6 +34,14 @@ struct F32 {
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_ps(x, y); }
   static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm256_fmadd_ps(x, y, z); }
+  static FASTMLP_INLINE V add(V x, V y) { return _mm256_add_ps(x, y); }
+  // z < 0 ? 0 : z, as the scalar code: NaN and -0.0 pass through unchanged.
+  static FASTMLP_INLINE V relu(V z) {
+    return _mm256_blendv_ps(z, zero(), _mm256_cmp_ps(z, zero(), _CMP_LT_OQ));
+  }
+  static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
+    return _mm256_blendv_ps(mul(z, slope), z, _mm256_cmp_ps(z, zero(), _CMP_GT_OQ));
+  }
   // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     const int n = lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
@@ -56,6 +64,13 @@ struct F64 {
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_pd(x, y); }
   static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm256_fmadd_pd(x, y, z); }
+  static FASTMLP_INLINE V add(V x, V y) { return _mm256_add_pd(x, y); }
+  static FASTMLP_INLINE V relu(V z) {
+    return _mm256_blendv_pd(z, zero(), _mm256_cmp_pd(z, zero(), _CMP_LT_OQ));
+  }
+  static FASTMLP_INLINE V leaky(V z, V slope) {
+    return _mm256_blendv_pd(mul(z, slope), z, _mm256_cmp_pd(z, zero(), _CMP_GT_OQ));
+  }
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     const int64_t n = lanes < 0 ? 0 : lanes > W ? W : lanes;
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -64,7 +79,7 @@ struct F64 {
   static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
 };
 
-#include "gemm/ukernel_simd.inl"  // template <K, MR, NV> ukernel(...), compiled with this TU's flags
+#include "gemm/ukernel_simd.inl"  // ukernel_entry<K, MR, NV>(...), compiled with this TU's flags
 
 #undef FASTMLP_INLINE
 
@@ -73,14 +88,12 @@ struct F64 {
 static_assert(gemm::kAvx2F32.mr == 6 && gemm::kAvx2F32.nr == 2 * F32::W, "blocking.hpp row");
 static_assert(gemm::kAvx2F64.mr == 6 && gemm::kAvx2F64.nr == 2 * F64::W, "blocking.hpp row");
 
-void sgemm_6x16(int64_t kc, float alpha, const float* a, const float* b, float beta, float* c,
-                int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel<F32, 6, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(sgemm_6x16, float) {
+  ukernel_entry<F32, 6, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
-void dgemm_6x8(int64_t kc, double alpha, const double* a, const double* b, double beta,
-               double* c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel<F64, 6, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(dgemm_6x8, double) {
+  ukernel_entry<F64, 6, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 }  // namespace fastmlp::avx2

@@ -40,6 +40,15 @@ struct F32 {
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_ps(x, y); }
   static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm512_fmadd_ps(x, y, z); }
+  static FASTMLP_INLINE V add(V x, V y) { return _mm512_add_ps(x, y); }
+  // z < 0 ? 0 : z, as the scalar code: NaN and -0.0 pass through unchanged. (A masked move,
+  // not _mm512_max_ps, whose header trips GCC 12's -Wmaybe-uninitialized.)
+  static FASTMLP_INLINE V relu(V z) {
+    return _mm512_mask_mov_ps(z, _mm512_cmp_ps_mask(z, zero(), _CMP_LT_OQ), zero());
+  }
+  static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero(), _CMP_GT_OQ), mul(z, slope), z);
+  }
   // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFFFF) : Mask((1u << lanes) - 1);
@@ -61,6 +70,13 @@ struct F64 {
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_pd(x, y); }
   static FASTMLP_INLINE V fmadd(V x, V y, V z) { return _mm512_fmadd_pd(x, y, z); }
+  static FASTMLP_INLINE V add(V x, V y) { return _mm512_add_pd(x, y); }
+  static FASTMLP_INLINE V relu(V z) {
+    return _mm512_mask_mov_pd(z, _mm512_cmp_pd_mask(z, zero(), _CMP_LT_OQ), zero());
+  }
+  static FASTMLP_INLINE V leaky(V z, V slope) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, zero(), _CMP_GT_OQ), mul(z, slope), z);
+  }
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFF) : Mask((1u << lanes) - 1);
   }
@@ -68,7 +84,7 @@ struct F64 {
   static FASTMLP_INLINE void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
 };
 
-#include "gemm/ukernel_simd.inl"  // template <K, MR, NV> ukernel(...), compiled with this TU's flags
+#include "gemm/ukernel_simd.inl"  // ukernel_entry<K, MR, NV>(...), compiled with this TU's flags
 
 #undef FASTMLP_INLINE
 
@@ -77,14 +93,12 @@ struct F64 {
 static_assert(gemm::kAvx512F32.mr == 8 && gemm::kAvx512F32.nr == 2 * F32::W, "blocking.hpp row");
 static_assert(gemm::kAvx512F64.mr == 8 && gemm::kAvx512F64.nr == 2 * F64::W, "blocking.hpp row");
 
-void sgemm_8x32(int64_t kc, float alpha, const float* a, const float* b, float beta, float* c,
-                int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel<F32, 8, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(sgemm_8x32, float) {
+  ukernel_entry<F32, 8, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
-void dgemm_8x16(int64_t kc, double alpha, const double* a, const double* b, double beta,
-                double* c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel<F64, 8, 2>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(dgemm_8x16, double) {
+  ukernel_entry<F64, 8, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 }  // namespace fastmlp::avx512

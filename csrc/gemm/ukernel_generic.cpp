@@ -10,20 +10,47 @@
 namespace fastmlp::generic {
 namespace {
 
+// One element of the epilogue: z = r + bias (C keeps z), act(z) to *out; the same roundings
+// and NaN handling as the intrinsic kernels and the scalar activations.
+template <class T>
+inline T epilogue(T r, const gemm::Epilogue<T>& ep, int64_t j, T* out) {
+  const T z = ep.bias ? r + ep.bias[j] : r;
+  if (out) {
+    switch (ep.act) {
+      case gemm::RegAct::relu: *out = z < T(0) ? T(0) : z; break;
+      case gemm::RegAct::leaky_relu: *out = z > T(0) ? z : z * ep.slope; break;
+      default: *out = z;
+    }
+  }
+  return z;
+}
+
 template <class T, int MR, int NR>
-void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, const T* __restrict b, T beta,
-                 T* __restrict c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
+void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, int64_t a_rs, int64_t a_cs,
+                 const T* __restrict b, T beta, T* __restrict c, int64_t ldc, int64_t m_cur,
+                 int64_t n_cur, const gemm::Epilogue<T>* ep) {
   // MR*NR accumulators live in registers; each k adds one rank-1 update, in k order, so every
   // C element is the same sequence of roundings wherever its tile sits. (In the intrinsic
   // kernels these loops over MR and NR are unrolled by hand into FMAs on whole vectors.)
+  // Rows >= m_cur of a strided A read the last real row (computed, never stored).
   T acc[MR][NR] = {};
-  for (int64_t p = 0; p < kc; ++p) {
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-    a += MR;
-    b += NR;
+  if (a_rs == 1 && a_cs == MR) {  // packed: fixed offsets the compiler can vectorize
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+      a += MR;
+      b += NR;
+    }
+  } else {
+    const T* row[MR];
+    for (int i = 0; i < MR; ++i) row[i] = a + (i < m_cur ? i : m_cur - 1) * a_rs;
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j) acc[i][j] += row[i][p * a_cs] * b[j];
+      b += NR;
+    }
   }
-  if (m_cur == MR && n_cur == NR) {
+  if (m_cur == MR && n_cur == NR && !ep) {
     // Full tile: fixed trip counts, so the stores vectorize too.
     for (int i = 0; i < MR; ++i) {
       T* ci = c + i * ldc;
@@ -36,8 +63,11 @@ void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, const T* __restrict
   }
   for (int64_t i = 0; i < m_cur; ++i) {
     T* ci = c + i * ldc;
-    for (int64_t j = 0; j < n_cur; ++j)
-      ci[j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
+    for (int64_t j = 0; j < n_cur; ++j) {
+      T r = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
+      if (ep) r = epilogue(r, *ep, j, ep->out ? ep->out + i * ldc + j : nullptr);
+      ci[j] = r;
+    }
   }
 }
 
@@ -46,14 +76,12 @@ void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, const T* __restrict
 static_assert(gemm::kGenericF32.mr == 6 && gemm::kGenericF32.nr == 8, "blocking.hpp row");
 static_assert(gemm::kGenericF64.mr == 6 && gemm::kGenericF64.nr == 4, "blocking.hpp row");
 
-void sgemm_6x8(int64_t kc, float alpha, const float* a, const float* b, float beta, float* c,
-               int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel_ref<float, 6, 8>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(sgemm_6x8, float) {
+  ukernel_ref<float, 6, 8>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
-void dgemm_6x4(int64_t kc, double alpha, const double* a, const double* b, double beta,
-               double* c, int64_t ldc, int64_t m_cur, int64_t n_cur) {
-  ukernel_ref<double, 6, 4>(kc, alpha, a, b, beta, c, ldc, m_cur, n_cur);
+FASTMLP_UKERNEL_DECL(dgemm_6x4, double) {
+  ukernel_ref<double, 6, 4>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 }  // namespace fastmlp::generic

@@ -5,13 +5,91 @@
 // own flags and no inline function is shared across TUs (the ODR trap, ENGINEERING.md §2).
 //
 // Contract (ukernel.hpp): C[m_cur x n_cur] := alpha * A_panel * B_panel + beta * C, with
-// A_panel MR x kc and B_panel kc x NR packed and zero-padded; beta == 0 never reads C.
+// B_panel kc x NR packed and zero-padded, A_panel packed (a_rs = 1, a_cs = MR) or read through
+// its strides; beta == 0 never reads C; then the optional epilogue (bias, activation).
 
-template <class K, int MR, int NV>
+// Applies the register epilogue to one C vector r (columns [j, j + W) of a row) and returns
+// z = r + bias; *act_out receives act(z). kAct: -1 no epilogue, else a RegAct value.
+template <class K, int kAct>
+FASTMLP_INLINE typename K::V epilogue(typename K::V r, typename K::V bias, typename K::V slope,
+                                      typename K::V* act_out) {
+  using V = typename K::V;
+  if constexpr (kAct < 0) return r;
+  const V z = K::add(r, bias);
+  if constexpr (kAct == int(gemm::RegAct::relu)) *act_out = K::relu(z);
+  if constexpr (kAct == int(gemm::RegAct::leaky_relu)) *act_out = K::leaky(z, slope);
+  if constexpr (kAct == int(gemm::RegAct::identity)) *act_out = z;
+  return z;
+}
+
+// Writes the finished accumulators: C := alpha * acc (+ beta * C, one fused rounding), then
+// the epilogue. Full tiles use plain stores, edge tiles masked ones on the last columns and a
+// row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
+template <class K, int MR, int NV, int kAct>
+FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha,
+                               typename K::T beta, typename K::T* __restrict c, int64_t ldc,
+                               int64_t m_cur, int64_t n_cur, const gemm::Epilogue<typename K::T>* ep) {
+  using T = typename K::T;
+  using V = typename K::V;
+  constexpr int W = K::W, NR = NV * W;
+  const V va = K::set1(alpha), vb = K::set1(beta);
+  const bool read_c = beta != T(0);
+  const bool full = m_cur == MR && n_cur == NR;
+  typename K::Mask m[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) m[v] = K::mask(n_cur - v * W);
+  V bias[NV], slope = K::zero();
+  T* out = nullptr;
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) bias[v] = K::zero();
+  if constexpr (kAct >= 0) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      if (ep->bias)
+        bias[v] = full ? K::loadu(ep->bias + v * W) : K::maskload(ep->bias + v * W, m[v]);
+    slope = K::set1(ep->slope);
+    out = ep->out;
+  }
+  if (full) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        V r = K::mul(va, acc[i][v]);
+        if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
+        V act = r;
+        r = epilogue<K, kAct>(r, bias[v], slope, &act);
+        K::storeu(ci + v * W, r);
+        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, act);
+      }
+    }
+    return;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m_cur) break;
+    T* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = K::mul(va, acc[i][v]);
+      if (read_c) r = K::fmadd(vb, K::maskload(ci + v * W, m[v]), r);
+      V act = r;
+      r = epilogue<K, kAct>(r, bias[v], slope, &act);
+      K::maskstore(ci + v * W, m[v], r);
+      if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], act);
+    }
+  }
+}
+
+// kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MR, fixed offsets); otherwise each
+// row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
+// computed and dropped, never stored, and nothing outside A is read).
+template <class K, int MR, int NV, bool kPackedA>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
-                            const typename K::T* __restrict b, typename K::T beta,
-                            typename K::T* __restrict c, int64_t ldc, int64_t m_cur,
-                            int64_t n_cur) {
+                            int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
+                            typename K::T beta, typename K::T* __restrict c, int64_t ldc,
+                            int64_t m_cur, int64_t n_cur, const gemm::Epilogue<typename K::T>* ep) {
   using T = typename K::T;
   using V = typename K::V;
   constexpr int W = K::W, NR = NV * W;
@@ -28,50 +106,61 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
     for (int v = 0; v < NV; ++v) acc[i][v] = K::zero();
 
   // C_tile += A_panel(:, p) * B_panel(p, :), one rank-1 update per k, in k order.
+  if constexpr (kPackedA) {
 #pragma GCC unroll 4
-  for (int64_t p = 0; p < kc; ++p) {
-    V bv[NV];
+    for (int64_t p = 0; p < kc; ++p) {
+      V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+      for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const V ai = K::broadcast(a + i);
+      for (int i = 0; i < MR; ++i) {
+        const V ai = K::broadcast(a + i);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
+      }
+      a += MR;
+      b += NR;
     }
-    a += MR;
-    b += NR;
+  } else {
+    const T* row[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) row[i] = a + (i < m_cur ? i : m_cur - 1) * a_rs;
+#pragma GCC unroll 4
+    for (int64_t p = 0, off = 0; p < kc; ++p, off += a_cs) {
+      V bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const V ai = K::broadcast(row[i] + off);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
+      }
+      b += NR;
+    }
   }
 
-  // C := alpha * acc (+ beta * C, one fused rounding); beta == 0 never reads C.
-  const V va = K::set1(alpha), vb = K::set1(beta);
-  const bool read_c = beta != T(0);
-  if (m_cur == MR && n_cur == NR) {
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      T* ci = c + i * ldc;
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        V r = K::mul(va, acc[i][v]);
-        if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
-        K::storeu(ci + v * W, r);
-      }
-    }
-    return;
-  }
-  typename K::Mask m[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) m[v] = K::mask(n_cur - v * W);
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    if (i >= m_cur) break;
-    T* ci = c + i * ldc;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      V r = K::mul(va, acc[i][v]);
-      if (read_c) r = K::fmadd(vb, K::maskload(ci + v * W, m[v]), r);
-      K::maskstore(ci + v * W, m[v], r);
-    }
+  if (!ep) return store_tile<K, MR, NV, -1>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
+  switch (ep->act) {
+    case gemm::RegAct::relu:
+      return store_tile<K, MR, NV, int(gemm::RegAct::relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
+    case gemm::RegAct::leaky_relu:
+      return store_tile<K, MR, NV, int(gemm::RegAct::leaky_relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
+    default:
+      return store_tile<K, MR, NV, int(gemm::RegAct::identity)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
   }
 }
 
+// The entry point behind each ISA's <s|d>gemm_<MR>x<NR>: the packed layout gets the kernel
+// with fixed offsets, anything else the strided one.
+template <class K, int MR, int NV>
+FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
+                                  int64_t a_rs, int64_t a_cs, const typename K::T* b,
+                                  typename K::T beta, typename K::T* c, int64_t ldc,
+                                  int64_t m_cur, int64_t n_cur,
+                                  const gemm::Epilogue<typename K::T>* ep) {
+  if (a_rs == 1 && a_cs == MR)
+    ukernel<K, MR, NV, true>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  else
+    ukernel<K, MR, NV, false>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+}

@@ -1,47 +1,74 @@
-// Dense layer kernels: strided GEMM plus a row-wise epilogue (bias, activation) in one pass.
+// Dense layer kernels: a strided GEMM whose micro-kernel also adds the bias and applies the
+// activation (forward), and one cache-sized pass for act' and the bias gradient (backward).
 #include "nn/dense.hpp"
+
+#include <algorithm>
 
 #include "gemm/gemm.hpp"
 #include "parallel/thread_pool.hpp"
 
 namespace fastmlp::nn {
+namespace {
+
+// An activation the micro-kernel cannot apply in registers (sigmoid, tanh, gelu), run on each
+// C tile right after the kernel stored it, row by row (activation_forward wants contiguous
+// rows; a tile row is). One row of at most NR values is far below activation_forward's
+// parallel threshold, so this never re-enters the thread pool.
+template <class T>
+void tile_activation(void* ctx, const T* z, T* a, int64_t ld, int64_t rows, int64_t cols) {
+  const Activation act = *static_cast<const Activation*>(ctx);
+  for (int64_t i = 0; i < rows; ++i) activation_forward(act, z + i * ld, a + i * ld, 1, cols);
+}
+
+}  // namespace
 
 template <class T>
 void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
-  // z = x @ w (beta 0: z is write-only, its old contents never leak)
+  // z = x @ w + b, a = act(z), in the GEMM's epilogue while each tile is in registers (or,
+  // for the activations with exp/tanh/erf, in L1 right after it was stored). Rounding matches
+  // NumPy's (x @ w) + b exactly: the bias is added after the full k-sum. Softmax needs whole
+  // rows, so it runs after the GEMM.
+  gemm::Epilogue<T> ep{};
+  ep.bias = b;
+  const bool in_place_identity = act == Activation::identity && a == z;
+  switch (act) {
+    case Activation::identity: ep.out = in_place_identity ? nullptr : a; break;
+    case Activation::relu: ep.act = gemm::RegAct::relu, ep.out = a; break;
+    case Activation::leaky_relu:
+      ep.act = gemm::RegAct::leaky_relu, ep.out = a, ep.slope = T(kLeakyReluSlope);
+      break;
+    case Activation::softmax: break;  // z only; below
+    default:  // sigmoid, tanh, gelu
+      ep.out = a, ep.tile_fn = &tile_activation<T>, ep.ctx = &act;
+  }
+  // beta 0: z is write-only, its old contents never leak
   gemm::gemm<T>(false, false, batch, n_out, n_in, T(1), x.data, x.rs, x.cs, w.data, w.rs, w.cs,
-                T(0), z, n_out);
-  // Epilogue while each row is still in cache: z += b, then a = act(z) on the same rows.
-  // Rounding matches NumPy's (x @ w) + b exactly: the bias is added after the full k-sum.
-  const int64_t min_rows = (int64_t(1) << 14) / (n_out > 0 ? n_out : 1) + 1;
-  parallel::parallel_chunks(batch, min_rows, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      T* zi = z + i * n_out;
-      for (int64_t j = 0; j < n_out; ++j) zi[j] = zi[j] + b[j];
-    }
-    if (!(act == Activation::identity && a == z)) {
-      // serial inside the chunk: activation_forward's own split sees one small block
-      activation_forward(act, z + lo * n_out, a + lo * n_out, hi - lo, n_out);
-    }
-  });
+                T(0), z, n_out, &ep);
+  if (act == Activation::softmax) activation_forward(act, z, a, batch, n_out);
 }
 
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
                     const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
-  // a = act(z)  ->  grad_z = grad_a * act'(z)
-  activation_backward(act, z, a, grad_a, grad_z, batch, n_out);
+  // a = act(z) -> grad_z = grad_a * act'(z), and z = ... + b -> grad_b = column sums of
+  // grad_z, row after row like NumPy's sum(axis=0): one pass over blocks of rows small enough
+  // (~32 KiB of float32) that the sums read grad_z from L1 right after it was written.
+  // Serial, so grad_b's order (and bits) do not depend on the thread count.
+  std::fill(grad_b, grad_b + n_out, T(0));
+  const int64_t block = std::max<int64_t>(1, 8192 / std::max<int64_t>(n_out, 1));
+  for (int64_t lo = 0; lo < batch; lo += block) {
+    const int64_t rows = std::min(block, batch - lo), off = lo * n_out;
+    activation_backward(act, z + off, a + off, grad_a + off, grad_z + off, rows, n_out);
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* gz = grad_z + off + i * n_out;
+      for (int64_t j = 0; j < n_out; ++j) grad_b[j] = grad_b[j] + gz[j];
+    }
+  }
   // z = x @ w  ->  grad_w = x^T @ grad_z: x's strides swapped by trans_a
   gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
                 T(0), grad_w, n_out);
-  // z = ... + b  ->  grad_b = column sums of grad_z, row after row like NumPy's sum(axis=0)
-  for (int64_t j = 0; j < n_out; ++j) grad_b[j] = T(0);
-  for (int64_t i = 0; i < batch; ++i) {
-    const T* gz = grad_z + i * n_out;
-    for (int64_t j = 0; j < n_out; ++j) grad_b[j] = grad_b[j] + gz[j];
-  }
   // z = x @ w  ->  grad_x = grad_z @ w^T: w's strides swapped by trans_b
   if (grad_x)
     gemm::gemm<T>(false, true, batch, n_in, n_out, T(1), grad_z, n_out, 1, w.data, w.rs, w.cs,

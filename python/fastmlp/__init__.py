@@ -9,8 +9,10 @@
 
 __version__ = "0.1.0"
 
-from . import callbacks, datasets, optim  # noqa: E402
+from . import callbacks, convert, datasets, optim, plot  # noqa: E402  (plot imports matplotlib lazily)
 from .backends import available_backends, get_backend  # noqa: E402
+from .convert import from_sklearn  # noqa: E402
+from .explain import explain  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .lr_find import lr_find  # noqa: E402
 from .model import MLP  # noqa: E402
@@ -20,11 +22,15 @@ from .train import History  # noqa: E402
 __all__ = [
     "MLP",
     "History",
+    "explain",
+    "from_sklearn",
+    "convert",
     "gradcheck",
     "lr_find",
     "optim",
     "callbacks",
     "datasets",
+    "plot",
     "available_backends",
     "get_backend",
     "set_num_threads",

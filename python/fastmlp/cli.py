@@ -4,6 +4,8 @@
     fastmlp train --dataset moons      a toy problem for learners (xor, moons, circles, spirals)
     fastmlp train --dataset house-prices          regression: RMSE and R^2
     fastmlp train --dataset mnist --data-dir DIR  full MNIST from the standard IDX files
+    fastmlp explain [--example xor|house]  one training step, every number named
+    fastmlp bench [--quick]            fastmlp vs NumPy, PyTorch, scikit-learn on this machine
     fastmlp info                       versions, backends, threads, CPU features
 
 Exit codes: 0 success, 1 a runtime problem (missing or corrupt data, unavailable backend),
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .bench_cli import add_parser as add_bench_parser
+from .cli_explain import add_parser as add_explain_parser
 from .cli_train import DEFAULTS, CLIError, check_train_args, cmd_train
 
 DATASETS = ("mnist-small", "mnist", "fashion-mnist", "xor", "moons", "circles", "spirals", "house-prices")
@@ -123,14 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=_positive_int, help="rows per gradient step")
     g = train.add_argument_group("output")
     g.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to PATH (.npz)")
+    g.add_argument("--plot", type=Path, metavar="PATH",
+                   help="write the loss and metric curves (train and validation) to PATH (.png, .pdf, "
+                        ".svg; needs matplotlib: pip install 'fastmlp[plot]')")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar; print only the results")
     train.set_defaults(func=cmd_train, check=check_train_args, subparser=train)
+
+    add_bench_parser(sub, _positive_int, BACKENDS)
 
     info = sub.add_parser("info", help="versions, backends, threads and CPU features",
                           description="Print fastmlp's version, its dependencies, the available "
                                       "backends, the thread count and the CPU's SIMD features.")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info, check=None, subparser=info)
+    add_explain_parser(sub)
     return parser
 
 

@@ -56,6 +56,8 @@ def check_train_args(args) -> str | None:
     if (args.data_dir is not None or args.download) and args.dataset not in ("mnist", "fashion-mnist"):
         opt = "--data-dir" if args.data_dir is not None else "--download"
         return f"{opt} applies to --dataset mnist or fashion-mnist, not {args.dataset}"
+    if getattr(args, "plot", None) is not None and args.epochs == 0:
+        return "--plot draws one point per epoch: it needs --epochs >= 1"
     if args.n_samples is not None:
         minimum = 5
         if args.n_samples < minimum:
@@ -147,6 +149,34 @@ def _make_optimizer(args, default_lr):
         raise CLIError(f"bad optimizer settings: {exc}") from None
 
 
+def _check_plot_target(path):
+    """Fail before training, not after it, when --plot cannot be written: no matplotlib, an
+    unknown image format, or a missing directory."""
+    try:
+        from .plot import _mpl
+
+        canvas = _mpl.detached_figure(figsize=(1, 1)).canvas
+    except ImportError as exc:
+        raise CLIError(f"--plot: {exc}") from None
+    suffix = path.suffix.lstrip(".").lower()
+    formats = canvas.get_supported_filetypes()
+    if suffix not in formats:
+        raise CLIError(f"--plot: cannot write {str(path)!r}: the file name must end in one of "
+                       f"{', '.join('.' + f for f in sorted(formats))}")
+    parent = path.expanduser().parent
+    if not parent.is_dir():
+        raise CLIError(f"--plot: directory {str(parent)!r} does not exist")
+
+
+def _write_plot(history, path):
+    from .plot import save_history
+
+    try:
+        save_history(history, path.expanduser())
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"--plot: cannot write {str(path)!r}: {exc}") from None
+
+
 def cmd_train(args) -> int:
     """``fastmlp train``: load data, build the MLP, fit with progress, report metric and time."""
     import fastmlp as fm
@@ -161,6 +191,9 @@ def cmd_train(args) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     t_start = time.perf_counter()
+    plot_path = getattr(args, "plot", None)
+    if plot_path is not None:
+        _check_plot_target(plot_path)
     d = DEFAULTS[args.dataset]
     Xtr, ytr, Xte, yte, source = _load_dataset(args, say)
     backend = _choose_backend(args.backend, note)
@@ -242,6 +275,9 @@ def cmd_train(args) -> int:
         except (OSError, ValueError) as exc:
             raise CLIError(f"cannot save the model to {str(args.save)!r}: {exc}") from None
         print(f"saved model to {args.save}", flush=True)
+    if plot_path is not None and history.loss:
+        _write_plot(history, plot_path)
+        print(f"saved plot to {plot_path}", flush=True)
     return 0
 
 

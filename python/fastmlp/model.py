@@ -271,6 +271,28 @@ class MLP:
 
         return load_model(path, backend=backend)
 
+    # --- conversion (fastmlp.convert holds the code) -------------------------------------------
+
+    def to_sklearn(self, classes=None):
+        """A fitted scikit-learn MLPClassifier/MLPRegressor holding copies of these weights."""
+        from .convert import to_sklearn
+
+        return to_sklearn(self, classes)
+
+    def to_torch_state_dict(self):
+        """A state dict for ``torch.nn.Sequential(Linear, act, ..., Linear)``: "{2i}.weight" is
+        (n_out, n_in), "{2i}.bias" (n_out,)."""
+        from .convert import to_torch_state_dict
+
+        return to_torch_state_dict(self)
+
+    @classmethod
+    def from_torch(cls, module, loss="cross_entropy", backend="cpp"):
+        """An MLP with the weights of a ``torch.nn.Sequential`` of Linear layers and activations."""
+        from .convert import from_torch
+
+        return from_torch(module, loss=loss, backend=backend)
+
     # --- input checks ----------------------------------------------------------------------------
 
     def _check_x(self, X, name):
@@ -285,7 +307,7 @@ class MLP:
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features, the model takes {self.layer_sizes[0]}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
+        if not check.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 
@@ -310,7 +332,7 @@ class MLP:
         if y.ndim != 2 or y.shape[1] != n_out:
             raise ValueError(f"{y_name} must have shape ({len(X)}, {n_out}) for this model, got {y.shape}")
         y = np.ascontiguousarray(y, dtype=self.dtype)
-        if not np.isfinite(y).all():
+        if not check.all_finite(y):
             raise ValueError(f"{y_name} contains NaN or infinity")
         if self.loss == "poisson" and y.min() < 0:
             raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")

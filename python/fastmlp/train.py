@@ -79,6 +79,9 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
             history.seconds.append(time.perf_counter() - start)
             if verbose == 2:
                 print(_epoch_line(history, epoch, epochs), flush=True)
+            elif verbose == 1 and validation_data is not None:  # the bar showed the training side
+                print(f"  val_loss {history.val_loss[-1]:.4f}  "
+                      f"val_{history.metric_name} {history.val_metric[-1]:.4f}", flush=True)
             logs = history.epoch_logs(epoch)
             # every callback sees the epoch, even when an earlier one already asked to stop
             stops = [bool(cb.on_epoch_end(epoch, logs, model)) for cb in callbacks]
@@ -117,7 +120,9 @@ def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_we
             taken = -(-len(rows) // batch_size)
             done += taken
             bar.update(taken)
-            bar.set_postfix(loss=f"{loss_sum / weight_sum:.4f}",
+            rows_done = min(done * batch_size, len(order))
+            metric = {model.metric_name: f"{n_correct / rows_done:.4f}"} if model.is_classifier else {}
+            bar.set_postfix(loss=f"{loss_sum / weight_sum:.4f}", **metric,
                             ms_per_step=f"{1e3 * elapsed / taken:.3f}", refresh=False)
             # grow or shrink the chunk toward CHUNK_SECONDS of work per call
             per_step = max(elapsed / taken, 1e-7)

@@ -448,3 +448,18 @@ def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> Floating
         f"loss is {float(loss)} at batch {batch} of the epoch (rows {first_row} to {last_row} "
         "of order); the weights were not updated with it"
     )
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """True when no element of the float array is NaN or infinite, without a full-size temporary.
+
+    ``np.isfinite(arr).all()`` allocates a bool array as large as ``arr`` (45 MiB for MNIST). A
+    float64-accumulated sum is one buffered pass: NaN or infinity anywhere makes it non-finite,
+    and finite float32 values cannot overflow it. Only when the sum is not finite (or float64
+    values overflowed it) are the rows checked exactly, a slice of about 1 MiB at a time.
+    """
+    if arr.size == 0 or np.isfinite(np.sum(arr, dtype=np.float64)):
+        return True
+    flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
+    rows = max(1, (1 << 20) // max(1, flat.shape[1] * arr.itemsize))
+    return all(np.isfinite(flat[i:i + rows]).all() for i in range(0, len(flat), rows))

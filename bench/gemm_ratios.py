@@ -1,0 +1,171 @@
+"""fastmlp's GEMM against NumPy's `@` (OpenBLAS) on the issue's shape list, interleaved.
+
+    python bench/gemm_ratios.py --threads 1 [--repeats 15] [--peak]
+
+The VM is shared and noisy, so absolute times mean little across runs: every repeat times a
+batch of NumPy calls and the same batch of each fastmlp path back to back, and the table reports
+the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Columns:
+- "py": fastmlp.backends.cpp.matmul, the public API (Python argument checks + binding + GEMM);
+- "core": fastmlp._core.matmul, the binding and GEMM without the Python checks, which shows
+  how much of a small product's time is the per-call overhead in backends/cpp.py;
+- "dense/gemm": _core.dense_forward (GEMM + bias + relu fused) over _core.matmul on the
+  forward shapes (target <= 1.05);
+- GFLOP/s and % of the FMA peak of the core path, the peak measured in the same run by
+  ../shared/tools/peak_fma.c when --peak is given (gcc needed).
+Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+# (label, M, K, N, trans_a, trans_b): op(A) is M x K, op(B) is K x N.
+SHAPES = [(f"sq{n}", n, n, n, False, False) for n in (32, 64, 128, 256, 512, 1024, 2048)] + [
+    ("fwd 64x784x256", 64, 784, 256, False, False),
+    ("fwd 256x784x512", 256, 784, 512, False, False),
+    ("fwd 128x256x256", 128, 256, 256, False, False),
+    ("fwd 32x128x128", 32, 128, 128, False, False),
+    ("fwd 4096x512x512", 4096, 512, 512, False, False),
+    ("dW (784,64)@(64,256)", 784, 64, 256, True, False),
+    ("dW (784,256)@(256,512)", 784, 256, 512, True, False),
+    ("dX (64,256)@(256,784)", 64, 256, 784, False, True),
+    ("dX (256,512)@(512,784)", 256, 512, 784, False, True),
+]
+MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith("sq")}
+PEAK_SRC = Path(__file__).resolve().parents[2] / "shared" / "tools" / "peak_fma.c"
+
+
+def aligned(shape, dtype, rng):
+    """A C-contiguous random array on a 64-byte boundary (as bench/conftest.py)."""
+    n = int(np.prod(shape))
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.empty(n * itemsize + 64, np.uint8)
+    offset = (-raw.ctypes.data) % 64
+    arr = raw[offset:offset + n * itemsize].view(dtype).reshape(shape)
+    arr[...] = rng.standard_normal(shape)
+    return arr
+
+
+def batch_time(fn, number):
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def measure(fns, flops, repeats):
+    """Seconds per call of each fn in every repeat: {name: [t_repeat0, t_repeat1, ...]}.
+
+    Within a repeat the fns run back to back (batches of ~1 ms), in an order that alternates
+    between repeats, so a slow phase of the shared VM hits all of them alike; compare them
+    with paired ratios (ratio()), not with separate medians."""
+    number = max(1, int(1e8 / flops))  # ~1 ms per batch at ~100 GFLOP/s
+    for fn in fns.values():  # warm-up: pack buffers, thread pool, caches
+        batch_time(fn, number)
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for r in range(repeats):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            times[name].append(batch_time(fns[name], number))
+    return times
+
+
+def ratio(times, slow, fast):
+    """Median over repeats of times[slow] / times[fast] within the same repeat."""
+    return float(np.median(np.asarray(times[slow]) / np.asarray(times[fast])))
+
+
+def fma_peak(runs=3):
+    """{(dtype, threads): GFLOP/s} from peak_fma.c (AVX-512 rows), the best of `runs` runs
+    (other processes on the VM only ever lower it), or {} without gcc."""
+    if not PEAK_SRC.exists():
+        return {}
+    peak = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "peak")
+        try:
+            subprocess.run(["gcc", "-O3", "-march=native", "-pthread", str(PEAK_SRC), "-o", exe],
+                           check=True, capture_output=True)
+            for _ in range(runs):
+                out = subprocess.run([exe, "20000000"], check=True, capture_output=True,
+                                     text=True).stdout
+                for dt, threads, gflops in re.findall(r"avx512 (f32|f64)\s+(\d)\s+([\d.]+)", out):
+                    key = ("float32" if dt == "f32" else "float64", int(threads))
+                    peak[key] = max(peak.get(key, 0.0), float(gflops))
+        except (OSError, subprocess.CalledProcessError):
+            return {}
+    return peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--peak", action="store_true", help="measure the FMA peak first")
+    parser.add_argument("--only", default="", help="substring of the shape labels to run")
+    args = parser.parse_args(argv)
+
+    from threadpoolctl import threadpool_limits
+
+    from fastmlp import _core
+    from fastmlp.backends import cpp
+
+    cpp.set_num_threads(args.threads)
+    threadpool_limits(limits=args.threads, user_api="blas")
+    peak = fma_peak() if args.peak else {}
+    relu = cpp._ACTIVATION["relu"]
+    rng = np.random.default_rng(0)
+
+    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), median paired ratios of {args.repeats} "
+          f"interleaved repeats; peak (AVX-512 FMA probe, same run): "
+          + (", ".join(f"{d} {t}t {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
+    print()
+    print("| shape (M x K x N) | dtype | vs numpy (py) | vs numpy (core) | core GFLOP/s | % peak | dense/gemm |")
+    print("|---|---|---|---|---|---|---|")
+    mlp_ratios = []
+    for label, m, k, n, ta, tb in SHAPES:
+        if args.only not in label:
+            continue
+        for dtype in ("float32", "float64"):
+            a = aligned((k, m) if ta else (m, k), dtype, rng)
+            b = aligned((n, k) if tb else (k, n), dtype, rng)
+            out = aligned((m, n), dtype, rng)
+            op_a, op_b = (a.T if ta else a), (b.T if tb else b)
+            fns = {
+                "numpy": lambda: np.matmul(op_a, op_b, out=out),
+                "py": lambda: cpp.matmul(a, b, trans_a=ta, trans_b=tb, out=out),
+                "core": lambda: _core.matmul(a, b, ta, tb, out, 1.0, 0.0),
+            }
+            dense = label.startswith(("fwd", "sq"))
+            if dense:
+                bias, act_out = aligned((n,), dtype, rng), aligned((m, n), dtype, rng)
+                fns["dense"] = lambda: _core.dense_forward(a, b, bias, relu, out, act_out)
+            flops = 2.0 * m * n * k
+            t = measure(fns, flops, args.repeats if flops < 2e9 else max(5, args.repeats // 3))
+            gflops = flops / float(np.median(t["core"])) / 1e9
+            pk = peak.get((dtype, args.threads))
+            py, core = ratio(t, "numpy", "py"), ratio(t, "numpy", "core")
+            if label in MLP_SHAPES:
+                mlp_ratios.append(py)
+            pct = f"{100 * gflops / pk:.0f} %" if pk else ""
+            fused = f"{ratio(t, 'dense', 'core'):.3f}" if dense else ""
+            print(f"| {label} | {dtype} | {py:.2f}x | {core:.2f}x | {gflops:.0f} | {pct} | {fused} |",
+                  flush=True)
+    if mlp_ratios:
+        print()
+        print(f"MLP shapes (py path): median ratio {np.median(mlp_ratios):.2f}x, "
+              f"min {min(mlp_ratios):.2f}x over {len(mlp_ratios)} shape x dtype cases")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

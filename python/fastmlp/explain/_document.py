@@ -1,0 +1,334 @@
+"""What an explanation says, in the order a learner meets it, as blocks every renderer shows.
+
+`build` turns the numbers (`Explanation.as_dict()`) into a list of blocks: headings, prose,
+formula lines, rows of named matrices, and tables. The text, markdown and HTML renderers only
+lay those blocks out, so the three formats always tell the same story with the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import _format as fmt
+from ._lr_sweep import EXPLODE_FACTOR, SMALL_FACTOR
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2  # 1 the title, 2 a section, 3 a layer within a section
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Formula:
+    text: str  # one equation, shown in a fixed-width font
+
+
+@dataclass
+class Matrices:
+    items: list = field(default_factory=list)  # (label, number or nested list), shown side by side
+
+
+@dataclass
+class Table:
+    headers: list
+    rows: list  # lists of strings
+    numeric: list = field(default_factory=list)  # per column: right-align (numbers)
+
+
+ACTIVATION_FORMULA = {
+    "sigmoid": "sigmoid(z) = 1 / (1 + e^-z)",
+    "tanh": "tanh(z) = (e^z - e^-z) / (e^z + e^-z)",
+    "relu": "relu(z) = max(0, z)",
+    "leaky_relu": "leaky_relu(z) = z if z > 0, else 0.01 z",
+    "identity": "identity(z) = z",
+    "gelu": "gelu(z) = z Phi(z), Phi the standard normal CDF",
+    "softmax": "softmax(z)_j = e^z_j / sum_k e^z_k, over each row",
+}
+
+DERIVATIVE = {  # f'(z), written with a = f(z) where that is how it is computed
+    "sigmoid": "f'(z) = a (1 - a)",
+    "tanh": "f'(z) = 1 - a^2",
+    "relu": "f'(z) = 1 if z > 0, else 0",
+    "leaky_relu": "f'(z) = 1 if z > 0, else 0.01",
+    "identity": "f'(z) = 1",
+    "gelu": "f'(z) = Phi(z) + z phi(z)",
+}
+
+LOSS_NAME = {
+    "binary_cross_entropy": "binary cross-entropy",
+    "cross_entropy": "cross-entropy",
+    "mse": "mean squared error",
+    "mae": "mean absolute error",
+    "huber": "Huber loss (delta 1)",
+}
+
+LOSS_FORMULA = {
+    "binary_cross_entropy": "L = mean( -t log(p) - (1 - t) log(1 - p) )",
+    "cross_entropy": "L = mean over rows of ( -sum_j t_j log(p_j) )",
+    "mse": "L = mean( (p - t)^2 )",
+    "mae": "L = mean( |p - t| )",
+    "huber": "L = mean( d^2 / 2 if |d| <= 1, else |d| - 1/2 ),  d = p - t",
+}
+
+OUTPUT_DELTA = {  # dL/dz of the last layer, and why it is that simple
+    "binary_cross_entropy": ("(p - t) / N", "the sigmoid's slope p (1 - p) cancels the log's 1 / (p (1 - p)), "
+                             "so the output delta is the error itself, divided by N because the loss is a mean"),
+    "cross_entropy": ("(p - t) / N", "softmax and cross-entropy differentiate together to the error, "
+                      "divided by N because the loss is a mean over the rows"),
+    "mse": ("2 (p - t) / N", "the derivative of the square (p - t)^2 is 2 (p - t); dividing by N "
+            "because the loss is a mean; the output has no activation, so dL/dz = dL/dp"),
+    "mae": ("sign(p - t) / N", "|p - t| slopes by -1 or +1; dividing by N because the loss is a mean"),
+    "huber": ("d / N if |d| <= 1, else sign(d) / N", "quadratic near 0, linear further out; "
+              "dividing by N because the loss is a mean"),
+}
+
+
+def label(key: str) -> str:
+    """A quantity's name as a learner reads it: dL_dW1 -> dL/dW1, W1_new -> W1 new."""
+    if key.startswith("dL_d"):
+        return "dL/d" + key[4:]
+    if key.startswith("fprime"):
+        return f"f'(z{key[6:]})"
+    return key.replace("_new", " new").replace("_after", " after")
+
+
+def build(data: dict) -> list:
+    """The blocks of the explanation of ``data`` (an `Explanation.as_dict()`)."""
+    v = data["backends"][data["backend"]]
+    net = data["network"]
+    sizes, acts, loss = net["layer_sizes"], net["activations"], net["loss"]
+    L = len(sizes) - 1
+    lr = fmt.rate(data["lr"])
+    blocks = [Heading(data["title"], 1)]
+    blocks += _intro(data, sizes, acts, loss, lr)
+    blocks += _inputs(data, v)
+    blocks += _forward(v, sizes, acts, L)
+    blocks += _loss(v, loss)
+    blocks += _backward(v, acts, loss, L)
+    blocks += _update(v, lr, L)
+    blocks += _after(data, v)
+    blocks += _sweep(data)
+    blocks += _backends(data)
+    return blocks
+
+
+def _intro(data, sizes, acts, loss, lr) -> list:
+    layers = ", then ".join(
+        f"{n} {'output' if k == len(sizes) - 1 else 'hidden'} unit{'s' if n != 1 else ''} ({act})"
+        for k, (n, act) in enumerate(zip(sizes[1:], acts), start=1))
+    chosen = ("the good rate found in the learning-rate section below" if data["lr_from"] == "sweep"
+              else "the rate you chose")
+    dtype = data["network"]["model_dtype"]
+    cast = f" (the model is {dtype}; its weights were copied to float64)" if dtype != "float64" else ""
+    seed = data["network"].get("seed")
+    text = (f"The network: {sizes[0]} inputs, then {layers}; loss: {LOSS_NAME[loss]}. "
+            f"{'Its weights are fastmlp initial weights (seed ' + str(seed) + '). ' if seed is not None else ''}"
+            f"The step is plain gradient descent with learning rate lr = {lr}, {chosen}. "
+            f"Every number was computed by the {data['backend']} backend's kernels in float64{cast}; "
+            f"matrices show {fmt.MATRIX_DIGITS} significant digits.")
+    blocks = [Para(text)]
+    if data["data"]["note"]:
+        blocks.append(Para(data["data"]["note"]))
+    return blocks
+
+
+def _inputs(data, v) -> list:
+    names, target = data["data"]["feature_names"], data["data"]["target_name"]
+    columns = f" (columns: {', '.join(names)})" if names else ""
+    of = f" ({target})" if target else ""
+    return [Heading("1. The inputs"),
+            Para(f"Each row of x is one example{columns}; the same row of t is its target{of}. "
+                 "The whole batch goes through the network at once."),
+            Matrices([("x", v["x"]), ("t", v["t"])])]
+
+
+def _forward(v, sizes, acts, L) -> list:
+    blocks = [Heading("2. Forward pass"),
+              Para("Each layer multiplies its input by a weight matrix, adds a bias and applies an "
+                   "activation function: z = a_prev W + b, then a = f(z). Row i of z depends only on "
+                   "row i of the input; column j of W holds the weights into unit j.")]
+    for k in range(1, L + 1):
+        prev = "x" if k == 1 else f"a{k - 1}"
+        act = acts[k - 1]
+        out = f"a{k}" if k < L else "p"
+        blocks.append(Heading(f"Layer {k}: {sizes[k - 1]} -> {sizes[k]}, {act}", 3))
+        blocks.append(Formula(f"z{k} = {prev} W{k} + b{k}"))
+        formula = f"{out} = {act}(z{k}),  {ACTIVATION_FORMULA[act]}"
+        blocks.append(Formula(formula + ("   (p is the prediction)" if k == L else "")))
+        blocks.append(Matrices([(prev, v[prev]), (f"W{k}", v[f"W{k}"]), (f"b{k}", v[f"b{k}"]),
+                                (f"z{k}", v[f"z{k}"]), (out, v[out])]))
+        if k == L and act != "identity":
+            blocks.append(Para(f"fastmlp fuses this {act} into the loss, which is faster and never takes "
+                               "the log of a probability rounded to 0; the numbers are the same."))
+    return blocks
+
+
+def _loss(v, loss) -> list:
+    return [Heading("3. Prediction, error and loss"),
+            Formula("error = p - t"),
+            Matrices([("p", v["p"]), ("t", v["t"]), ("error", v["error"])]),
+            Formula(LOSS_FORMULA[loss]),
+            Formula(f"L = {fmt.scalar(v['loss'], 10)}")]
+
+
+def _backward(v, acts, loss, L) -> list:
+    n = _mean_count(v, loss)
+    delta, why = OUTPUT_DELTA[loss]
+    out = f"delta{L}"
+    blocks = [Heading("4. Backward pass"),
+              Para("Backpropagation finds how much each weight contributed to the loss, the partial "
+                   "derivative dL/dW, starting at the output and going back one layer at a time with "
+                   "the chain rule. A layer's delta is dL/dz, the loss's sensitivity to its z."),
+              Heading(f"Layer {L} (output): the output delta", 3),
+              Formula(f"{out} = dL/dz{L} = {delta},  N = {n}"),
+              Para(f"Why so simple: {why}."),
+              Matrices([("error", v["error"]), (out, v[out])])]
+    blocks += _gradients(v, L)
+    for k in range(L - 1, 0, -1):
+        act = acts[k - 1]
+        blocks.append(Heading(f"Layer {k}: the chain rule", 3))
+        blocks.append(Formula(f"dL/da{k} = delta{k + 1} W{k + 1}^T"))
+        blocks.append(Matrices([(f"delta{k + 1}", v[f"delta{k + 1}"]), (f"W{k + 1}", v[f"W{k + 1}"]),
+                                (f"dL/da{k}", v[f"dL_da{k}"])]))
+        if f"fprime{k}" in v:
+            blocks.append(Formula(f"delta{k} = dL/da{k} * f'(z{k}),  {DERIVATIVE[act]}  (* entry by entry)"))
+            blocks.append(Matrices([(f"dL/da{k}", v[f"dL_da{k}"]), (f"f'(z{k})", v[f"fprime{k}"]),
+                                    (f"delta{k}", v[f"delta{k}"])]))
+        else:  # softmax: every output depends on every z of the row
+            blocks.append(Formula(f"delta{k} = a{k} * (dL/da{k} - sum_j dL/da{k}_j a{k}_j)  "
+                                  "(softmax's Jacobian times dL/da, row by row)"))
+            blocks.append(Matrices([(f"dL/da{k}", v[f"dL_da{k}"]), (f"delta{k}", v[f"delta{k}"])]))
+        blocks += _gradients(v, k)
+    return blocks
+
+
+def _gradients(v, k) -> list:
+    prev = "x" if k == 1 else f"a{k - 1}"
+    return [Formula(f"dL/dW{k} = {prev}^T delta{k}   (each input times each delta, summed over the rows)"),
+            Formula(f"dL/db{k} = sum of delta{k} over the rows"),
+            Matrices([(prev, v[prev]), (f"delta{k}", v[f"delta{k}"]), (f"dL/dW{k}", v[f"dL_dW{k}"]),
+                      (f"dL/db{k}", v[f"dL_db{k}"])])]
+
+
+def _update(v, lr, L) -> list:
+    blocks = [Heading("5. The update (gradient descent)"),
+              Para("Each weight moves against its gradient, by the learning rate times the gradient: a "
+                   "weight whose increase would raise the loss goes down, and the steeper, the further."),
+              Formula(f"dW = -lr * dL/dW,   W new = W + dW   (lr = {lr}; the same for b)")]
+    for k in range(1, L + 1):
+        blocks.append(Heading(f"Layer {k}", 3))
+        blocks.append(Matrices([(f"W{k}", v[f"W{k}"]), (f"dL/dW{k}", v[f"dL_dW{k}"]),
+                                (f"dW{k}", v[f"dW{k}"]), (f"W{k} new", v[f"W{k}_new"])]))
+        blocks.append(Matrices([(f"b{k}", v[f"b{k}"]), (f"dL/db{k}", v[f"dL_db{k}"]),
+                                (f"db{k}", v[f"db{k}"]), (f"b{k} new", v[f"b{k}_new"])]))
+    return blocks
+
+
+def _after(data, v) -> list:
+    before, after = v["loss"], v["loss_after"]
+    blocks = [Heading("6. After the step"),
+              Para("The same batch through the new weights:"),
+              Matrices([("p before", v["p"]), ("p after", v["p_after"]), ("t", v["t"])])]
+    if after is None:
+        blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after: overflow"))
+        blocks.append(Para("The step was so large that the loss overflowed: this learning rate is far "
+                           "too large (see the next section)."))
+        return blocks
+    change = after - before
+    rel = f", {change / before:+.2%}" if before else ""
+    blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after {fmt.scalar(after)}   "
+                          f"(change {fmt.scalar(change, 3)}{rel})"))
+    if after < before:
+        blocks.append(Para("The loss went down: the step moved the predictions toward the targets."))
+    elif after > before:
+        blocks.append(Para(f"The loss went up: lr = {fmt.rate(data['lr'])} is too large for this step "
+                           "(see the next section)."))
+    else:
+        blocks.append(Para("The loss did not change (the gradient is zero, or the step too small to show)."))
+    return blocks
+
+
+def _sweep(data) -> list:
+    sweep = data["lr_sweep"]
+    grid = sweep["grid"]
+    entries = sweep["rates"]
+    rows = [
+        ["lr"] + [fmt.rate(e["lr"]) for e in entries],
+        ["largest weight change"] + [fmt.scalar(e["largest_step"], 3) for e in entries],
+        ["loss before"] + [fmt.scalar(e["loss_before"]) for e in entries],
+        ["loss after"] + [fmt.scalar(e["loss_after"]) for e in entries],
+        ["change"] + [_change(e) for e in entries],
+        ["what happens"] + [e["verdict"] for e in entries],
+    ]
+    return [Heading("7. The learning rate: too small, good, too large"),
+            Para("The gradient fixes the direction of the step; the learning rate sets its length. The "
+                 f"loss after one step was computed (by the NumPy oracle) for every rate 1, 2, 5 x 10^k "
+                 f"from {fmt.rate(grid[0])} to {fmt.rate(grid[-1])}. 'good' lowers it the most; 'too "
+                 f"small' is good / {SMALL_FACTOR}; 'too large' is the smallest larger rate that "
+                 f"multiplies the loss by {EXPLODE_FACTOR:g} or more. The same step at each, by the "
+                 f"{data['backend']} backend:"),
+            Table([""] + [e["label"] for e in entries], rows, [False] + [True] * len(entries)),
+            Para(_sweep_moral(entries))]
+
+
+def _sweep_moral(entries) -> str:
+    """What the three columns teach; said differently when this batch does not show it."""
+    good, large = entries[1]["verdict"], entries[2]["verdict"]
+    if good != "drops":
+        return ("No rate tried lowered this batch's loss noticeably: the gradient is zero or nearly so, "
+                "and a step along it changes almost nothing, whatever its length.")
+    if not large.startswith(("rises", "explodes")):
+        return ("No rate tried made this batch's loss rise: along this gradient it keeps falling (a "
+                "batch this small can be fit ever better by a longer step), so 'too large' shows the "
+                "larger rate that helped least. On more data, steps that long overshoot.")
+    return ("Too small and training crawls; too large and each step overshoots the valley it was "
+            "heading into, so the loss climbs instead of falling.")
+
+
+def _backends(data) -> list:
+    names = list(data["backends"])
+    blocks = [Heading("8. Three implementations, the same numbers"),
+              Para("Each backend ran the step above with its own kernels: dense_forward, "
+                   "activation_forward, loss_forward_backward, activation_backward, dense_backward "
+                   "and sgd_step. NumPy is the oracle. Each row shows one entry of a quantity, the one "
+                   "where the backends differ most, with all 17 significant digits a float64 has; the "
+                   "last column is the largest difference from NumPy over all of its entries.")]
+    rows = []
+    for row in data["comparison"]:
+        index = "[" + ",".join(map(str, row["index"])) + "]" if row["index"] else ""
+        diff = row["max_abs_diff"]
+        rows.append([label(row["quantity"]) + index] + [fmt.exact(row["values"][n]) for n in names]
+                    + ["0" if diff == 0 else ("inf" if diff is None else f"{diff:.1e}")])
+    blocks.append(Table(["quantity"] + names + ["max abs diff"], rows, [False] + [True] * (len(names) + 1)))
+    worst = max((r["max_abs_diff"] for r in data["comparison"] if r["max_abs_diff"] is not None), default=0.0)
+    blocks.append(Para(
+        f"Largest difference anywhere: {'0 (identical to the last bit)' if worst == 0 else format(worst, '.1e')}. "
+        "float64 carries about 16 significant digits; the backends add and multiply in different orders "
+        "(blocked matrix multiply, vectorized exp and tanh), so the last digit or two may differ, "
+        "and nothing more."))
+    for name, why in data["unavailable_backends"].items():
+        blocks.append(Para(f"The {name} backend is not available here: {why}"))
+    return blocks
+
+
+def _mean_count(v, loss) -> int:
+    """N, the count the loss averages over: rows for cross_entropy, every entry otherwise."""
+    t = v["t"]
+    rows, cols = len(t), len(t[0])
+    return rows if loss == "cross_entropy" else rows * cols
+
+
+def _change(entry) -> str:
+    """The loss's change as a percentage, or as a factor once it has grown tenfold or more."""
+    if entry["loss_after"] is None:
+        return "overflow"
+    rel = entry["relative_change"]
+    if rel is None:  # the loss before was 0
+        return fmt.scalar(entry["change"], 3)
+    return f"x{rel + 1:.3g}" if rel + 1 >= 10 else f"{rel:+.2%}"

@@ -1,0 +1,20 @@
+"""scikit-learn drop-in estimators trained by fastmlp (needs the sklearn extra).
+
+    from fastmlp.sklearn import MLPClassifier, MLPRegressor
+
+Same parameters, defaults, attributes and methods as ``sklearn.neural_network``'s, plus
+per-layer activations, dropout, weight_decay, class_weight, schedules, validation_data and a
+validation-loss curve; ``sklearn_compat=True`` reproduces scikit-learn's numbers exactly.
+"""
+
+try:
+    import scipy  # noqa: F401
+    import sklearn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("fastmlp.sklearn needs scikit-learn and scipy: "
+                      "pip install 'fastmlp[sklearn]'") from exc
+
+from ._classifier import MLPClassifier  # noqa: E402
+from ._regressor import MLPRegressor  # noqa: E402
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

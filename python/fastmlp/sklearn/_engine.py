@@ -1,0 +1,173 @@
+"""The fast path: whole epochs through `fastmlp.MLP.fit` (the C++ epoch, GIL released).
+
+Units: fastmlp's losses are means over every output (``mse`` = mean squared error, not half),
+scikit-learn's are sums over outputs of half squared error or of log loss. With ``s`` the ratio
+of scikit-learn's gradient to fastmlp's (k outputs: squared error k/2, binary/multi-label log
+loss k, softmax log loss 1) the engine trains with ``alpha / s`` (same balance between data and
+penalty), sgd's rate times ``s`` (same step sizes as scikit-learn's sgd) and reports the loss
+in scikit-learn's units (``s * loss``, plus the target-only terms of the Poisson deviance;
+``loss / 2`` for squared error, whose reported loss
+scikit-learn averages over outputs although its gradient sums them), so ``tol`` and
+``loss_curve_`` mean what they mean in scikit-learn. (One gap: with several regression outputs
+and alpha > 0 the reported penalty term is 1/k of scikit-learn's; with sample_weight the epoch
+loss is the weighted mean over all rows, where scikit-learn averages batch means by row count.
+Training is unaffected by either.) Adam is
+invariant to the gradient's scale; its epsilon sits inside the bias correction here
+(PyTorch's placement), outside in scikit-learn's: use ``sklearn_compat=True`` for identical
+numbers.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+FM_LOSS = {"log_loss": "cross_entropy", "binary_log_loss": "binary_cross_entropy",
+           "squared_error": "mse", "poisson": "poisson"}
+FM_ACTIVATION = {"logistic": "sigmoid"}
+
+
+def _mlp_params():
+    from ..model import MLP
+
+    return (set(inspect.signature(MLP.__init__).parameters),
+            set(inspect.signature(MLP.fit).parameters))
+
+
+def engine_can_fit(est, *, loss, dropout, sample_weight):
+    """True when `fastmlp.MLP` offers everything this fit asks for (else the per-batch loop runs)."""
+    if est.sklearn_compat:
+        return False
+    init_params, fit_params = _mlp_params()
+    from ..backends import _checks
+
+    if FM_LOSS[loss] not in _checks.LOSSES:
+        return False
+    if est.alpha and "alpha" not in init_params:
+        return False
+    if any(dropout) and "dropout" not in init_params:
+        return False
+    if sample_weight is not None and "sample_weight" not in fit_params:
+        return False
+    return True
+
+
+def grad_scale(loss, n_outputs):
+    """scikit-learn's gradient divided by fastmlp's for the same output (see the module doc)."""
+    return {"squared_error": n_outputs / 2.0, "binary_log_loss": float(n_outputs),
+            "poisson": float(n_outputs), "log_loss": 1.0}[loss]
+
+
+def poisson_offset(Y, sample_weight):
+    """scikit-learn's half Poisson deviance minus k times fastmlp's ``mean(exp(o) - t o)``: the
+    target-only terms ``sum over outputs of mean(y log y - y)``."""
+    from scipy.special import xlogy
+
+    return float(np.average(xlogy(Y, Y) - Y, weights=sample_weight, axis=0).sum())
+
+
+class EngineRunner:
+    """Epochs through a `fastmlp.MLP` that shares the estimator's weight arrays."""
+
+    def __init__(self, est, coefs, intercepts, *, hidden, out_activation, loss, dropout, seed):
+        self.loss = loss
+        self.n_outputs = coefs[-1].shape[1]
+        self.scale = grad_scale(loss, self.n_outputs)
+        self.report = 0.5 if loss == "squared_error" else self.scale
+        self.solver = est.solver
+        self.lr_schedule = est.learning_rate
+        self.learning_rate_init = float(est.learning_rate_init)
+        self.learning_rate = self.learning_rate_init
+        self.power_t = est.power_t
+        self.backend_name = est.backend
+        units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
+        self.spec = dict(layer_sizes=units, activation=[FM_ACTIVATION.get(a, a) for a in hidden],
+                         loss=FM_LOSS[loss], dtype=coefs[0].dtype.name, backend=est.backend,
+                         seed=int(seed))
+        init_params, _ = _mlp_params()
+        if "alpha" in init_params:
+            self.spec["alpha"] = float(est.alpha) / self.scale
+        if any(dropout):
+            self.spec["dropout"] = list(dropout)
+        self.model = self._build()
+        for dst, src in zip(self.model.weights + self.model.biases, coefs + intercepts):
+            dst[...] = src
+        self.model.optimizer = self._optimizer(est)
+        self._fresh_optimizer = True
+        self.schedule = None
+
+    def _build(self):
+        from ..model import MLP
+
+        return MLP(**self.spec)
+
+    # the model holds a backend module, which pickle cannot store: keep its network instead
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        model = state.pop("model")
+        state["network"], state["fm_optimizer"] = model.network, model.optimizer
+        return state
+
+    def __setstate__(self, state):
+        network, optimizer = state.pop("network"), state.pop("fm_optimizer")
+        self.__dict__.update(state)
+        self.model = self._build()
+        self.model.network = network
+        self.model.optimizer = optimizer
+
+    def params(self):
+        """The model's weight and bias arrays (the estimator's coefs_ / intercepts_ point here)."""
+        return self.model.weights, self.model.biases
+
+    def _optimizer(self, est):
+        from .. import optim
+
+        if est.solver == "sgd":
+            nesterov = bool(est.nesterovs_momentum) and est.momentum > 0
+            return optim.SGD(lr=self.learning_rate_init * self.scale, momentum=est.momentum,
+                             nesterov=nesterov, weight_decay=est.weight_decay)
+        if est.weight_decay:
+            return optim.AdamW(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
+                               eps=est.epsilon, weight_decay=est.weight_decay)
+        return optim.Adam(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
+                          eps=est.epsilon)
+
+    def set_schedule(self, schedule_config):
+        self.schedule = schedule_config
+        self.model.network.schedule = schedule_config
+
+    def epoch(self, coefs, intercepts, X, Y, sample_weight, order, batch_size, shuffled):
+        net = self.model.network
+        if self._fresh_optimizer:  # the model's own state starts here (fit would reset it)
+            from ..backends.network import OptimizerConfig
+
+            net.optimizer = OptimizerConfig(**vars(self.model.optimizer.config))
+            net.slots_m = [np.zeros_like(p) for p in net.params]
+            net.slots_v = [np.zeros_like(p) for p in net.params]
+            net.step = 0
+            self._fresh_optimizer = False
+        if self.solver == "sgd":
+            net.optimizer.lr = self.learning_rate * self.scale
+        Xo = X[order] if shuffled else X
+        Yo = Y[order] if shuffled else Y
+        target = Yo.argmax(axis=1) if self.loss == "log_loss" else Yo
+        kwargs = {}
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight[order] if shuffled else sample_weight
+        history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
+                                 shuffle=False, **kwargs)
+        loss = float(history.loss[0]) * self.report
+        if self.loss == "poisson":
+            loss += poisson_offset(Yo, kwargs.get("sample_weight"))
+        return loss
+
+    def iteration_ends(self, samples_seen):
+        if self.solver == "sgd" and self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (samples_seen + 1) ** self.power_t
+
+    def stop_or_slow_down(self):
+        if self.solver != "sgd" or self.lr_schedule != "adaptive" or self.learning_rate <= 1e-6:
+            return True
+        self.learning_rate /= 5.0
+        return False

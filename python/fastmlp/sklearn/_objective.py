@@ -1,0 +1,126 @@
+"""The estimators' loss and gradient, built from a backend's kernels, in scikit-learn's conventions.
+
+Layers run through the backend's ``dense_forward`` / ``dense_backward`` (the C++ GEMM with the
+bias fused, by default); only the output layer's link and loss are computed here in NumPy,
+because scikit-learn's definitions differ from fastmlp's kernels:
+
+- squared_error: ``0.5 * mean over outputs of the (weighted) mean over rows of (y - p)^2``
+- poisson:       half Poisson deviance ``sum over outputs of mean over rows of
+  y log(y / p) - y + p`` with ``p = exp(z)``
+- log_loss:      ``-sum over classes of mean over rows of y log p`` with softmax, probabilities
+  clipped to [eps, 1 - eps] of their dtype (a single logistic output counts both classes)
+- binary log loss (multi-label): ``-sum over labels of mean over rows of
+  y log p + (1 - y) log(1 - p)``, same clipping
+- plus ``0.5 * alpha * sum ||W||^2 / sum(sample_weight)`` (weights only, never biases).
+
+The gradient is scikit-learn's: the output delta ``p - y`` (the canonical link's), times each
+row's weight, back through the layers, ``(x^T delta + alpha W) / sum(sample_weight)``. For
+squared error with several outputs that is the gradient of the *sum* over outputs while the
+reported loss is their *mean*: scikit-learn does exactly that, and so does this module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+
+def output_link(name, z):
+    """The output activation ``out_activation_`` applied to the last layer's pre-activation."""
+    if name == "identity":
+        return z
+    if name == "softmax":
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=1, keepdims=True)
+    if name == "logistic":
+        return expit(z)
+    if name == "exp":
+        return np.exp(z)
+    raise ValueError(f"unknown output activation {name!r}")
+
+
+def data_loss(loss, y, p, sample_weight):
+    """Mean loss of predictions ``p`` (after the link) against targets ``y`` (both 2-D)."""
+    if loss == "squared_error":
+        return 0.5 * float(np.average((y - p) ** 2, weights=sample_weight, axis=0).mean())
+    if loss == "poisson":
+        return float(np.average(xlogy(y, y / p) - y + p, weights=sample_weight, axis=0).sum())
+    eps = np.finfo(p.dtype).eps
+    p = np.clip(p, eps, 1 - eps)
+    if loss == "binary_log_loss":
+        per_row = xlogy(y, p) + xlogy(1 - y, 1 - p)
+        return -float(np.average(per_row, weights=sample_weight, axis=0).sum())
+    # log_loss: a single logistic output stands for two classes
+    if p.shape[1] == 1:
+        p = np.append(1 - p, p, axis=1)
+    if y.shape[1] == 1:
+        y = np.append(1 - y, y, axis=1)
+    return -float(np.average(xlogy(y, p), weights=sample_weight, axis=0).sum())
+
+
+def l2_penalty(coefs, alpha, weight_sum):
+    """``0.5 * alpha * sum ||W||^2 / weight_sum`` (scikit-learn's L2 term, weights only)."""
+    if not alpha:
+        return 0.0
+    total = 0.0
+    for w in coefs:
+        flat = w.ravel()
+        total += float(np.dot(flat, flat))
+    return 0.5 * alpha * total / weight_sum
+
+
+def forward(backend, X, coefs, intercepts, hidden, out_activation, masks=None):
+    """Every layer's input, pre-activation and activation, and the prediction ``p``.
+
+    ``hidden`` names each hidden layer's activation; ``masks`` (dropout, already divided by the
+    keep probability) multiply the hidden layers' outputs when given.
+    """
+    inputs, zs, acts = [], [], []
+    a = X
+    last = len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        inputs.append(a)
+        z, a = backend.dense_forward(a, w, b, "identity" if i == last else hidden[i])
+        zs.append(z)
+        acts.append(a)
+        if masks is not None and i < last and masks[i] is not None:
+            a = a * masks[i]
+    return inputs, zs, acts, output_link(out_activation, zs[-1])
+
+
+def predict_output(backend, X, coefs, intercepts, hidden, out_activation):
+    """The network's output after the link (probabilities, or values for regression)."""
+    return forward(backend, X, coefs, intercepts, hidden, out_activation)[3]
+
+
+def loss_and_grads(backend, X, Y, sample_weight, coefs, intercepts, *, hidden, out_activation,
+                   loss, alpha, masks=None):
+    """``(loss, coef_grads, intercept_grads)`` of one batch in scikit-learn's conventions.
+
+    ``Y`` is 2-D and of X's dtype (one-hot or indicator columns for classifiers);
+    ``sample_weight`` None or (n,) of X's dtype.
+    """
+    inputs, zs, acts, p = forward(backend, X, coefs, intercepts, hidden, out_activation, masks)
+    weight_sum = len(X) if sample_weight is None else float(sample_weight.sum())
+    value = data_loss(loss, Y, p, sample_weight) + l2_penalty(coefs, alpha, weight_sum)
+    delta = p - Y
+    if sample_weight is not None:
+        delta = delta * sample_weight.reshape(-1, 1)
+    delta = np.ascontiguousarray(delta, dtype=X.dtype)
+    n = len(coefs)
+    coef_grads, intercept_grads = [None] * n, [None] * n
+    grad_a, last = delta, n - 1
+    for i in reversed(range(n)):
+        act = "identity" if i == last else hidden[i]
+        if masks is not None and i < last and masks[i] is not None:
+            grad_a = grad_a * masks[i]
+        grad_x, grad_w, grad_b = backend.dense_backward(inputs[i], coefs[i], zs[i], acts[i],
+                                                        grad_a, act)
+        if alpha:
+            grad_w += alpha * coefs[i]
+        grad_w /= weight_sum
+        coef_grads[i] = grad_w
+        intercept_grads[i] = grad_b / weight_sum
+        grad_a = np.ascontiguousarray(grad_x)
+    return value, coef_grads, intercept_grads

@@ -1,0 +1,53 @@
+"""The constructor parameters both estimators share, in scikit-learn's order and defaults,
+then fastmlp's own (documented once here, appended to each estimator's docstring)."""
+
+SKLEARN_DEFAULTS = dict(
+    hidden_layer_sizes=(100,), activation="relu", solver="adam", alpha=0.0001,
+    batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+    max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+    momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+    beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+)
+
+FASTMLP_DEFAULTS = dict(
+    dropout=0.0, weight_decay=0.0, schedule=None, backend="cpp", dtype=None, n_threads=None,
+    validation_data=None, monitor="auto", sklearn_compat=False,
+)
+
+FASTMLP_PARAMS_DOC = """
+    fastmlp's parameters (scikit-learn's come first, with its defaults and meanings):
+
+    activation : str or list of str
+        Besides scikit-learn's names, 'sigmoid' (= 'logistic'), 'leaky_relu' and 'gelu'; a list
+        gives one activation per hidden layer.
+    dropout : float or list of float, default=0.0
+        Probability of zeroing each hidden unit during training (inverted dropout), one rate
+        for all hidden layers or one per layer.
+    weight_decay : float, default=0.0
+        PyTorch's weight decay: added to the gradient for solver='sgd', decoupled (AdamW) for
+        'adam'. Independent of ``alpha`` (scikit-learn's L2 penalty).
+    schedule : str or fastmlp.optim schedule, default=None
+        A learning-rate schedule ('cosine', 'invscaling', ``fastmlp.optim.StepSchedule(...)``...)
+        multiplying the rate of every update, for solver 'sgd' or 'adam'.
+    backend : {'cpp', 'numba', 'numpy'}, default='cpp'
+    dtype : None, 'float32' or 'float64', default=None
+        None trains in the input's dtype (float32 stays float32, anything else float64).
+    n_threads : int or None, default=None
+        C++ threads for this fit. None: the pool's default, one per fit inside a dask worker;
+        joblib/loky workers already limit the pool to their share of the cores.
+    validation_data : (X_val, y_val) or None
+        Data scored after every epoch (``validation_scores_``, ``validation_loss_curve_``);
+        with ``early_stopping=True`` it replaces the split of ``validation_fraction``.
+    monitor : {'auto', 'loss', 'val_loss', 'val_score'}, default='auto'
+        What the stopping rule watches; 'auto' is scikit-learn's (the validation score with
+        early_stopping, else the training loss).
+    sklearn_compat : bool, default=False
+        Reproduce scikit-learn's numbers: its initialisation, update rules, losses, shuffling
+        and stopping rule, batch by batch through the backend's kernels with the updates in
+        NumPy (slower than the default engine; speed is secondary in this mode). With the same
+        random_state and float64 data, loss_curve_ and coefs_ equal scikit-learn's to rounding.
+
+    Sparse X (CSR/CSC) is densified once per fit / predict call. Fitted attributes are
+    scikit-learn's plus ``validation_loss_curve_`` (one validation loss per epoch when there
+    is validation data). lbfgs also records ``loss_curve_`` (the loss after each iteration).
+"""
