@@ -151,6 +151,11 @@ def saved(tmp_path):
         (lambda a: a.update(w1=np.full_like(a["w1"], np.nan)), "NaN"),
         (lambda a: a.update(extra=np.zeros(3)), "unexpected"),
         (lambda a: a.update(meta=np.array("{not json")), "JSON"),
+        (set_meta(alpha=-1.0), "metadata does not describe a valid model.*alpha"),
+        (set_meta(dropout=[1.5]), "metadata does not describe a valid model.*dropout"),
+        (lambda a: a.update(class_weight=np.array([1.0, -1.0])), "negative"),
+        (lambda a: a.update(class_weight=np.ones(3)), "class_weight"),
+        (lambda a: a.update(g0=np.zeros((3, 5))), "unexpected"),  # g slots without centered RMSprop
     ],
 )
 def test_inconsistent_files_are_rejected(saved, tmp_path, change, match):
@@ -195,3 +200,36 @@ def test_missing_file_and_bad_suffix(tmp_path):
 def test_file_is_a_plain_zip_of_npy(saved):
     with zipfile.ZipFile(saved) as z:
         assert sorted(z.namelist())[:3] == ["b0.npy", "b1.npy", "m0.npy"]
+
+
+def test_version_1_files_load_with_the_old_behaviour(saved, tmp_path):
+    """A file written before format version 2: no alpha, dropout or class weights, and an
+    optimizer record without dampening, centered or clip_norm."""
+    def to_v1(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta["format_version"] = 1
+        for key in ("alpha", "dropout"):
+            meta.pop(key)
+        for key in ("dampening", "centered", "clip_norm"):
+            meta["optimizer"].pop(key)
+        arrays["meta"] = np.array(json.dumps(meta))
+    old = rewrite(saved, tmp_path / "v1.npz", to_v1)
+    model = fm.MLP.load(old, backend="numpy")
+    assert model.alpha == 0.0 and model.network.dropout == [] and model.network.class_weight is None
+    opt = model.network.optimizer
+    assert (opt.dampening, opt.centered, opt.clip_norm) == (0.0, False, None)
+    assert model.network.slots_g == []
+    current = fm.MLP.load(saved, backend="numpy")
+    for a, b in zip(all_arrays(model), all_arrays(current)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_centered_rmsprop_file_needs_its_g_slots(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((32, 3)), rng.integers(0, 2, 32)
+    m = fm.MLP([3, 4, 2], backend="numpy")
+    m.fit(X, y, epochs=1, optimizer=fm.optim.RMSprop(centered=True))
+    m.save(tmp_path / "m.npz")
+    bad = rewrite(tmp_path / "m.npz", tmp_path / "bad.npz", lambda a: a.pop("g1"))
+    with pytest.raises(ValueError, match="g1"):
+        fm.MLP.load(bad, backend="numpy")
