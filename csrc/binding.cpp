@@ -64,7 +64,7 @@ void dropout_mask(uint64_t seed, int64_t step, int64_t layer, double p, Out<T> o
   check::require(step >= 1 && layer >= 0 && p >= 0.0 && p < 1.0, "bad dropout_mask arguments");
   const uint64_t key =
       nn::dropout_key(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(layer));
-  nn::dropout_mask<T>(key, p, out.data(), static_cast<int64_t>(out.size()));
+  nn::dropout_mask<T>(key, p, out.data(), 0, static_cast<int64_t>(out.size()));
 }
 
 double scheduled_lr(double base_lr, const SchedTuple& sched, int64_t t) {

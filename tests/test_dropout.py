@@ -185,3 +185,26 @@ def test_mlp_dropout_predicts_without_dropping_and_reproduces(tmp_path):
         fm.MLP([4, 32, 16, 2], dropout=[0.5])
     with pytest.raises(ValueError, match=r"^dropout must be < 1"):
         fm.MLP([4, 32, 2], dropout=1.0)
+
+
+def test_threads_do_not_change_the_masks():
+    """The C++ epoch splits large masks over threads: 1 and 2 threads give bitwise identical
+    weights (a 64 x 512 hidden layer has 32768 mask elements, two chunks of 2^14)."""
+    cpp = pytest.importorskip("fastmlp.backends.cpp")
+    before = cpp.get_num_threads()
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((256, 20)).astype(np.float32)
+    Y = rng.integers(0, 4, 256)
+    results = []
+    try:
+        for threads in (1, 2):
+            cpp.set_num_threads(threads)
+            net = make_network((20, 512, 4), ("relu", "identity"), "cross_entropy",
+                               OptimizerConfig("sgd", lr=0.05), np.float32, seed=11)
+            net.dropout, net.seed = [0.5, 0.0], 3
+            cpp.train_epoch(net, X, Y, np.arange(256), 64)
+            results.append([p.copy() for p in net.params])
+    finally:
+        cpp.set_num_threads(before)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
