@@ -1,0 +1,105 @@
+"""Optional safetensors export and import of fastmlp models (``pip install safetensors``).
+
+safetensors is a no-code tensor format: a JSON header (names, dtypes, shapes, byte offsets,
+checked against the file size by the library) and raw little-endian data, so reading one can
+never execute code or allocate more than the file holds. A fastmlp model is stored as
+
+    tensors   w0, b0, w1, b1, ... and, when trained, m0, v0, m1, v1, ... (optimizer slots)
+    metadata  {"format": "fastmlp.MLP", "fastmlp_meta": <the same JSON as a .npz model's meta>}
+
+The tensors and the metadata are exactly those of `fastmlp.io` (a .npz model file), and loading
+goes through `fastmlp.io.load_model`'s validation (every key, dtype and shape checked against
+the metadata, format version, finite values), so both formats accept and refuse the same models.
+Saving is atomic like `MLP.save`: a temporary file in the same folder, renamed over the target.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .io import FORMAT
+
+META_KEY = "fastmlp_meta"
+
+
+def _safetensors():
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError as exc:
+        raise ImportError("fastmlp's safetensors export/import needs the safetensors package: "
+                          "pip install safetensors") from exc
+    return safetensors
+
+
+def save_safetensors(model, path) -> None:
+    """Write ``model`` (architecture, weights, optimizer state) to ``path`` (.safetensors), atomically."""
+    st = _safetensors()
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"path must end in .safetensors, got {str(path)!r}")
+    with tempfile.TemporaryDirectory() as scratch:  # the .npz writer owns the metadata layout
+        npz = Path(scratch) / "model.npz"
+        model.save(npz)
+        with np.load(npz, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    meta = str(arrays.pop("meta"))
+    blob = st.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+                         metadata={"format": FORMAT, META_KEY: meta})
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Ctrl-C included: drop the partial file, the previous one is untouched
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_safetensors(path, backend=None):
+    """Read a model written by `save_safetensors`; ValueError naming the file on anything unexpected."""
+    from .io import load_model
+
+    st = _safetensors()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        with st.safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            arrays = {key: f.get_tensor(key) for key in f.keys()}
+    except Exception as exc:  # SafetensorError, a bad header, an unsupported dtype, ...
+        if isinstance(exc, MemoryError):
+            raise
+        raise ValueError(f"{path}: not a readable safetensors file ({type(exc).__name__}: {exc})") from exc
+    if meta.get("format") != FORMAT or META_KEY not in meta:
+        raise ValueError(f"{path}: not a fastmlp model (safetensors metadata lacks format {FORMAT!r})")
+    if "meta" in arrays:
+        raise ValueError(f"{path}: unexpected tensor 'meta'")
+    arrays["meta"] = np.array(meta[META_KEY])
+    with tempfile.TemporaryDirectory() as scratch:  # one validation path for both formats
+        npz = Path(scratch) / "model.npz"
+        _write_npz(npz, arrays)
+        try:
+            return load_model(npz, backend=backend)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace(str(npz), str(path))) from exc
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    """np.savez without its keyword pitfalls (a tensor named 'allow_pickle' or 'file' would be
+    taken as an argument) and never pickling."""
+    with zipfile.ZipFile(path, "w") as z:
+        for key, arr in arrays.items():
+            with z.open(f"{key}.npy", "w") as f:
+                np.lib.format.write_array(f, np.asarray(arr), allow_pickle=False)
