@@ -429,11 +429,12 @@ def train_step(net, x, y, sample_weight=None):
     Dropout (``net.dropout[l]`` = p > 0 for hidden layer l) multiplies a_l by
     ``dropout_mask(net.seed, net.step + 1, l, p, a_l.shape, dtype)`` for the next layer and
     the backward pass (training steps only; ``n_correct`` counts the dropped-out forward).
-    The update: gradients by backprop, plus the L2 term below, then clipped to
-    ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's step (which
-    adds weight_decay). With ``net.alpha`` > 0 the loss includes the L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 /
-    sum_i s_i`` (s_i the rows' weights, 1 each without weights; scikit-learn's loss_curve_
-    includes it alike) and each weight gradient gains ``alpha * W_l / sum_i s_i``.
+    With ``net.alpha`` > 0 the loss includes the L2 penalty
+    ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
+    weights; scikit-learn's loss_curve_ includes it alike) and each weight gradient gains
+    ``alpha * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
+    clipped to ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's
+    step (which adds weight_decay).
     """
     net.ensure_slots()
     check.network(net)
