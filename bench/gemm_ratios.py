@@ -12,10 +12,11 @@ the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Colu
   forward shapes (target <= 1.05);
 - GFLOP/s and % of the FMA peak of the core path, the peak measured in the same run by
   ../shared/tools/peak_fma.c when --peak is given (gcc needed).
-Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike. On the
-shared 2-vCPU dev VM OpenBLAS at 2 threads stalls erratically (a 200 us product averaging 6-30
-ms per call over 40 calls, with fastmlp not even imported), so 2-thread ratios there measure
-those stalls; compare fastmlp's 2-thread GFLOP/s with its 1-thread figure instead.
+Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike. Check
+that the second core is really free first: on the shared 2-vCPU dev VM, while other processes
+held it (a plain 2-thread busy loop took 1.4-2x its 1-thread time), OpenBLAS at 2 threads
+stalled erratically (a 200 us product averaging 6-30 ms per call, fastmlp not even imported)
+and neither library scaled, so such a run's 2-thread ratios measure the contention.
 """
 
 from __future__ import annotations
