@@ -12,7 +12,11 @@ the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Colu
   forward shapes (target <= 1.05);
 - GFLOP/s and % of the FMA peak of the core path, the peak measured in the same run by
   ../shared/tools/peak_fma.c when --peak is given (gcc needed).
-Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike.
+Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike. Check
+that the second core is really free first: on the shared 2-vCPU dev VM, while other processes
+held it (a plain 2-thread busy loop took 1.4-2x its 1-thread time), OpenBLAS at 2 threads
+stalled erratically (a 200 us product averaging 6-30 ms per call, fastmlp not even imported)
+and neither library scaled, so such a run's 2-thread ratios measure the contention.
 """
 
 from __future__ import annotations
@@ -62,13 +66,13 @@ def batch_time(fn, number):
     return (time.perf_counter() - t0) / number
 
 
-def measure(fns, flops, repeats):
+def measure(fns, flops, repeats, batch_flops=1e8):
     """Seconds per call of each fn in every repeat: {name: [t_repeat0, t_repeat1, ...]}.
 
-    Within a repeat the fns run back to back (batches of ~1 ms), in an order that alternates
-    between repeats, so a slow phase of the shared VM hits all of them alike; compare them
-    with paired ratios (ratio()), not with separate medians."""
-    number = max(1, int(1e8 / flops))  # ~1 ms per batch at ~100 GFLOP/s
+    Within a repeat the fns run one after the other (batches of batch_flops, ~1 ms at 100
+    GFLOP/s), in an order that alternates between repeats, so a slow phase of the shared VM
+    hits all of them alike; compare them with paired ratios (ratio()), not separate medians."""
+    number = max(1, int(batch_flops / flops))
     for fn in fns.values():  # warm-up: pack buffers, thread pool, caches
         batch_time(fn, number)
     times = {name: [] for name in fns}
@@ -113,6 +117,8 @@ def main(argv=None):
     parser.add_argument("--peak", action="store_true", help="measure the FMA peak first")
     parser.add_argument("--only", default="", help="substring of the shape labels to run")
     args = parser.parse_args(argv)
+    # Longer batches with threads: a worker woken at the start of a batch costs 40-100 us here.
+    batch_flops = 1e9 if args.threads > 1 else 1e8
 
     from threadpoolctl import threadpool_limits
 
@@ -150,7 +156,8 @@ def main(argv=None):
                 bias, act_out = aligned((n,), dtype, rng), aligned((m, n), dtype, rng)
                 fns["dense"] = lambda: _core.dense_forward(a, b, bias, relu, out, act_out)
             flops = 2.0 * m * n * k
-            t = measure(fns, flops, args.repeats if flops < 2e9 else max(5, args.repeats // 3))
+            t = measure(fns, flops, args.repeats if flops < 2e9 else max(5, args.repeats // 3),
+                        batch_flops)
             gflops = flops / float(np.median(t["core"])) / 1e9
             pk = peak.get((dtype, args.threads))
             py, core = ratio(t, "numpy", "py"), ratio(t, "numpy", "core")
