@@ -91,7 +91,7 @@ def _data(n=64):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow warnings are the point
 def test_diverging_training_names_epoch_and_batch(backend):
     """SGD with lr 1e12 diverges: a FloatingPointError that names the batch and leaves finite
-    weights (the bad batch is never applied). Naming the epoch number: the xfail test below."""
+    weights (the bad batch is never applied). The epoch number: the next test."""
     name = backend.__name__.rsplit(".", 1)[-1]
     X, y = _data()
     m = fm.MLP([4, 8, 3], backend=name, seed=0)
@@ -101,8 +101,6 @@ def test_diverging_training_names_epoch_and_batch(backend):
     assert "the weights were not updated" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="the message says 'batch 0 of the epoch' but not which "
-                                       "epoch; train.run_epochs should add it (hardening report)")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_non_finite_weight_error_names_the_epoch_number(backend):
     """A NaN planted in the weights before the second fit: epoch 0 (of that fit), batch 0."""
@@ -115,8 +113,6 @@ def test_non_finite_weight_error_names_the_epoch_number(backend):
         m.fit(X, y, epochs=2, batch_size=8)
 
 
-@pytest.mark.xfail(strict=True, reason="no warning yet for badly scaled float32 data (issue 8); "
-                                       "patch for model.fit in the hardening report")
 def test_badly_scaled_float32_data_warns_with_advice():
     """Features of size 1e6 in float32: a warning that suggests scaling or float64."""
     X, _ = _data()

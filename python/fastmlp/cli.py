@@ -197,6 +197,19 @@ def cmd_info(args) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 
+def _isa_problem():
+    """FASTMLP_ISA's error message when it names no usable instruction set, else None."""
+    try:
+        from .backends import cpp
+    except ImportError:
+        return None  # no C++ core: cmd_train says so itself
+    try:
+        cpp.isa()
+    except (ValueError, RuntimeError) as exc:
+        return str(exc)
+    return None
+
+
 def main(argv=None) -> int:
     """Run the ``fastmlp`` command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
@@ -207,6 +220,11 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "train" and (getattr(args, "backend", None) or "cpp") == "cpp":
+        problem = _isa_problem()
+        if problem:  # a bad FASTMLP_ISA is a usage error: one line, exit 2, before any work
+            print(f"fastmlp train: error: {problem}", file=sys.stderr, flush=True)
+            return 2
     if args.check is not None:
         problem = args.check(args)
         if problem:

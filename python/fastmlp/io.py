@@ -24,6 +24,7 @@ checks every key, dtype and shape against the metadata before building the model
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -108,7 +109,8 @@ def load_model(path, backend=None):
     opt = meta.get("optimizer")
     expected = {"meta"} | {f"{k}{i}" for i in range(n_layers) for k in "wb"}
     if opt is not None:
-        cls = OPTIMIZER_CLASSES.get(opt.get("name")) if isinstance(opt, dict) else None
+        name = opt.get("name") if isinstance(opt, dict) else None
+        cls = OPTIMIZER_CLASSES.get(name) if isinstance(name, str) else None
         if cls is None:
             raise ValueError(f"{path}: unknown optimizer in metadata: {opt!r}")
         try:
@@ -173,12 +175,53 @@ def _read_arrays(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     try:
+        _check_members(path)
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except ValueError as exc:  # object arrays need pickle: refused
+    except MemoryError:
+        raise
+    except ValueError as exc:  # ours (names the file already), or NumPy's: object arrays, headers
+        if str(path) in str(exc):
+            raise
         raise ValueError(f"{path}: not a fastmlp model file ({exc})") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"{path}: not a readable .npz model file (truncated or corrupt: {exc})") from exc
+    except Exception as exc:  # noqa: BLE001 -- zipfile, tokenize, ...: any parser failure on a
+        # corrupt file is the same user-facing fact (fuzzing found six exception types here)
+        raise ValueError(f"{path}: not a readable .npz model file (truncated or corrupt: "
+                         f"{type(exc).__name__}: {exc})") from exc
+
+
+def _check_members(path: Path) -> None:
+    """Every zip member is a .npy whose header promises no more bytes than the member holds, so
+    a forged header cannot make np.load allocate petabytes, and object arrays are refused."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if not name.endswith(".npy"):
+                raise ValueError(f"{path}: entry {name!r} is not a .npy array")
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version not in readers:
+                        raise ValueError(f".npy format version {version} is not one fastmlp writes")
+                    shape, _, dtype = readers[version](f)
+            except ValueError as exc:  # bad magic, unparsable header
+                raise ValueError(f"{path}: entry {name!r} is not a valid .npy array ({exc})") from exc
+            if dtype.hasobject:
+                raise ValueError(f"{path}: entry {name!r} holds Python objects (needs pickle); refused")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > info.file_size:
+                raise ValueError(f"{path}: entry {name!r} promises {shape} {dtype} ({nbytes} bytes) "
+                                 f"but holds {info.file_size} bytes")
+
+
+def _meta_text(path: Path, raw: np.ndarray) -> str:
+    """The metadata string, refusing UCS4 code points beyond Unicode or surrogates (NumPy would
+    build a malformed str from them, which CPython then rejects with SystemError)."""
+    codes = np.frombuffer(raw.tobytes(), np.dtype(raw.dtype.str[0] + "u4"))
+    if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():
+        raise ValueError(f"{path}: metadata holds invalid characters")
+    return str(raw)
 
 
 def _read_meta(path: Path, arrays: dict) -> dict:
@@ -186,8 +229,8 @@ def _read_meta(path: Path, arrays: dict) -> dict:
     if raw is None or raw.shape != () or raw.dtype.kind != "U":
         raise ValueError(f"{path}: missing the 'meta' JSON entry; not a fastmlp model file")
     try:
-        meta = json.loads(str(raw))
-    except json.JSONDecodeError as exc:
+        meta = json.loads(_meta_text(path, raw))
+    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: "[[[[...", fuzzed
         raise ValueError(f"{path}: corrupt metadata JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path}: not a fastmlp model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")

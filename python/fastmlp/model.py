@@ -8,6 +8,7 @@ module; every computation is a call into the backend's kernel API, so switching
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -149,6 +150,7 @@ class MLP:
         """
 
         X, y = self._check_xy(X, y, "X", "y")
+        self._warn_if_badly_scaled(X, y)
         epochs = check.integer(epochs, "epochs", low=0)
         batch_size = check.integer(batch_size, "batch_size", low=1)
         if verbose not in (0, 1, 2, True, False):
@@ -294,6 +296,23 @@ class MLP:
         return from_torch(module, loss=loss, backend=backend)
 
     # --- input checks ----------------------------------------------------------------------------
+
+    # float32 keeps ~7 digits: inputs or targets beyond this make activations and gradients of
+    # very different sizes, which rounds away small updates and invites overflow.
+    BADLY_SCALED = 1e4
+
+    def _warn_if_badly_scaled(self, X, y):
+        if self.dtype != np.float32:
+            return
+        big = max(abs(float(X.max())), abs(float(X.min())))  # no |X| temporary
+        if y.dtype.kind == "f":
+            big = max(big, abs(float(y.max())), abs(float(y.min())))
+        if big > self.BADLY_SCALED:
+            warnings.warn(
+                f"X or y holds values up to {big:.3g}: float32 training on badly scaled data loses "
+                "precision and can diverge; standardize features and targets (e.g. "
+                "fm.datasets.standardize or sklearn.preprocessing.StandardScaler) or use "
+                "dtype='float64'", RuntimeWarning, stacklevel=3)
 
     def _check_x(self, X, name):
         if not isinstance(X, np.ndarray):

@@ -17,7 +17,7 @@ from .backends import available_backends, get_backend
 
 def set_num_threads(n: int) -> None:
     """Threads the C++ core uses for one GEMM (n >= 1); results are identical for any n."""
-    n = check.integer(n, "num_threads", low=1)
+    n = check.num_threads(n)
     get_backend("cpp").set_num_threads(n)
 
 

@@ -1,8 +1,8 @@
 """Regression tests for what fuzz/fuzz_loader.py found (fuzz/README.md has the run log).
 
 Each builds the smallest file with the same fault as the fuzzer's input, deterministically, and
-requires what every damaged model file must give: a ValueError naming the file. They are
-strict xfails until the io.py patch of the hardening report lands (then remove the marks).
+requires what every damaged model file must give: a ValueError naming the file. Each failed
+before io.py's member and header checks landed.
 """
 
 from __future__ import annotations
@@ -44,18 +44,15 @@ def assert_refused(path):
         fm.MLP.load(path)
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": AttributeError ('bytes' has no attribute 'dtype')")
 def test_member_that_is_not_npy(tmp_path, members):
     """np.load hands back raw bytes for a member without the .npy magic."""
     assert_refused(write(tmp_path, {**members, "b0.npy": b"no magic here"}))
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": AttributeError ('bytes' has no attribute 'shape')")
 def test_meta_member_that_is_not_npy(tmp_path, members):
     assert_refused(write(tmp_path, {**members, "meta.npy": b"{\"format\": \"fastmlp.MLP\"}"}))
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": tokenize.TokenError from NumPy's header parser")
 def test_npy_header_with_an_unclosed_bracket(tmp_path, members):
     header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4, 5, }"  # '(' never closed
     header += b" " * (118 - len(header)) + b"\n"
@@ -63,7 +60,6 @@ def test_npy_header_with_an_unclosed_bracket(tmp_path, members):
     assert_refused(write(tmp_path, {**members, "w0.npy": npy}))
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": NotImplementedError from zipfile")
 def test_zip_that_needs_a_newer_zip_version(tmp_path, members):
     path = write(tmp_path, members)
     blob = bytearray(path.read_bytes())
@@ -73,7 +69,6 @@ def test_zip_that_needs_a_newer_zip_version(tmp_path, members):
     assert_refused(path)
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": SystemError from str.lower on an invalid code point")
 def test_metadata_with_an_invalid_code_point(tmp_path, members):
     """A '<U' array whose UCS4 data holds 0x110000 (beyond Unicode): NumPy builds a malformed str."""
     with np.load(write(tmp_path, members), allow_pickle=False) as npz:
@@ -86,7 +81,6 @@ def test_metadata_with_an_invalid_code_point(tmp_path, members):
     assert_refused(write(tmp_path, {**members, "meta.npy": buf.getvalue() + bytes(raw)}))
 
 
-@pytest.mark.xfail(strict=True, reason=PATCH + ": SyntaxError from NumPy's dtype-string parser")
 def test_npy_header_with_an_unparsable_dtype(tmp_path, members):
     header = b"{'descr': '08<f4', 'fortran_order': False, 'shape': (4, 5), }"  # '08': not a number
     header += b" " * (118 - len(header)) + b"\n"
@@ -94,8 +88,6 @@ def test_npy_header_with_an_unparsable_dtype(tmp_path, members):
     assert_refused(write(tmp_path, {**members, "w0.npy": npy}))
 
 
-@pytest.mark.xfail(strict=True, reason="io.load_model: OPTIMIZER_CLASSES.get(<a dict>) raises "
-                                       "TypeError (unhashable); patch in the hardening report")
 def test_optimizer_name_that_is_not_a_string(tmp_path, members):
     import json
 

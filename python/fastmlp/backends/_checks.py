@@ -30,6 +30,33 @@ def float_array(arr, name: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
+def new_output(shape, dtype, name: str) -> np.ndarray:
+    """``np.empty(shape, dtype)`` for a kernel's result; a request too large to allocate (inputs
+    can be zero-stride views of huge shapes) raises MemoryError naming the output and its bytes."""
+    try:
+        return np.empty(shape, dtype)
+    except (MemoryError, ValueError) as exc:  # ValueError: "array is too big" (byte count overflows)
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        raise MemoryError(f"{name} would need {nbytes} bytes ({' x '.join(map(str, shape))} "
+                          f"{np.dtype(dtype).name}): {exc}") from None
+
+
+# The most threads set_num_threads accepts: far above any CPU's core count, far below what would
+# exhaust the process's thread limit when the pool starts them.
+MAX_THREADS = 1024
+
+
+def num_threads(n, name: str = "num_threads") -> int:
+    """An int in [1, MAX_THREADS]."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1, got {n!r}")
+    if n > MAX_THREADS:
+        raise ValueError(f"{name} must be <= {MAX_THREADS}, got {n!r}")
+    return int(n)
+
+
 def same_dtype(**arrays) -> np.dtype:
     """All named arrays share one dtype; the message lists each name with its dtype."""
     dtypes = {name: a.dtype for name, a in arrays.items()}
@@ -368,7 +395,7 @@ def matmul_args(a, b, trans_a, trans_b, out, alpha, beta):
     if out is None:
         if beta != 0.0:
             raise ValueError("beta must be 0 when out is not given (there is no C to scale)")
-        out = np.empty((m, n), dtype)
+        out = new_output((m, n), dtype, "out")
     else:
         out_array(out, "out", (m, n), dtype, {"a": a, "b": b})
     return a, b, out, alpha, beta
@@ -397,9 +424,9 @@ def dense_forward_args(x, w, b, activation, out_z, out_a):
     shape_is(b, "b", (w.shape[1],))
     shape = (batch, w.shape[1])
     inputs = {"x": x, "w": w, "b": b}
-    out_z = np.empty(shape, dtype) if out_z is None else out_array(out_z, "out_z", shape, dtype, inputs)
+    out_z = new_output(shape, dtype, "out_z") if out_z is None else out_array(out_z, "out_z", shape, dtype, inputs)
     inputs["out_z"] = out_z
-    out_a = np.empty(shape, dtype) if out_a is None else out_array(out_a, "out_a", shape, dtype, inputs)
+    out_a = new_output(shape, dtype, "out_a") if out_a is None else out_array(out_a, "out_a", shape, dtype, inputs)
     return x, w, b, out_z, out_a
 
 

@@ -7,7 +7,6 @@ zero-copy views to C++ (which releases the GIL). No maths here: read numpy.py fo
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
@@ -239,9 +238,7 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
 
 def set_num_threads(n):
     """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"num_threads must be an int >= 1, got {n!r}")
-    _core.set_num_threads(int(n))
+    _core.set_num_threads(check.num_threads(n))
 
 
 def get_num_threads():

@@ -119,6 +119,10 @@ def check_params(est):
             raise ValueError(f"dtype must be None, 'float32' or 'float64', got {est.dtype!r}")
     if est.n_threads is not None:
         _int(est, "n_threads", 1)
+        from ..backends._checks import MAX_THREADS
+
+        if est.n_threads > MAX_THREADS:
+            raise ValueError(f"n_threads must be <= {MAX_THREADS}, got {est.n_threads}")
     if est.solver == "lbfgs":
         epoch_only = {"schedule": est.schedule is not None, "dropout": est.dropout != 0,
                       "validation_data": est.validation_data is not None,
