@@ -96,6 +96,15 @@ def test_train_options_are_used(capsys):
     assert "SGD(lr=0.1, momentum=0.9" in out and "batch 7, 3 epochs" in out
 
 
+def test_regularisation_options_reach_the_model(capsys):
+    argv = ["train", "--dataset", "moons", "--n-samples", "120", "--layers", "16", "--optimizer", "sgd",
+            "--lr", "0.1", "--dropout", "0.2", "--alpha", "0.001", "--clip-norm", "1.5", "--epochs", "2",
+            "--backend", "numpy"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "dropout 0.2" in out and "alpha 0.001" in out and "clip_norm=1.5" in out
+
+
 def test_train_is_reproducible(capsys):
     argv = ["train", "--dataset", "spirals", "--epochs", "5", "--backend", "numpy", "--quiet", "--seed", "2"]
     assert main(argv) == 0 and main(argv) == 0
@@ -148,6 +157,9 @@ def test_cpp_missing_falls_back_with_a_note(monkeypatch, capsys):
     ["train", "--dataset", "xor", "--data-dir", "."],
     ["train", "--backend", "cuda"],
     ["train", "--threads", "0"],
+    ["train", "--dropout", "1"],
+    ["train", "--alpha", "-1"],
+    ["train", "--clip-norm", "0"],
     ["train", "--no-such-option"],
     ["frobnicate"],
 ], ids=lambda a: " ".join(a[1:]) or a[0])

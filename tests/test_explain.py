@@ -335,3 +335,13 @@ def test_missing_backend_is_reported_not_fatal(monkeypatch):
     assert "The numba backend is not available here" in result.to_text(width=100)
     with pytest.raises(ImportError, match="numba"):
         explain(backend="numba")
+
+
+@pytest.mark.parametrize("extra", [{"dropout": 0.5}, {"alpha": 0.01}])
+def test_models_with_dropout_or_alpha_are_refused_by_name(extra):
+    """explain's step is plain gradient descent; a model whose fit adds dropout or an L2 penalty
+    would be shown numbers its own training never computes."""
+    model = fm.MLP([2, 3, 2], seed=0, **extra)
+    x, y = np.array([[0.5, -1.0]]), np.array([1])
+    with pytest.raises(ValueError, match=next(iter(extra))):
+        fm.explain(model, x, y, lr=0.1)

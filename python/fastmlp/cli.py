@@ -118,11 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="kernel backend (default cpp, or the best available one if cpp is missing)")
     g.add_argument("--threads", type=_positive_int, metavar="N", help="threads of the C++ core")
     g.add_argument("--seed", type=_nonneg_int, default=0, help="seeds weights, shuffling and toy data (default 0)")
+    g.add_argument("--dropout", type=_unit_float, default=0.0, metavar="P",
+                   help="drop each hidden unit with probability P in [0, 1) while training (default 0)")
+    g.add_argument("--alpha", type=_nonneg_float, default=0.0,
+                   help="L2 penalty on the weights, scikit-learn's definition (default 0)")
     g = train.add_argument_group("training")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="(default adam)")
     g.add_argument("--lr", type=_positive_float, help="learning rate")
     g.add_argument("--momentum", type=_unit_float, help="sgd / rmsprop momentum in [0, 1) (default 0)")
     g.add_argument("--weight-decay", type=_nonneg_float, help="L2 (adamw: decoupled) weight decay")
+    g.add_argument("--clip-norm", type=_positive_float, metavar="MAX",
+                   help="clip each step's gradients to global L2 norm MAX (default: no clipping)")
     g.add_argument("--epochs", type=_nonneg_int, help="passes over the training data")
     g.add_argument("--batch-size", type=_positive_int, help="rows per gradient step")
     g = train.add_argument_group("output")

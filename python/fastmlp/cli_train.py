@@ -142,6 +142,8 @@ def _make_optimizer(args, default_lr):
         kwargs["momentum"] = args.momentum
     if args.weight_decay is not None:
         kwargs["weight_decay"] = args.weight_decay
+    if getattr(args, "clip_norm", None) is not None:
+        kwargs["clip_norm"] = args.clip_norm
     cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[args.optimizer]
     try:
         return cls(**kwargs)
@@ -227,7 +229,8 @@ def cmd_train(args) -> int:
     opt = _make_optimizer(args, d.lr)
     try:
         model = fm.MLP(sizes, activation=args.activation, loss=loss, dtype=args.dtype,
-                       backend=backend, seed=args.seed)
+                       backend=backend, seed=args.seed, dropout=getattr(args, "dropout", 0.0),
+                       alpha=getattr(args, "alpha", 0.0))
     except (TypeError, ValueError, ImportError) as exc:
         raise CLIError(f"cannot build the model: {exc}") from None
 
@@ -242,7 +245,9 @@ def cmd_train(args) -> int:
     say(f"data:  {args.dataset} ({source}): {len(Xtr)} train, {len(Xte)} test, "
         f"{Xtr.shape[1]} features, {kind}")
     say(f"model: {'-'.join(map(str, sizes))} {args.activation}, loss {loss}, {args.dtype}, "
-        f"backend {backend}{threads}, seed {args.seed}")
+        f"backend {backend}{threads}, seed {args.seed}"
+        + (f", dropout {args.dropout:g}" if getattr(args, "dropout", 0.0) else "")
+        + (f", alpha {args.alpha:g}" if getattr(args, "alpha", 0.0) else ""))
     say(f"train: {opt!r}, batch {batch_size}, {epochs} epochs")
 
     validation = (Xte, yte_s if regression else yte)

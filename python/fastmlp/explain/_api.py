@@ -158,6 +158,11 @@ def _model_setup(model, x, y):
     if model.n_params > MAX_PARAMS:
         raise ValueError(f"model has {model.n_params} parameters; explain shows every one of them, so "
                          f"it takes at most {MAX_PARAMS} (fm.gradcheck checks large models' gradients)")
+    extras = [f"{name}={value}" for name, value in (("dropout", model.dropout), ("alpha", model.alpha))
+              if np.any(np.asarray(value) != 0)]
+    if extras:  # the walkthrough is plain gradient descent: it would show numbers fit never uses
+        raise ValueError(f"model has {' and '.join(extras)}; explain shows a plain gradient-descent step "
+                         "(no dropout, no L2 penalty), so build the model without them to explain it")
     setup = _setup_of(model, x, y)
     return setup, _about(model, None, f"One training step of a {_sizes(model)} network on your batch "
                                       f"({len(x)} row{'s' if len(x) != 1 else ''})")
