@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from fastmlp.benchmarks.peers import torch_model
+from fastmlp.benchmarks.peers import torch_epoch
 from test_train_step import CONFIGS, EPOCH_ROUNDS, EPOCH_ROWS, make
 
 THREADS = int(os.environ.get("FASTMLP_NUM_THREADS", "1"))
@@ -25,31 +25,14 @@ def group(config):
 @pytest.mark.parametrize("path", ["torch"])
 def test_torch_epoch(benchmark, path, config, rng):
     torch = pytest.importorskip("torch", reason="torch not installed (pip install fastmlp[torch])")
-    torch.set_num_threads(THREADS)
     net, X, y, batch = make(config, EPOCH_ROWS, rng)
-    model = torch_model(net)  # fastmlp's initial weights (shared with `fastmlp bench`)
-    loss_fn = torch.nn.CrossEntropyLoss() if net.loss == "cross_entropy" else torch.nn.MSELoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.0)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    order = torch.from_numpy(rng.permutation(EPOCH_ROWS))
-
-    def epoch(order):
-        total = 0.0
-        for start in range(0, len(order), batch):
-            idx = order[start:start + batch]
-            xb, yb = Xt.index_select(0, idx), yt.index_select(0, idx)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        return total
-
-    epoch(order[: 4 * batch])  # warm-up
+    # fastmlp's initial weights, nn.Sequential + torch.optim.SGD, batches by index_select;
+    # the same code `fastmlp bench` runs (it warms up on 4 batches before returning)
+    epoch = torch_epoch(net, X, y, rng.permutation(EPOCH_ROWS), batch, THREADS)
     benchmark.group = group(config)
     benchmark.extra_info["steps"] = -(-EPOCH_ROWS // batch)
     benchmark.extra_info["threads"] = torch.get_num_threads()
-    loss = benchmark.pedantic(epoch, args=(order,), rounds=ROUNDS, iterations=1)
+    loss = benchmark.pedantic(epoch, rounds=ROUNDS, iterations=1)
     assert np.isfinite(loss)
 
 

@@ -72,11 +72,17 @@ def save_model(model, path) -> None:
             arrays[f"g{j}"] = g
     if net.class_weight is not None:
         arrays["class_weight"] = np.asarray(net.class_weight, dtype=np.float64)
+    write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, then rename it
+    over ``path``: a crash or Ctrl-C mid-write leaves the previous file untouched."""
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

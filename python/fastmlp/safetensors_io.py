@@ -15,7 +15,6 @@ Saving is atomic like `MLP.save`: a temporary file in the same folder, renamed o
 
 from __future__ import annotations
 
-import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -51,19 +50,9 @@ def save_safetensors(model, path) -> None:
     meta = str(arrays.pop("meta"))
     blob = st.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
                          metadata={"format": FORMAT, META_KEY: meta})
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Ctrl-C included: drop the partial file, the previous one is untouched
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .io import write_atomically
+
+    write_atomically(path, lambda f: f.write(blob))
 
 
 def load_safetensors(path, backend=None):
