@@ -259,16 +259,17 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, k, a_rs, a_cs);
 
-  const int n_threads = parallel::get_num_threads();
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
-  const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
-  const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
-  if (n_threads == 1 || small) {
+  // get_num_threads() takes a mutex: asked only when the GEMM is big enough to split
+  const int n_threads = small ? 1 : parallel::get_num_threads();
+  if (n_threads == 1) {
     gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
                 direct_a);
     return;
   }
+  const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
+  const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
   // Split M or N into contiguous chunks of whole MR (NR) tiles. Each task runs the full loop
   // nest on its rows (or columns) of C, so no two tasks write the same element and each
   // element's k-sum is computed identically whatever the split. The operand all tasks read

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "nn/scalar.hpp"
-#include "parallel/thread_pool.hpp"
+#include "nn/chunks.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -115,7 +115,7 @@ void backward_rows(Activation act, const T* z, const T* a, const T* grad_a, T* g
 template <class T>
 void activation_forward(Activation act, const T* z, T* a, int64_t batch, int64_t n) {
   // Row chunks: softmax needs whole rows, and the other activations do not care.
-  parallel::parallel_chunks(batch, kMinChunk / (n > 0 ? n : 1) + 1, [&](int64_t lo, int64_t hi) {
+  chunks(batch, kMinChunk / (n > 0 ? n : 1) + 1, [&](int64_t lo, int64_t hi) {
     forward_rows(act, z + lo * n, a + lo * n, hi - lo, n);
   });
 }
@@ -123,7 +123,7 @@ void activation_forward(Activation act, const T* z, T* a, int64_t batch, int64_t
 template <class T>
 void activation_backward(Activation act, const T* z, const T* a, const T* grad_a, T* grad_z,
                          int64_t batch, int64_t n) {
-  parallel::parallel_chunks(batch, kMinChunk / (n > 0 ? n : 1) + 1, [&](int64_t lo, int64_t hi) {
+  chunks(batch, kMinChunk / (n > 0 ? n : 1) + 1, [&](int64_t lo, int64_t hi) {
     backward_rows(act, z + lo * n, a + lo * n, grad_a + lo * n, grad_z + lo * n, hi - lo, n);
   });
 }

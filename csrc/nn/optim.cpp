@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "parallel/thread_pool.hpp"
+#include "nn/chunks.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -15,7 +15,7 @@ template <class T>
 void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
               bool nesterov, double weight_decay, double dampening, bool first) {
   const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr), keep = T(1 - dampening);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       if (momentum != 0.0) {
@@ -46,7 +46,7 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
   const T step_size = T(lr / bias_correction1), eps_t = T(eps);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       if (decoupled_decay) param[i] = param[i] * shrink;
       const T g = coupled_decay ? grad[i] + wd * param[i] : grad[i];
@@ -65,7 +65,7 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_a
                   double lr, double alpha, double eps, double momentum, double weight_decay) {
   const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
   const T mom = T(momentum), lr_t = T(lr);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       square_avg[i] = square_avg[i] * a;
