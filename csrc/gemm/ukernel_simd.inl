@@ -82,10 +82,12 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   }
 }
 
-// kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MR, fixed offsets); otherwise each
+// kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MA, fixed offsets); otherwise each
 // row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
 // computed and dropped, never stored, and nothing outside A is read).
-template <class K, int MR, int NV, bool kPackedA>
+// MR x NV*W is the tile computed; MA and NB are the packed A and B panels' widths (the
+// Blocking's MR and NR), larger when ukernel_entry picks a smaller tile for a narrow edge.
+template <class K, int MR, int NV, int MA, int NB, bool kPackedA>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
                             int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
                             typename K::T beta, typename K::T* __restrict c, int64_t ldc,
@@ -118,8 +120,8 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
       }
-      a += MR;
-      b += NR;
+      a += MA;
+      b += NB;
     }
   } else {
     const T* row[MR];
@@ -136,7 +138,7 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
       }
-      b += NR;
+      b += NB;
     }
   }
 
@@ -152,15 +154,36 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 }
 
 // The entry point behind each ISA's <s|d>gemm_<MR>x<NR>: the packed layout gets the kernel
-// with fixed offsets, anything else the strided one.
+// with fixed offsets, anything else the strided one. An edge tile of at most one vector of
+// columns (the n = 1 output layer of a regression net) or at most MR/2 rows (tiny batches)
+// runs a tile cut to that size: half the FMAs or fewer, and each element's k-sum is the same
+// sequence of roundings, so the result is bitwise the one of the full tile.
+template <class K, int MR, int NV, int MA, int NB>
+FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename K::T* a,
+                                 int64_t a_rs, int64_t a_cs, const typename K::T* b,
+                                 typename K::T beta, typename K::T* c, int64_t ldc,
+                                 int64_t m_cur, int64_t n_cur,
+                                 const gemm::Epilogue<typename K::T>* ep) {
+  if (a_rs == 1 && a_cs == MA)
+    ukernel<K, MR, NV, MA, NB, true>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  else
+    ukernel<K, MR, NV, MA, NB, false>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+}
+
 template <class K, int MR, int NV>
 FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
                                   int64_t a_rs, int64_t a_cs, const typename K::T* b,
                                   typename K::T beta, typename K::T* c, int64_t ldc,
                                   int64_t m_cur, int64_t n_cur,
                                   const gemm::Epilogue<typename K::T>* ep) {
-  if (a_rs == 1 && a_cs == MR)
-    ukernel<K, MR, NV, true>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  constexpr int NR = NV * K::W, HALF = MR / 2;
+  const bool narrow = NV > 1 && n_cur <= K::W, short_ = m_cur <= HALF;
+  if (narrow && short_)
+    ukernel_tile<K, HALF, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  else if (narrow)
+    ukernel_tile<K, MR, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  else if (short_)
+    ukernel_tile<K, HALF, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
   else
-    ukernel<K, MR, NV, false>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+    ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
 }
