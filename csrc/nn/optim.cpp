@@ -3,6 +3,11 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "nn/chunks.hpp"
 
@@ -35,6 +40,66 @@ void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double
   });
 }
 
+#if defined(__SSE2__)
+// SSE2 (every x86-64) vectors of float or double, for adam_lanes.
+template <class T>
+struct Sse;
+template <>
+struct Sse<float> {
+  using V = __m128;
+  static constexpr int W = 4;
+  static V load(const float* p) { return _mm_loadu_ps(p); }
+  static void store(float* p, V x) { _mm_storeu_ps(p, x); }
+  static V set1(float x) { return _mm_set1_ps(x); }
+  static V add(V x, V y) { return _mm_add_ps(x, y); }
+  static V sub(V x, V y) { return _mm_sub_ps(x, y); }
+  static V mul(V x, V y) { return _mm_mul_ps(x, y); }
+  static V div(V x, V y) { return _mm_div_ps(x, y); }
+  static V sqrt(V x) { return _mm_sqrt_ps(x); }
+};
+template <>
+struct Sse<double> {
+  using V = __m128d;
+  static constexpr int W = 2;
+  static V load(const double* p) { return _mm_loadu_pd(p); }
+  static void store(double* p, V x) { _mm_storeu_pd(p, x); }
+  static V set1(double x) { return _mm_set1_pd(x); }
+  static V add(V x, V y) { return _mm_add_pd(x, y); }
+  static V sub(V x, V y) { return _mm_sub_pd(x, y); }
+  static V mul(V x, V y) { return _mm_mul_pd(x, y); }
+  static V div(V x, V y) { return _mm_div_pd(x, y); }
+  static V sqrt(V x) { return _mm_sqrt_pd(x); }
+};
+
+// adam_step's loop on whole vectors of [lo, hi); returns where the scalar loop takes over.
+// Each statement loads what the scalar statement reads, after the previous store, so the
+// result is the scalar loop's even when slots are the same array.
+template <class T, bool kDecoupled, bool kCoupled>
+int64_t adam_lanes(T* param, const T* grad, T* m, T* v, int64_t lo, int64_t hi, T shrink, T wd,
+                   T b1, T one_minus_b1, T b2, T one_minus_b2, T bias_correction2_sqrt, T eps,
+                   T step_size) {
+  using S = Sse<T>;
+  const auto shrink_v = S::set1(shrink), wd_v = S::set1(wd), b1_v = S::set1(b1);
+  const auto omb1 = S::set1(one_minus_b1), b2_v = S::set1(b2), omb2 = S::set1(one_minus_b2);
+  const auto bc2 = S::set1(bias_correction2_sqrt), eps_v = S::set1(eps);
+  const auto step_v = S::set1(step_size);
+  int64_t i = lo;
+  for (; i + S::W <= hi; i += S::W) {
+    if constexpr (kDecoupled) S::store(param + i, S::mul(S::load(param + i), shrink_v));
+    auto g = S::load(grad + i);
+    if constexpr (kCoupled) g = S::add(g, S::mul(wd_v, S::load(param + i)));
+    S::store(m + i, S::mul(S::load(m + i), b1_v));
+    S::store(m + i, S::add(S::load(m + i), S::mul(omb1, g)));
+    S::store(v + i, S::mul(S::load(v + i), b2_v));
+    S::store(v + i, S::add(S::load(v + i), S::mul(S::mul(omb2, g), g)));
+    const auto denom = S::add(S::div(S::sqrt(S::load(v + i)), bc2), eps_v);
+    const auto update = S::mul(step_v, S::div(S::load(m + i), denom));
+    S::store(param + i, S::sub(S::load(param + i), update));
+  }
+  return i;
+}
+#endif
+
 template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
@@ -46,18 +111,39 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
   const T step_size = T(lr / bias_correction1), eps_t = T(eps);
-  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      if (decoupled_decay) param[i] = param[i] * shrink;
-      const T g = coupled_decay ? grad[i] + wd * param[i] : grad[i];
-      m[i] = m[i] * b1;
-      m[i] = m[i] + one_minus_b1 * g;
-      v[i] = v[i] * b2;
-      v[i] = v[i] + one_minus_b2 * g * g;
-      const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps_t;
-      param[i] = param[i] - step_size * (m[i] / denom);
-    }
-  });
+  // Scalar, this loop was ~10 cycles an element (sqrt's errno check kept GCC from vectorizing
+  // it), a fifth of a step of scikit-learn's default net (64-100-10, batch 200). With SSE2 it
+  // runs W elements at a time (adam_lanes), statement by statement as below, each a load, the
+  // same operations and a store: vector sqrt and divide round exactly as the scalar ones
+  // (IEEE), so the bits do not change; the last n % W elements take the scalar loop.
+  auto run = [&](auto decoupled_c, auto coupled_c) {
+    constexpr bool kDecoupled = decltype(decoupled_c)::value, kCoupled = decltype(coupled_c)::value;
+    chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+      int64_t i = lo;
+#if defined(__SSE2__)
+      i = adam_lanes<T, kDecoupled, kCoupled>(param, grad, m, v, lo, hi, shrink, wd, b1, one_minus_b1,
+                                              b2, one_minus_b2, bias_correction2_sqrt, eps_t,
+                                              step_size);
+#endif
+      for (; i < hi; ++i) {
+        if constexpr (kDecoupled) param[i] = param[i] * shrink;
+        T g = grad[i];
+        if constexpr (kCoupled) g = g + wd * param[i];
+        m[i] = m[i] * b1;
+        m[i] = m[i] + one_minus_b1 * g;
+        v[i] = v[i] * b2;
+        v[i] = v[i] + one_minus_b2 * g * g;
+        const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps_t;
+        param[i] = param[i] - step_size * (m[i] / denom);
+      }
+    });
+  };
+  if (decoupled_decay)
+    run(std::true_type{}, std::false_type{});
+  else if (coupled_decay)
+    run(std::false_type{}, std::true_type{});
+  else
+    run(std::false_type{}, std::false_type{});
 }
 
 template <class T>
