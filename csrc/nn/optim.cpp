@@ -20,24 +20,56 @@ template <class T>
 void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
               bool nesterov, double weight_decay, double dampening, bool first) {
   const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr), keep = T(1 - dampening);
-  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
-      if (momentum != 0.0) {
-        if (dampening != 0.0 && first) {
-          velocity[i] = g;
-        } else if (dampening != 0.0) {
-          velocity[i] = velocity[i] * mom;
-          velocity[i] = velocity[i] + keep * g;
-        } else {
-          velocity[i] = velocity[i] * mom;
-          velocity[i] = velocity[i] + g;
+  // The options as compile-time constants: branches in the loop kept GCC from vectorizing it,
+  // and plain SGD's update of A64's 235k parameters took a fifth of the step. kDamp: 0 no
+  // dampening, 1 its first step (velocity = g), 2 later steps.
+  auto run = [&](auto decay_c, auto momentum_c, auto nesterov_c, auto damp_c) {
+    constexpr bool kDecay = decltype(decay_c)::value, kMomentum = decltype(momentum_c)::value;
+    constexpr bool kNesterov = decltype(nesterov_c)::value;
+    constexpr int kDamp = decltype(damp_c)::value;
+    chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        T g = grad[i];
+        if constexpr (kDecay) g = g + wd * param[i];
+        if constexpr (kMomentum) {
+          if constexpr (kDamp == 1) {
+            velocity[i] = g;
+          } else if constexpr (kDamp == 2) {
+            velocity[i] = velocity[i] * mom;
+            velocity[i] = velocity[i] + keep * g;
+          } else {
+            velocity[i] = velocity[i] * mom;
+            velocity[i] = velocity[i] + g;
+          }
+          if constexpr (kNesterov)
+            g = g + mom * velocity[i];
+          else
+            g = velocity[i];
         }
-        g = nesterov ? g + mom * velocity[i] : velocity[i];
+        param[i] = param[i] - lr_t * g;
       }
-      param[i] = param[i] - lr_t * g;
-    }
-  });
+    });
+  };
+  using std::false_type, std::true_type;
+  using Damp0 = std::integral_constant<int, 0>;
+  using Damp1 = std::integral_constant<int, 1>;
+  using Damp2 = std::integral_constant<int, 2>;
+  auto with_decay = [&](auto decay_c) {
+    if (momentum == 0.0) return run(decay_c, false_type{}, false_type{}, Damp0{});
+    auto with_nesterov = [&](auto nesterov_c) {
+      if (dampening == 0.0) return run(decay_c, true_type{}, nesterov_c, Damp0{});
+      if (first) return run(decay_c, true_type{}, nesterov_c, Damp1{});
+      run(decay_c, true_type{}, nesterov_c, Damp2{});
+    };
+    if (nesterov)
+      with_nesterov(true_type{});
+    else
+      with_nesterov(false_type{});
+  };
+  if (weight_decay != 0.0)
+    with_decay(true_type{});
+  else
+    with_decay(false_type{});
 }
 
 #if defined(__SSE2__)
