@@ -77,13 +77,14 @@ template <class T, char kShared = '-'>
 void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
                  int64_t b_cs, T beta, T* c, int64_t ldc, const Epilogue<T>* ep,
-                 bool direct_a = false, const T* shared = nullptr) {
+                 bool direct_a = false, const T* shared = nullptr, bool direct_b = false) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
   T* a_packed = nullptr;
   T* b_packed = nullptr;
   if (kShared != 'a' && !direct_a)
     a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
-  if constexpr (kShared != 'b') b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
+  if (kShared != 'b' && !direct_b)
+    b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
 
   // Loop over the n dimension (NC columns at a time).
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -93,8 +94,13 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
       const int64_t kc_cur = std::min(KC, k - pc);
       const T beta_cur = pc == 0 ? beta : T(1);
       const bool last_pc = pc + kc_cur == k;
+      // The B panel as the micro-kernel reads it: packed micro-panels (one every NR * kc_cur
+      // elements, b_step 0) or B itself (b_cs 1: one every NR columns, rows b_rs apart).
       const T* b_panel = b_packed;
-      if constexpr (kShared == 'b')
+      int64_t b_step = 0, b_panel_stride = NR * kc_cur;
+      if (direct_b)
+        b_panel = b + pc * b_rs + jc, b_step = b_rs, b_panel_stride = NR;
+      else if constexpr (kShared == 'b')
         b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
       else
         pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed);
@@ -122,8 +128,8 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
             T* c_tile = c + row * ldc + col;
             Epilogue<T> ep_tile;
             if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
-            ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs, b_panel + jr * kc_cur,
-                    beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+            ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs,
+                    b_panel + jr / NR * b_panel_stride, b_step, beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
             // An activation the kernel cannot do in registers, on the tile it just wrote.
             if (ep && last_pc && ep->tile_fn)
               ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
@@ -218,6 +224,18 @@ bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_
   return a_cs == 1 || m * k <= kDirectAMaxBytes / int64_t(sizeof(T));
 }
 
+// Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
+// row-major op(B) (b_cs == 1) of at most kDirectBMaxBytes, which stays in L1 whichever way it
+// is read. Packing such a B cost more than the GEMM saved on the small layers of a training
+// step (D32: a fifth of the step went to packing w and grad_z, the B of forward and dW); the
+// kernel then loads B rows b_rs apart, masking the columns past n.
+constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
+
+template <class T>
+bool use_direct_b(int64_t n, int64_t k, int64_t b_rs, int64_t b_cs) {
+  return b_cs == 1 && b_rs != 0 && n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
+}
+
 }  // namespace
 
 template <class T>
@@ -248,7 +266,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
         Epilogue<T> at;
         if (ep) at = epilogue_at(*ep, i, j, ldc);
         const int64_t rows = std::min(bk.mr, m - i), cols = std::min(bk.nr, n - j);
-        ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, beta, c + i * ldc + j, ldc, rows, cols,
+        ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, 0, beta, c + i * ldc + j, ldc, rows, cols,
                 ep ? &at : nullptr);
         if (ep && ep->tile_fn) ep->tile_fn(ep->ctx, c + i * ldc + j, at.out, ldc, rows, cols);
       }
@@ -258,17 +276,19 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, k, a_rs, a_cs);
+  const bool direct_b = use_direct_b<T>(n, k, b_rs, b_cs);
 
-  const int n_threads = parallel::get_num_threads();
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
-  const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
-  const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
-  if (n_threads == 1 || small) {
-    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a);
+  // get_num_threads() takes a mutex: asked only when the GEMM is big enough to split
+  const int n_threads = small ? 1 : parallel::get_num_threads();
+  if (n_threads == 1) {
+    gemm_serial<T>(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+                direct_a, nullptr, direct_b);
     return;
   }
+  const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
+  const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
   // Split M or N into contiguous chunks of whole MR (NR) tiles. Each task runs the full loop
   // nest on its rows (or columns) of C, so no two tasks write the same element and each
   // element's k-sum is computed identically whatever the split. The operand all tasks read
@@ -283,14 +303,14 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // process shares) leaves its second task to the others instead of making them wait.
   const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
   if (n_tasks <= 1) {
-    gemm_serial(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a);
+    gemm_serial<T>(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+                direct_a, nullptr, direct_b);
     return;
   }
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
   const int64_t shared_elems = split_m ? round_up(n, bk.nr) * k : round_up(m, bk.mr) * k;
-  T* shared = nullptr;
-  if (shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
+  T* shared = nullptr;  // none when every task reads a small B in place
+  if (!(split_m && direct_b) && shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
     shared = t_pack_shared.get<T>(shared_elems);
   SharedPack<T> pack(!split_m, split_m ? n : m, split_m ? bk.nr : bk.mr, bk.kc, k,
                      split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared);
@@ -307,8 +327,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
         gemm_serial<T, 'b'>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
                             b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared);
       else
-        gemm_serial(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
-                    beta, c + lo * ldc, ldc, ep_task, direct_a);
+        gemm_serial<T>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
+                    beta, c + lo * ldc, ldc, ep_task, direct_a, nullptr, direct_b);
     } else {
       if (lo >= n) return;
       const int64_t cols = std::min(per_task, n - lo);
@@ -317,10 +337,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
       const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
         gemm_serial<T, 'a'>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
-                            b_cs, beta, c + lo, ldc, ep_task, false, shared);
+                            b_cs, beta, c + lo, ldc, ep_task, false, shared, direct_b);
       else
-        gemm_serial(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
-                    beta, c + lo, ldc, ep_task, direct_a);
+        gemm_serial<T>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
+                    beta, c + lo, ldc, ep_task, direct_a, nullptr, direct_b);
     }
   }, wake);
 }

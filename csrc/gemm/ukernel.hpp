@@ -6,7 +6,10 @@
 // A_panel(i, p) = a[i * a_rs + p * a_cs] for i < m_cur, p < kc. The packed layout (pack.hpp: kc
 // columns of MR contiguous values, zero-padded, 64-byte aligned) is a_rs = 1, a_cs = MR; any
 // other strides read the caller's matrix directly (gemm.cpp skips packing A for small GEMMs)
-// and never touch rows >= m_cur. B_panel is kc rows of NR packed values (always packed).
+// and never touch rows >= m_cur. B_panel is kc rows of NR values: packed (b_rs == 0: rows NR
+// apart, zero-padded, 64-byte aligned), or B itself read in place (b_rs != 0: row p at
+// b + p * b_rs, columns contiguous; gemm.cpp skips packing a small row-major B), of which
+// columns >= n_cur are never read.
 // C is row-major with leading dimension ldc. beta == 0 means C is write-only: it is never
 // read, so NaN or garbage in C cannot leak. Each C element is the same sequence of roundings
 // whether its tile is full or an edge tile and whether A was packed or not, so the thread
@@ -45,14 +48,15 @@ struct Epilogue {
 
 template <class T>
 using Ukernel = void (*)(int64_t kc, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
-                         const T* b, T beta, T* c, int64_t ldc, int64_t m_cur, int64_t n_cur,
+                         const T* b, int64_t b_rs, T beta, T* c, int64_t ldc, int64_t m_cur, int64_t n_cur,
                          const Epilogue<T>* ep);
 
 }  // namespace fastmlp::gemm
 
 #define FASTMLP_UKERNEL_DECL(name, T)                                                      \
-  void name(int64_t kc, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, T beta, \
-            T* c, int64_t ldc, int64_t m_cur, int64_t n_cur, const gemm::Epilogue<T>* ep)
+  void name(int64_t kc, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,       \
+            int64_t b_rs, T beta, T* c, int64_t ldc, int64_t m_cur, int64_t n_cur,            \
+            const gemm::Epilogue<T>* ep)
 
 // ukernel_generic.cpp: portable loops that g++ vectorizes for baseline x86-64 (SSE2).
 namespace fastmlp::generic {

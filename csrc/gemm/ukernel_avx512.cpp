@@ -94,11 +94,11 @@ static_assert(gemm::kAvx512F32.mr == 8 && gemm::kAvx512F32.nr == 2 * F32::W, "bl
 static_assert(gemm::kAvx512F64.mr == 8 && gemm::kAvx512F64.nr == 2 * F64::W, "blocking.hpp row");
 
 FASTMLP_UKERNEL_DECL(sgemm_8x32, float) {
-  ukernel_entry<F32, 8, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_entry<F32, 8, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_UKERNEL_DECL(dgemm_8x16, double) {
-  ukernel_entry<F64, 8, 2>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_entry<F64, 8, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 }  // namespace fastmlp::avx512

@@ -27,14 +27,26 @@ inline T epilogue(T r, const gemm::Epilogue<T>& ep, int64_t j, T* out) {
 
 template <class T, int MR, int NR>
 void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, int64_t a_rs, int64_t a_cs,
-                 const T* __restrict b, T beta, T* __restrict c, int64_t ldc, int64_t m_cur,
+                 const T* __restrict b, int64_t b_rs, T beta, T* __restrict c, int64_t ldc, int64_t m_cur,
                  int64_t n_cur, const gemm::Epilogue<T>* ep) {
   // MR*NR accumulators live in registers; each k adds one rank-1 update, in k order, so every
   // C element is the same sequence of roundings wherever its tile sits. (In the intrinsic
   // kernels these loops over MR and NR are unrolled by hand into FMAs on whole vectors.)
   // Rows >= m_cur of a strided A read the last real row (computed, never stored).
   T acc[MR][NR] = {};
-  if (a_rs == 1 && a_cs == MR) {  // packed: fixed offsets the compiler can vectorize
+  if (b_rs != 0) {  // B in place: each row copied to a zero-padded panel row, then as packed
+    T b_row[NR];
+    const T* row[MR];
+    for (int i = 0; i < MR; ++i) row[i] = a + (i < m_cur ? i : m_cur - 1) * a_rs;
+    const bool packed_a = a_rs == 1 && a_cs == MR;
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int j = 0; j < NR; ++j) b_row[j] = j < n_cur ? b[p * b_rs + j] : T(0);
+      for (int i = 0; i < MR; ++i) {
+        const T ai = packed_a ? a[p * MR + i] : row[i][p * a_cs];
+        for (int j = 0; j < NR; ++j) acc[i][j] += ai * b_row[j];
+      }
+    }
+  } else if (a_rs == 1 && a_cs == MR) {  // packed: fixed offsets the compiler can vectorize
     for (int64_t p = 0; p < kc; ++p) {
       for (int i = 0; i < MR; ++i)
         for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
@@ -77,11 +89,11 @@ static_assert(gemm::kGenericF32.mr == 6 && gemm::kGenericF32.nr == 8, "blocking.
 static_assert(gemm::kGenericF64.mr == 6 && gemm::kGenericF64.nr == 4, "blocking.hpp row");
 
 FASTMLP_UKERNEL_DECL(sgemm_6x8, float) {
-  ukernel_ref<float, 6, 8>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_ref<float, 6, 8>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_UKERNEL_DECL(dgemm_6x4, double) {
-  ukernel_ref<double, 6, 4>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_ref<double, 6, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 }  // namespace fastmlp::generic

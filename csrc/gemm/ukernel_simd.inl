@@ -5,8 +5,8 @@
 // own flags and no inline function is shared across TUs (the ODR trap, ENGINEERING.md §2).
 //
 // Contract (ukernel.hpp): C[m_cur x n_cur] := alpha * A_panel * B_panel + beta * C, with
-// B_panel kc x NR packed and zero-padded, A_panel packed (a_rs = 1, a_cs = MR) or read through
-// its strides; beta == 0 never reads C; then the optional epilogue (bias, activation).
+// B_panel kc x NR packed and zero-padded or read in place (b_rs != 0), A_panel packed (a_rs = 1,
+// a_cs = MR) or read through its strides; beta == 0 never reads C; then the optional epilogue.
 
 // Applies the register epilogue to one C vector r (columns [j, j + W) of a row) and returns
 // z = r + bias; *act_out receives act(z). kAct: -1 no epilogue, else a RegAct value.
@@ -82,13 +82,29 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   }
 }
 
-// kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MR, fixed offsets); otherwise each
+// One k row of the B panel: packed (aligned, zero-padded) or B in place, whose columns from
+// n_cur on are masked off (zero, as the padding; never read).
+template <class K, int NV, bool kPackedB>
+FASTMLP_INLINE void load_b_row(const typename K::T* b, const typename K::Mask* mask,
+                               typename K::V* bv) {
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v)
+    if constexpr (kPackedB)
+      bv[v] = K::load_packed(b + v * K::W);
+    else
+      bv[v] = K::maskload(b + v * K::W, mask[v]);
+}
+
+// kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MA, fixed offsets); otherwise each
 // row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
 // computed and dropped, never stored, and nothing outside A is read).
-template <class K, int MR, int NV, bool kPackedA>
+// MR x NV*W is the tile computed; MA and NB are the packed A and B panels' widths (the
+// Blocking's MR and NR), larger when ukernel_entry picks a smaller tile for a narrow edge.
+// kPackedB: B_panel packed (rows NB apart), else B in place (rows b_rs apart).
+template <class K, int MR, int NV, int MA, int NB, bool kPackedA, bool kPackedB>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
                             int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
-                            typename K::T beta, typename K::T* __restrict c, int64_t ldc,
+                            int64_t b_rs, typename K::T beta, typename K::T* __restrict c, int64_t ldc,
                             int64_t m_cur, int64_t n_cur, const gemm::Epilogue<typename K::T>* ep) {
   using T = typename K::T;
   using V = typename K::V;
@@ -104,22 +120,27 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = K::zero();
+  typename K::Mask b_mask[NV];
+  if constexpr (!kPackedB) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b_mask[v] = K::mask(n_cur - v * W);
+  }
+  const int64_t b_step = kPackedB ? NB : b_rs;
 
   // C_tile += A_panel(:, p) * B_panel(p, :), one rank-1 update per k, in k order.
   if constexpr (kPackedA) {
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       V bv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         const V ai = K::broadcast(a + i);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
       }
-      a += MR;
-      b += NR;
+      a += MA;
+      b += b_step;
     }
   } else {
     const T* row[MR];
@@ -128,15 +149,14 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int64_t p = 0, off = 0; p < kc; ++p, off += a_cs) {
       V bv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = K::load_packed(b + v * W);
+      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         const V ai = K::broadcast(row[i] + off);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
       }
-      b += NR;
+      b += b_step;
     }
   }
 
@@ -151,16 +171,43 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
   }
 }
 
-// The entry point behind each ISA's <s|d>gemm_<MR>x<NR>: the packed layout gets the kernel
-// with fixed offsets, anything else the strided one.
+// One tile shape: a packed A gets the kernel with fixed offsets, anything else the strided
+// one; a packed B aligned loads NB apart, B in place masked loads b_rs apart.
+template <class K, int MR, int NV, int MA, int NB>
+FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename K::T* a,
+                                 int64_t a_rs, int64_t a_cs, const typename K::T* b, int64_t b_rs,
+                                 typename K::T beta, typename K::T* c, int64_t ldc,
+                                 int64_t m_cur, int64_t n_cur,
+                                 const gemm::Epilogue<typename K::T>* ep) {
+  const bool packed_a = a_rs == 1 && a_cs == MA;
+  if (b_rs == 0 && packed_a)
+    ukernel<K, MR, NV, MA, NB, true, true>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (b_rs == 0)
+    ukernel<K, MR, NV, MA, NB, false, true>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (packed_a)
+    ukernel<K, MR, NV, MA, NB, true, false>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else
+    ukernel<K, MR, NV, MA, NB, false, false>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+}
+
+// The entry point behind each ISA's <s|d>gemm_<MR>x<NR>. An edge tile of at most one vector
+// of columns (the n = 1 output layer of a regression net) or at most MR/2 rows (tiny batches)
+// runs a tile cut to that size: half the FMAs or fewer, and each element's k-sum is the same
+// sequence of roundings, so the result is bitwise the one of the full tile.
 template <class K, int MR, int NV>
 FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
                                   int64_t a_rs, int64_t a_cs, const typename K::T* b,
-                                  typename K::T beta, typename K::T* c, int64_t ldc,
+                                  int64_t b_rs, typename K::T beta, typename K::T* c, int64_t ldc,
                                   int64_t m_cur, int64_t n_cur,
                                   const gemm::Epilogue<typename K::T>* ep) {
-  if (a_rs == 1 && a_cs == MR)
-    ukernel<K, MR, NV, true>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+  constexpr int NR = NV * K::W, HALF = MR / 2;
+  const bool narrow = NV > 1 && n_cur <= K::W, short_ = m_cur <= HALF;
+  if (narrow && short_)
+    ukernel_tile<K, HALF, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (narrow)
+    ukernel_tile<K, MR, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (short_)
+    ukernel_tile<K, HALF, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else
-    ukernel<K, MR, NV, false>(kc, alpha, a, a_rs, a_cs, b, beta, c, ldc, m_cur, n_cur, ep);
+    ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }

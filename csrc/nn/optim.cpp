@@ -3,8 +3,13 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <type_traits>
 
-#include "parallel/thread_pool.hpp"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "nn/chunks.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -15,25 +20,117 @@ template <class T>
 void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double momentum,
               bool nesterov, double weight_decay, double dampening, bool first) {
   const T wd = T(weight_decay), mom = T(momentum), lr_t = T(lr), keep = T(1 - dampening);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
-      if (momentum != 0.0) {
-        if (dampening != 0.0 && first) {
-          velocity[i] = g;
-        } else if (dampening != 0.0) {
-          velocity[i] = velocity[i] * mom;
-          velocity[i] = velocity[i] + keep * g;
-        } else {
-          velocity[i] = velocity[i] * mom;
-          velocity[i] = velocity[i] + g;
+  // The options as compile-time constants: branches in the loop kept GCC from vectorizing it,
+  // and plain SGD's update of A64's 235k parameters took a fifth of the step. kDamp: 0 no
+  // dampening, 1 its first step (velocity = g), 2 later steps.
+  auto run = [&](auto decay_c, auto momentum_c, auto nesterov_c, auto damp_c) {
+    constexpr bool kDecay = decltype(decay_c)::value, kMomentum = decltype(momentum_c)::value;
+    constexpr bool kNesterov = decltype(nesterov_c)::value;
+    constexpr int kDamp = decltype(damp_c)::value;
+    chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        T g = grad[i];
+        if constexpr (kDecay) g = g + wd * param[i];
+        if constexpr (kMomentum) {
+          if constexpr (kDamp == 1) {
+            velocity[i] = g;
+          } else if constexpr (kDamp == 2) {
+            velocity[i] = velocity[i] * mom;
+            velocity[i] = velocity[i] + keep * g;
+          } else {
+            velocity[i] = velocity[i] * mom;
+            velocity[i] = velocity[i] + g;
+          }
+          if constexpr (kNesterov)
+            g = g + mom * velocity[i];
+          else
+            g = velocity[i];
         }
-        g = nesterov ? g + mom * velocity[i] : velocity[i];
+        param[i] = param[i] - lr_t * g;
       }
-      param[i] = param[i] - lr_t * g;
-    }
-  });
+    });
+  };
+  using std::false_type, std::true_type;
+  using Damp0 = std::integral_constant<int, 0>;
+  using Damp1 = std::integral_constant<int, 1>;
+  using Damp2 = std::integral_constant<int, 2>;
+  auto with_decay = [&](auto decay_c) {
+    if (momentum == 0.0) return run(decay_c, false_type{}, false_type{}, Damp0{});
+    auto with_nesterov = [&](auto nesterov_c) {
+      if (dampening == 0.0) return run(decay_c, true_type{}, nesterov_c, Damp0{});
+      if (first) return run(decay_c, true_type{}, nesterov_c, Damp1{});
+      run(decay_c, true_type{}, nesterov_c, Damp2{});
+    };
+    if (nesterov)
+      with_nesterov(true_type{});
+    else
+      with_nesterov(false_type{});
+  };
+  if (weight_decay != 0.0)
+    with_decay(true_type{});
+  else
+    with_decay(false_type{});
 }
+
+#if defined(__SSE2__)
+// SSE2 (every x86-64) vectors of float or double, for adam_lanes.
+template <class T>
+struct Sse;
+template <>
+struct Sse<float> {
+  using V = __m128;
+  static constexpr int W = 4;
+  static V load(const float* p) { return _mm_loadu_ps(p); }
+  static void store(float* p, V x) { _mm_storeu_ps(p, x); }
+  static V set1(float x) { return _mm_set1_ps(x); }
+  static V add(V x, V y) { return _mm_add_ps(x, y); }
+  static V sub(V x, V y) { return _mm_sub_ps(x, y); }
+  static V mul(V x, V y) { return _mm_mul_ps(x, y); }
+  static V div(V x, V y) { return _mm_div_ps(x, y); }
+  static V sqrt(V x) { return _mm_sqrt_ps(x); }
+};
+template <>
+struct Sse<double> {
+  using V = __m128d;
+  static constexpr int W = 2;
+  static V load(const double* p) { return _mm_loadu_pd(p); }
+  static void store(double* p, V x) { _mm_storeu_pd(p, x); }
+  static V set1(double x) { return _mm_set1_pd(x); }
+  static V add(V x, V y) { return _mm_add_pd(x, y); }
+  static V sub(V x, V y) { return _mm_sub_pd(x, y); }
+  static V mul(V x, V y) { return _mm_mul_pd(x, y); }
+  static V div(V x, V y) { return _mm_div_pd(x, y); }
+  static V sqrt(V x) { return _mm_sqrt_pd(x); }
+};
+
+// adam_step's loop on whole vectors of [lo, hi); returns where the scalar loop takes over.
+// Each statement loads what the scalar statement reads, after the previous store, so the
+// result is the scalar loop's even when slots are the same array.
+template <class T, bool kDecoupled, bool kCoupled>
+int64_t adam_lanes(T* param, const T* grad, T* m, T* v, int64_t lo, int64_t hi, T shrink, T wd,
+                   T b1, T one_minus_b1, T b2, T one_minus_b2, T bias_correction2_sqrt, T eps,
+                   T step_size) {
+  using S = Sse<T>;
+  const auto shrink_v = S::set1(shrink), wd_v = S::set1(wd), b1_v = S::set1(b1);
+  const auto omb1 = S::set1(one_minus_b1), b2_v = S::set1(b2), omb2 = S::set1(one_minus_b2);
+  const auto bc2 = S::set1(bias_correction2_sqrt), eps_v = S::set1(eps);
+  const auto step_v = S::set1(step_size);
+  int64_t i = lo;
+  for (; i + S::W <= hi; i += S::W) {
+    if constexpr (kDecoupled) S::store(param + i, S::mul(S::load(param + i), shrink_v));
+    auto g = S::load(grad + i);
+    if constexpr (kCoupled) g = S::add(g, S::mul(wd_v, S::load(param + i)));
+    S::store(m + i, S::mul(S::load(m + i), b1_v));
+    S::store(m + i, S::add(S::load(m + i), S::mul(omb1, g)));
+    S::store(v + i, S::mul(S::load(v + i), b2_v));
+    S::store(v + i, S::add(S::load(v + i), S::mul(S::mul(omb2, g), g)));
+    const auto denom = S::add(S::div(S::sqrt(S::load(v + i)), bc2), eps_v);
+    const auto update = S::mul(step_v, S::div(S::load(m + i), denom));
+    S::store(param + i, S::sub(S::load(param + i), update));
+  }
+  return i;
+}
+#endif
 
 template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
@@ -46,18 +143,39 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
   const T step_size = T(lr / bias_correction1), eps_t = T(eps);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      if (decoupled_decay) param[i] = param[i] * shrink;
-      const T g = coupled_decay ? grad[i] + wd * param[i] : grad[i];
-      m[i] = m[i] * b1;
-      m[i] = m[i] + one_minus_b1 * g;
-      v[i] = v[i] * b2;
-      v[i] = v[i] + one_minus_b2 * g * g;
-      const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps_t;
-      param[i] = param[i] - step_size * (m[i] / denom);
-    }
-  });
+  // Scalar, this loop was ~10 cycles an element (sqrt's errno check kept GCC from vectorizing
+  // it), a fifth of a step of scikit-learn's default net (64-100-10, batch 200). With SSE2 it
+  // runs W elements at a time (adam_lanes), statement by statement as below, each a load, the
+  // same operations and a store: vector sqrt and divide round exactly as the scalar ones
+  // (IEEE), so the bits do not change; the last n % W elements take the scalar loop.
+  auto run = [&](auto decoupled_c, auto coupled_c) {
+    constexpr bool kDecoupled = decltype(decoupled_c)::value, kCoupled = decltype(coupled_c)::value;
+    chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+      int64_t i = lo;
+#if defined(__SSE2__)
+      i = adam_lanes<T, kDecoupled, kCoupled>(param, grad, m, v, lo, hi, shrink, wd, b1, one_minus_b1,
+                                              b2, one_minus_b2, bias_correction2_sqrt, eps_t,
+                                              step_size);
+#endif
+      for (; i < hi; ++i) {
+        if constexpr (kDecoupled) param[i] = param[i] * shrink;
+        T g = grad[i];
+        if constexpr (kCoupled) g = g + wd * param[i];
+        m[i] = m[i] * b1;
+        m[i] = m[i] + one_minus_b1 * g;
+        v[i] = v[i] * b2;
+        v[i] = v[i] + one_minus_b2 * g * g;
+        const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps_t;
+        param[i] = param[i] - step_size * (m[i] / denom);
+      }
+    });
+  };
+  if (decoupled_decay)
+    run(std::true_type{}, std::false_type{});
+  else if (coupled_decay)
+    run(std::false_type{}, std::true_type{});
+  else
+    run(std::false_type{}, std::false_type{});
 }
 
 template <class T>
@@ -65,7 +183,7 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_a
                   double lr, double alpha, double eps, double momentum, double weight_decay) {
   const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
   const T mom = T(momentum), lr_t = T(lr);
-  parallel::parallel_chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
+  chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       square_avg[i] = square_avg[i] * a;
