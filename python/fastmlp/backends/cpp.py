@@ -87,14 +87,16 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0)
             and _whole_strides(a) and _whole_strides(b)):
         try:
             if out is None:
-                out = np.empty(_matmul_shape(a, b, trans_a, trans_b), a.dtype)
+                result = np.empty(_matmul_shape(a, b, trans_a, trans_b), a.dtype)
             elif (type(out) is not np.ndarray or np.may_share_memory(out, a)
                   or np.may_share_memory(out, b)):
                 raise ValueError  # the full checks say which
-            _core.matmul(a, b, bool(trans_a), bool(trans_b), out, 1.0, 0.0)
-            return out
-        except (TypeError, ValueError, IndexError):
-            pass
+            else:
+                result = out
+            _core.matmul(a, b, bool(trans_a), bool(trans_b), result, 1.0, 0.0)
+            return result
+        except (TypeError, ValueError, IndexError, MemoryError):
+            pass  # MemoryError: an output too large to allocate; the checks name it
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
     _core.matmul(_strided(a, "a"), _strided(b, "b"), bool(trans_a), bool(trans_b), out, alpha, beta)
     return out
