@@ -101,7 +101,7 @@ class ThreadPool {
 
   // False (and nothing run) when another caller's job holds the pool, or when !wake and every
   // worker is asleep.
-  bool try_run(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake) {
+  bool try_run(int64_t n_tasks, const TaskRef& fn, bool wake) {
     if (!wake && awake_.load(std::memory_order_relaxed) == 0) {
       // All asleep. Wake them anyway when the previous job ended less than kIdleSpin ago: had
       // they helped with it they would still be awake, and in a stream of small GEMMs one wake
@@ -210,7 +210,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   std::mutex m_;  // for the condition variables, and guards error_
   std::condition_variable cv_work_, cv_done_;
-  const std::function<void(int64_t)>* fn_ = nullptr;
+  const TaskRef* fn_ = nullptr;
   int64_t n_tasks_ = 0;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
@@ -276,7 +276,7 @@ void set_num_threads(int n) {
   // `old` joins here unless a running job still holds it; then that job's caller joins it.
 }
 
-void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake) {
+void parallel_for(int64_t n_tasks, TaskRef fn, bool wake) {
   if (n_tasks <= 0) return;
   std::shared_ptr<ThreadPool> pool = n_tasks > 1 ? acquire_pool() : nullptr;
   if (pool && pool->try_run(n_tasks, fn, wake)) return;

@@ -9,9 +9,25 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 
 namespace fastmlp::parallel {
+
+// A non-owning reference to a callable `void(int64_t) const`. parallel_for runs the tasks while
+// its caller waits, so nothing needs owning the callable; std::function would heap-allocate for
+// every lambda capturing more than two pointers, once per parallel GEMM, and the training loop
+// must not allocate (tests/test_no_allocation.py counts).
+class TaskRef {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskRef>>>
+  TaskRef(const F& f)  // NOLINT: implicit, so call sites pass lambdas as before
+      : obj_(&f), call_([](const void* obj, int64_t t) { (*static_cast<const F*>(obj))(t); }) {}
+  void operator()(int64_t t) const { call_(obj_, t); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, int64_t);
+};
 
 // Threads used by parallel_for, the caller included. The first call decides the default:
 // FASTMLP_NUM_THREADS, else OMP_NUM_THREADS (so joblib/loky limits apply), else the CPUs in
@@ -30,7 +46,7 @@ void set_num_threads(int n);
 // wake = false: use only the workers that are awake (still spinning after a recent job), and
 // run serially if none is. For jobs too small to pay for waking a sleeping thread (~40-100 us
 // on this VM) but big enough to gain from one that is already awake.
-void parallel_for(int64_t n_tasks, const std::function<void(int64_t)>& fn, bool wake = true);
+void parallel_for(int64_t n_tasks, TaskRef fn, bool wake = true);
 
 // One pause of a spin-wait loop (x86 `pause`, Arm `yield`): lets the sibling hyperthread run
 // and saves power while a thread polls an atomic that another running thread will set soon.
