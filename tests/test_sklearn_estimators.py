@@ -63,14 +63,6 @@ def test_engine_runs_when_it_can_and_learns(blobs):
     assert again.n_iter_ == 1 and len(again.loss_curve_) == 41
 
 
-def _engine_has_alpha():
-    import inspect
-
-    import fastmlp as fm
-
-    return "alpha" in inspect.signature(fm.MLP.__init__).parameters
-
-
 ENGINE_CASES = {
     "regression-3-outputs": lambda: make_regression(128, 5, n_targets=3, random_state=0),
     "multiclass": lambda: make_classification(128, 5, n_informative=3, n_classes=3, random_state=0),
@@ -87,12 +79,6 @@ def test_engine_sgd_equals_sklearn_rules(case, alpha):
     # SGD with (Nesterov) momentum and a constant rate is one rule in both conventions once the
     # engine scales fastmlp's mean-over-outputs gradient, alpha and rate by s (see _engine):
     # the compiled engine and the per-batch sklearn_compat loop must take the same steps.
-    if alpha and not _engine_has_alpha():
-        pytest.skip("fastmlp.MLP has no alpha yet (the engine issue adds it): alpha fits use the loop")
-    from fastmlp.backends import _checks
-
-    if case.endswith("poisson") and "poisson" not in _checks.LOSSES:
-        pytest.skip("fastmlp has no poisson loss yet (the engine issue adds it): poisson fits use the loop")
     X, y = ENGINE_CASES[case]()
     is_regression = case.startswith("regression")
     y = y / 100 if case == "regression-3-outputs" else y

@@ -144,8 +144,5 @@ def test_other_losses_equal_torch(backend, optimizer, loss, rng):
 @pytest.mark.parametrize("case", list(ENGINE_EXTRAS))
 def test_engine_extras_equal_torch(backend, case, steps, rng):
     opt_fields, torch_cls, torch_kwargs, clip_norm = ENGINE_EXTRAS[case]
-    missing = [k for k in opt_fields if k not in OptimizerConfig.__dataclass_fields__]
-    if missing:
-        pytest.skip(f"OptimizerConfig has no {missing} yet (the engine issue adds it)")
     _run_both(backend, opt_fields, torch_cls, torch_kwargs, {"name": "constant"}, None,
               "cross_entropy", steps, rng, clip_norm=clip_norm)

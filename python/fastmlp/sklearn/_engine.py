@@ -19,7 +19,6 @@ numbers.
 
 from __future__ import annotations
 
-import inspect
 
 import numpy as np
 
@@ -28,29 +27,11 @@ FM_LOSS = {"log_loss": "cross_entropy", "binary_log_loss": "binary_cross_entropy
 FM_ACTIVATION = {"logistic": "sigmoid"}
 
 
-def _mlp_params():
-    from ..model import MLP
-
-    return (set(inspect.signature(MLP.__init__).parameters),
-            set(inspect.signature(MLP.fit).parameters))
-
-
 def engine_can_fit(est, *, loss, dropout, sample_weight):
-    """True when `fastmlp.MLP` offers everything this fit asks for (else the per-batch loop runs)."""
-    if est.sklearn_compat:
-        return False
-    init_params, fit_params = _mlp_params()
-    from ..backends import _checks
-
-    if FM_LOSS[loss] not in _checks.LOSSES:
-        return False
-    if est.alpha and "alpha" not in init_params:
-        return False
-    if any(dropout) and "dropout" not in init_params:
-        return False
-    if sample_weight is not None and "sample_weight" not in fit_params:
-        return False
-    return True
+    """True when the compiled epoch runs this fit: everything but ``sklearn_compat=True``, whose
+    scikit-learn conventions (Adam's epsilon, lr inside the velocity, ...) the per-batch loop
+    reproduces. (fastmlp.MLP has every other option: alpha, dropout, sample weights, poisson.)"""
+    return not est.sklearn_compat
 
 
 def grad_scale(loss, n_outputs):
@@ -85,9 +66,7 @@ class EngineRunner:
         self.spec = dict(layer_sizes=units, activation=[FM_ACTIVATION.get(a, a) for a in hidden],
                          loss=FM_LOSS[loss], dtype=coefs[0].dtype.name, backend=est.backend,
                          seed=int(seed))
-        init_params, _ = _mlp_params()
-        if "alpha" in init_params:
-            self.spec["alpha"] = float(est.alpha) / self.scale
+        self.spec["alpha"] = float(est.alpha) / self.scale
         if any(dropout):
             self.spec["dropout"] = list(dropout)
         self.model = self._build()

@@ -1,9 +1,8 @@
 """The per-batch training loop: backend kernels for the layers, scikit-learn's rules in NumPy.
 
 This is what ``sklearn_compat=True`` runs, batch by batch exactly as scikit-learn does, so its
-loss curve matches scikit-learn's to rounding. It is also the fallback for a fit the compiled
-engine (`fastmlp.MLP.fit`) cannot run yet (see `_engine.engine_can_fit`). Speed is secondary
-here: every batch returns to Python.
+loss curve matches scikit-learn's to rounding. Every other fit runs the compiled epoch
+(`_engine`). Speed is secondary here: every batch returns to Python.
 
 Beyond scikit-learn (only with ``sklearn_compat=False``): per-layer activations, dropout
 (inverted: kept units are divided by the keep probability), ``weight_decay`` (PyTorch's: added
