@@ -48,17 +48,6 @@ MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith("sq")}
 PEAK_SRC = Path(__file__).resolve().parents[2] / "shared" / "tools" / "peak_fma.c"
 
 
-def aligned(shape, dtype, rng):
-    """A C-contiguous random array on a 64-byte boundary (as bench/conftest.py)."""
-    n = int(np.prod(shape))
-    itemsize = np.dtype(dtype).itemsize
-    raw = np.empty(n * itemsize + 64, np.uint8)
-    offset = (-raw.ctypes.data) % 64
-    arr = raw[offset:offset + n * itemsize].view(dtype).reshape(shape)
-    arr[...] = rng.standard_normal(shape)
-    return arr
-
-
 def batch_time(fn, number):
     t0 = time.perf_counter()
     for _ in range(number):
@@ -124,6 +113,7 @@ def main(argv=None):
 
     from fastmlp import _core
     from fastmlp.backends import cpp
+    from fastmlp.benchmarks.configs import aligned
 
     cpp.set_num_threads(args.threads)
     threadpool_limits(limits=args.threads, user_api="blas")
