@@ -1,7 +1,8 @@
-"""The C++ Adam step runs whole SSE2 vectors, then a scalar loop for the last n % W elements
-(csrc/nn/optim.cpp adam_lanes). Elements are independent, so each must come out bit for bit as
-when it is updated alone (a 1-element array: scalar only), for every decay mode and several
-steps; and the same when the slots are one array (statements load after the previous store)."""
+"""The C++ Adam step runs whole vectors of the active ISA (csrc/nn/optim_lanes_<isa>.cpp: 4, 8
+or 16 floats), then a scalar loop for the last n % W elements (optim.cpp). Elements are
+independent, so each must come out bit for bit as when it is updated alone (a 1-element array:
+scalar only), under every ISA, for every decay mode and several steps; and the same when the
+slots are one array (statements load after the previous store)."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,19 @@ import pytest
 from fastmlp.backends import cpp
 
 DTYPES = [np.float32, np.float64]
+ISAS = cpp.available_isas()
 MODES = {"none": dict(), "coupled": dict(weight_decay=0.1), "decoupled": dict(weight_decay=0.1, decoupled=True)}
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Run the test under each ISA this CPU has; restore the original afterwards."""
+    before = cpp.isa()
+    cpp.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        cpp.set_isa(before)
 
 
 def slots(rng, n, dtype):
@@ -21,8 +34,8 @@ def slots(rng, n, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 67])
-def test_vector_lanes_equal_scalar_elements(dtype, mode, n, rng):
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 17, 67])  # every lane count's tail
+def test_vector_lanes_equal_scalar_elements(isa, dtype, mode, n, rng):
     p, m, v = slots(rng, n, dtype)
     alone = [(p[i:i + 1].copy(), m[i:i + 1].copy(), v[i:i + 1].copy()) for i in range(n)]
     for step in (1, 2, 7):
@@ -37,10 +50,10 @@ def test_vector_lanes_equal_scalar_elements(dtype, mode, n, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_shared_slot_array_matches_scalar(dtype, rng):
+def test_shared_slot_array_matches_scalar(isa, dtype, rng):
     """m and v the same array (a misuse the API does not forbid): the vector path must still
     do what the scalar statements do, element by element."""
-    n = 11
+    n = 37
     p = rng.standard_normal(n).astype(dtype)
     mv = (0.01 * rng.random(n)).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
@@ -53,3 +66,24 @@ def test_shared_slot_array_matches_scalar(dtype, rng):
     # bitwise, NaN included (m*b1 then v*b2 on one array can make the sum negative: sqrt NaN)
     np.testing.assert_array_equal(p1.view(np.uint8), p_alone.view(np.uint8))
     np.testing.assert_array_equal(mv1.view(np.uint8), mv_alone.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_every_isa_gives_the_same_bits(dtype, mode, rng):
+    """The vector width changes which elements the scalar tail takes, never a bit."""
+    n = 1000 + 7
+    p0, m0, v0 = slots(rng, n, dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    before, results = cpp.isa(), {}
+    try:
+        for name in ISAS:
+            cpp.set_isa(name)
+            p, m, v = p0.copy(), m0.copy(), v0.copy()
+            for step in (1, 2):
+                cpp.adam_step(p, g, m, v, step=step, lr=1e-3, **MODES[mode])
+            results[name] = np.stack([p, m, v])
+    finally:
+        cpp.set_isa(before)
+    for name in ISAS:
+        np.testing.assert_array_equal(results[name], results["generic"], err_msg=name)

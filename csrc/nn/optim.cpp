@@ -3,17 +3,29 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "gemm/dispatch.hpp"
 #include "nn/chunks.hpp"
+#include "nn/optim_lanes.hpp"
 
 namespace fastmlp::nn {
 namespace {
 constexpr int64_t kMinChunk = 1 << 15;  // elements per task; elementwise, so any split is exact
+
+// The vector loops of gemm's active instruction set (optim_lanes.hpp), so FASTMLP_ISA and
+// set_isa govern them like the GEMM kernels. Read once per optimizer call.
+template <class T>
+AdamLanes<T> active_adam_lanes() {
+  const char* isa = gemm::active_kernels().name;
+#if defined(FASTMLP_X86_ISAS)
+  if (std::strcmp(isa, "avx512") == 0) return &avx512::adam_lanes;
+  if (std::strcmp(isa, "avx2") == 0) return &avx2::adam_lanes;
+#endif
+  (void)isa;
+  return &generic::adam_lanes;
+}
 }
 
 template <class T>
@@ -72,65 +84,6 @@ void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double
     with_decay(false_type{});
 }
 
-#if defined(__SSE2__)
-// SSE2 (every x86-64) vectors of float or double, for adam_lanes.
-template <class T>
-struct Sse;
-template <>
-struct Sse<float> {
-  using V = __m128;
-  static constexpr int W = 4;
-  static V load(const float* p) { return _mm_loadu_ps(p); }
-  static void store(float* p, V x) { _mm_storeu_ps(p, x); }
-  static V set1(float x) { return _mm_set1_ps(x); }
-  static V add(V x, V y) { return _mm_add_ps(x, y); }
-  static V sub(V x, V y) { return _mm_sub_ps(x, y); }
-  static V mul(V x, V y) { return _mm_mul_ps(x, y); }
-  static V div(V x, V y) { return _mm_div_ps(x, y); }
-  static V sqrt(V x) { return _mm_sqrt_ps(x); }
-};
-template <>
-struct Sse<double> {
-  using V = __m128d;
-  static constexpr int W = 2;
-  static V load(const double* p) { return _mm_loadu_pd(p); }
-  static void store(double* p, V x) { _mm_storeu_pd(p, x); }
-  static V set1(double x) { return _mm_set1_pd(x); }
-  static V add(V x, V y) { return _mm_add_pd(x, y); }
-  static V sub(V x, V y) { return _mm_sub_pd(x, y); }
-  static V mul(V x, V y) { return _mm_mul_pd(x, y); }
-  static V div(V x, V y) { return _mm_div_pd(x, y); }
-  static V sqrt(V x) { return _mm_sqrt_pd(x); }
-};
-
-// adam_step's loop on whole vectors of [lo, hi); returns where the scalar loop takes over.
-// Each statement loads what the scalar statement reads, after the previous store, so the
-// result is the scalar loop's even when slots are the same array.
-template <class T, bool kDecoupled, bool kCoupled>
-int64_t adam_lanes(T* param, const T* grad, T* m, T* v, int64_t lo, int64_t hi, T shrink, T wd,
-                   T b1, T one_minus_b1, T b2, T one_minus_b2, T bias_correction2_sqrt, T eps,
-                   T step_size) {
-  using S = Sse<T>;
-  const auto shrink_v = S::set1(shrink), wd_v = S::set1(wd), b1_v = S::set1(b1);
-  const auto omb1 = S::set1(one_minus_b1), b2_v = S::set1(b2), omb2 = S::set1(one_minus_b2);
-  const auto bc2 = S::set1(bias_correction2_sqrt), eps_v = S::set1(eps);
-  const auto step_v = S::set1(step_size);
-  int64_t i = lo;
-  for (; i + S::W <= hi; i += S::W) {
-    if constexpr (kDecoupled) S::store(param + i, S::mul(S::load(param + i), shrink_v));
-    auto g = S::load(grad + i);
-    if constexpr (kCoupled) g = S::add(g, S::mul(wd_v, S::load(param + i)));
-    S::store(m + i, S::mul(S::load(m + i), b1_v));
-    S::store(m + i, S::add(S::load(m + i), S::mul(omb1, g)));
-    S::store(v + i, S::mul(S::load(v + i), b2_v));
-    S::store(v + i, S::add(S::load(v + i), S::mul(S::mul(omb2, g), g)));
-    const auto denom = S::add(S::div(S::sqrt(S::load(v + i)), bc2), eps_v);
-    const auto update = S::mul(step_v, S::div(S::load(m + i), denom));
-    S::store(param + i, S::sub(S::load(param + i), update));
-  }
-  return i;
-}
-#endif
 
 template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
@@ -143,20 +96,19 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
   const T step_size = T(lr / bias_correction1), eps_t = T(eps);
-  // Scalar, this loop was ~10 cycles an element (sqrt's errno check kept GCC from vectorizing
-  // it), a fifth of a step of scikit-learn's default net (64-100-10, batch 200). With SSE2 it
-  // runs W elements at a time (adam_lanes), statement by statement as below, each a load, the
-  // same operations and a store: vector sqrt and divide round exactly as the scalar ones
-  // (IEEE), so the bits do not change; the last n % W elements take the scalar loop.
+  const AdamConsts<T> consts{shrink, wd, b1, one_minus_b1, b2, one_minus_b2,
+                             bias_correction2_sqrt, eps_t, step_size};
+  const AdamDecay decay = decoupled_decay ? AdamDecay::decoupled
+                          : coupled_decay ? AdamDecay::coupled
+                                          : AdamDecay::none;
+  const AdamLanes<T> lanes = active_adam_lanes<T>();
+  // The vector loop of the active ISA takes whole vectors (optim_lanes.hpp: sqrt's errno
+  // check kept GCC from vectorizing the scalar loop, ~10 cycles an element), statement by
+  // statement as below, so the bits are the same; the last few elements run here.
   auto run = [&](auto decoupled_c, auto coupled_c) {
     constexpr bool kDecoupled = decltype(decoupled_c)::value, kCoupled = decltype(coupled_c)::value;
     chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-      int64_t i = lo;
-#if defined(__SSE2__)
-      i = adam_lanes<T, kDecoupled, kCoupled>(param, grad, m, v, lo, hi, shrink, wd, b1, one_minus_b1,
-                                              b2, one_minus_b2, bias_correction2_sqrt, eps_t,
-                                              step_size);
-#endif
+      int64_t i = lanes(param, grad, m, v, lo, hi, consts, decay);
       for (; i < hi; ++i) {
         if constexpr (kDecoupled) param[i] = param[i] * shrink;
         T g = grad[i];

@@ -1,0 +1,45 @@
+// The optimizers' vector loops on ymm registers (this TU alone gets -mavx2 -mfma; see
+// optim_lanes.hpp for why they exist and CMakeLists.txt for the flags).
+#include <immintrin.h>
+
+#include "nn/optim_lanes.hpp"
+
+namespace fastmlp::nn::avx2 {
+namespace {
+
+struct F32 {
+  using T = float;
+  using V = __m256;
+  static constexpr int W = 8;
+  static V load(const T* p) { return _mm256_loadu_ps(p); }
+  static void store(T* p, V x) { _mm256_storeu_ps(p, x); }
+  static V set1(T x) { return _mm256_set1_ps(x); }
+  static V add(V x, V y) { return _mm256_add_ps(x, y); }
+  static V sub(V x, V y) { return _mm256_sub_ps(x, y); }
+  static V mul(V x, V y) { return _mm256_mul_ps(x, y); }
+  static V div(V x, V y) { return _mm256_div_ps(x, y); }
+  static V sqrt(V x) { return _mm256_sqrt_ps(x); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  static constexpr int W = 4;
+  static V load(const T* p) { return _mm256_loadu_pd(p); }
+  static void store(T* p, V x) { _mm256_storeu_pd(p, x); }
+  static V set1(T x) { return _mm256_set1_pd(x); }
+  static V add(V x, V y) { return _mm256_add_pd(x, y); }
+  static V sub(V x, V y) { return _mm256_sub_pd(x, y); }
+  static V mul(V x, V y) { return _mm256_mul_pd(x, y); }
+  static V div(V x, V y) { return _mm256_div_pd(x, y); }
+  static V sqrt(V x) { return _mm256_sqrt_pd(x); }
+};
+
+#include "nn/optim_lanes.inl"
+
+}  // namespace
+
+FASTMLP_ADAM_LANES_DECL(float) { return adam_lanes_impl<F32>(param, grad, m, v, lo, hi, c, decay); }
+FASTMLP_ADAM_LANES_DECL(double) { return adam_lanes_impl<F64>(param, grad, m, v, lo, hi, c, decay); }
+
+}  // namespace fastmlp::nn::avx2
