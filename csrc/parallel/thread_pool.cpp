@@ -219,7 +219,10 @@ class ThreadPool {
 // thread's job, and the OS reclaims the threads anyway.
 std::mutex* g_mutex = new std::mutex;
 std::shared_ptr<ThreadPool>* g_pool = new std::shared_ptr<ThreadPool>;
-int g_num_threads = 0;  // 0: not decided yet
+// 0: not decided yet. Atomic so that get_num_threads and a 1-thread parallel_for read it
+// without the mutex (the GEMMs of a small network ask it several times a step); it is
+// written only under g_mutex.
+std::atomic<int> g_num_threads{0};
 std::once_flag g_atfork_once;
 
 int env_threads(const char* name) {
@@ -251,18 +254,19 @@ void atfork_child() {
 std::shared_ptr<ThreadPool> acquire_pool() {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, atfork_child); });
   std::lock_guard<std::mutex> lock(*g_mutex);
-  if (g_num_threads == 0) g_num_threads = default_threads();
-  if (g_num_threads > 1 && (!*g_pool || (*g_pool)->size() != g_num_threads))
-    *g_pool = std::make_shared<ThreadPool>(g_num_threads);
-  return g_num_threads > 1 ? *g_pool : nullptr;
+  if (g_num_threads.load() == 0) g_num_threads.store(default_threads());
+  const int n = g_num_threads.load();
+  if (n > 1 && (!*g_pool || (*g_pool)->size() != n)) *g_pool = std::make_shared<ThreadPool>(n);
+  return n > 1 ? *g_pool : nullptr;
 }
 
 }  // namespace
 
 int get_num_threads() {
+  if (const int n = g_num_threads.load(std::memory_order_acquire)) return n;
   std::lock_guard<std::mutex> lock(*g_mutex);
-  if (g_num_threads == 0) g_num_threads = default_threads();
-  return g_num_threads;
+  if (g_num_threads.load() == 0) g_num_threads.store(default_threads());
+  return g_num_threads.load();
 }
 
 void set_num_threads(int n) {
@@ -270,7 +274,7 @@ void set_num_threads(int n) {
   std::shared_ptr<ThreadPool> old;
   {
     std::lock_guard<std::mutex> lock(*g_mutex);
-    g_num_threads = n;
+    g_num_threads.store(n);
     if (*g_pool && (*g_pool)->size() != n) old = std::move(*g_pool);
   }
   // `old` joins here unless a running job still holds it; then that job's caller joins it.
@@ -278,7 +282,9 @@ void set_num_threads(int n) {
 
 void parallel_for(int64_t n_tasks, TaskRef fn, bool wake) {
   if (n_tasks <= 0) return;
-  std::shared_ptr<ThreadPool> pool = n_tasks > 1 ? acquire_pool() : nullptr;
+  // One thread: no pool to look up (acquire_pool takes the mutex and copies a shared_ptr).
+  const bool serial = n_tasks == 1 || get_num_threads() == 1;
+  std::shared_ptr<ThreadPool> pool = serial ? nullptr : acquire_pool();
   if (pool && pool->try_run(n_tasks, fn, wake)) return;
   for (int64_t t = 0; t < n_tasks; ++t) fn(t);
   if (pool) pool->note_end();
