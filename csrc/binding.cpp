@@ -100,8 +100,17 @@ void matmul(Strided<T> a, Strided<T> b, bool trans_a, bool trans_b, Out<T> out, 
   const int64_t k_b = dim(b, trans_b ? 1 : 0), n = dim(b, trans_b ? 0 : 1);
   check::require(k == k_b, "inner dimensions of op(a) and op(b) differ");
   check::shape_is(out, "out", {m, n});
-  gemm::gemm<T>(trans_a, trans_b, m, n, k, T(alpha), a.data(), a.stride(0), a.stride(1),
-                b.data(), b.stride(0), b.stride(1), T(beta), out.data(), n);
+  check::no_overlap(out, "out", a, "a");
+  check::no_overlap(out, "out", b, "b");
+  auto run = [&] {
+    gemm::gemm<T>(trans_a, trans_b, m, n, k, T(alpha), a.data(), a.stride(0), a.stride(1),
+                  b.data(), b.stride(0), b.stride(1), T(beta), out.data(), n);
+  };
+  // Below ~2^16 multiply-adds (a few tenths of a microsecond) the product is shorter than
+  // releasing and retaking the GIL is worth; larger ones let other Python threads run.
+  if (double(m) * double(n) * double(k) < 65536.0) return run();
+  nb::gil_scoped_release release;
+  run();
 }
 
 template <class T>
@@ -333,7 +342,7 @@ nb::tuple names(const char* const* list, int count) {
 template <class T>
 void def_kernels(nb::module_& m) {
   m.def("matmul", &matmul<T>, "a"_a.noconvert(), "b"_a.noconvert(), "trans_a"_a, "trans_b"_a,
-        "out"_a.noconvert(), "alpha"_a, "beta"_a, ReleaseGil());
+        "out"_a.noconvert(), "alpha"_a, "beta"_a);  // releases the GIL itself, when it pays
   m.def("activation_forward", &activation_forward<T>, "activation"_a, "z"_a.noconvert(),
         "out"_a.noconvert(), ReleaseGil());
   m.def("activation_backward", &activation_backward<T>, "activation"_a, "z"_a.noconvert(),

@@ -20,6 +20,11 @@ namespace nb = nanobind;
 inline void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument(message);
 }
+// The same for a literal: no std::string is built unless it fails (a small matmul's whole
+// binding costs well under a microsecond, so a heap string per check showed).
+inline void require(bool ok, const char* message) {
+  if (!ok) throw std::invalid_argument(message);
+}
 
 inline std::string shape_str(int64_t r, int64_t c) {
   return "(" + std::to_string(r) + ", " + std::to_string(c) + ")";
@@ -38,9 +43,35 @@ template <class Arr>
 void shape_is(const Arr& arr, const char* name, std::vector<int64_t> shape) {
   bool ok = arr.ndim() == shape.size();
   for (size_t i = 0; ok && i < shape.size(); ++i) ok = static_cast<int64_t>(arr.shape(i)) == shape[i];
+  if (ok) return;
   std::string want = "(";
   for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + std::to_string(shape[i]);
-  require(ok, std::string(name) + " must have shape " + want + (shape.size() == 1 ? ",)" : ")"));
+  throw std::invalid_argument(std::string(name) + " must have shape " + want +
+                              (shape.size() == 1 ? ",)" : ")"));
+}
+
+// The bytes [first, last] a 2-D array of element strides s0, s1 can touch (NumPy's bounds, as
+// np.may_share_memory uses them); false for an empty array, which touches none.
+template <class Arr>
+bool byte_bounds(const Arr& arr, const char** first, const char** last) {
+  const int64_t r = static_cast<int64_t>(arr.shape(0)), c = static_cast<int64_t>(arr.shape(1));
+  if (r == 0 || c == 0) return false;
+  const int64_t e0 = (r - 1) * arr.stride(0), e1 = (c - 1) * arr.stride(1);
+  const int64_t lo = (e0 < 0 ? e0 : 0) + (e1 < 0 ? e1 : 0), hi = (e0 > 0 ? e0 : 0) + (e1 > 0 ? e1 : 0);
+  const int64_t size = static_cast<int64_t>(sizeof(*arr.data()));
+  const char* base = reinterpret_cast<const char*>(arr.data());
+  *first = base + lo * size;
+  *last = base + hi * size + size - 1;
+  return true;
+}
+
+// out (2-D) must not share bytes with in_ by their bounds: the kernels write out while they
+// read the inputs. Conservative like np.may_share_memory; the Python checks decide exactly.
+template <class Out, class In>
+void no_overlap(const Out& out, const char* name, const In& in_, const char* in_name) {
+  const char *o0, *o1, *i0, *i1;
+  if (byte_bounds(out, &o0, &o1) && byte_bounds(in_, &i0, &i1) && o0 <= i1 && i0 <= o1)
+    throw std::invalid_argument(std::string(name) + " must not overlap input " + in_name);
 }
 
 template <class Arr>

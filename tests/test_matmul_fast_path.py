@@ -113,3 +113,29 @@ def test_bad_arguments_still_named(case, exc, words):
     assert words in str(info.value)
     if before is not None and case not in ("out overlaps a", "out overlaps b"):
         np.testing.assert_array_equal(kw["out"], before)  # nothing written before the error
+
+
+def test_core_refuses_out_overlapping_an_input_before_writing():
+    """_core's own guard (check.hpp no_overlap): a direct call never computes into its input."""
+    from fastmlp import _core
+
+    big = np.arange(15, dtype=np.float32).reshape(3, 5)
+    before = big.copy()
+    with pytest.raises(ValueError, match="must not overlap input a"):
+        _core.matmul(big[:, :4], np.ones((4, 5), np.float32), False, False, big, 1.0, 0.0)
+    with pytest.raises(ValueError, match="must not overlap input b"):
+        _core.matmul(np.ones((3, 2), np.float32), big[1:], False, False, big, 1.0, 0.0)
+    np.testing.assert_array_equal(big, before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bounds_overlapping_but_disjoint_out_takes_the_checked_path(dtype, rng):
+    """a's rows lie before and after out inside one buffer, sharing no element: the bounds
+    overlap, so _core refuses; the checked path (np.shares_memory, exact) accepts it."""
+    buf = np.full(40, np.nan, dtype)
+    a, out = buf.reshape(2, 20)[:, :4], buf[8:16].reshape(2, 4)  # a: [0:4] and [20:24]
+    a[...] = rng.standard_normal(a.shape)
+    b = rng.standard_normal((4, 4)).astype(dtype)
+    want = checked(a.copy(), b)
+    assert cpp.matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, want)

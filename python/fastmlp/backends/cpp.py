@@ -37,6 +37,12 @@ def _strided(arr, name):
     return arr
 
 
+def _apart(arr, out):
+    """arr, or a copy when its bounds overlap out's: the checks found (exactly) that they share
+    no element, but _core's guard judges by bounds, as np.may_share_memory does."""
+    return arr.copy() if np.may_share_memory(arr, out) else arr
+
+
 def _labels_or_values(loss, target):
     """Integer labels as contiguous int64; float targets as contiguous arrays of their dtype."""
     if loss == "cross_entropy" and target.dtype.kind in "iu":
@@ -78,37 +84,30 @@ def _network_args(net, step):
 @mirror(_oracle.matmul)
 def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0):
     # Fast path (the checks below cost ~3.5 us a call, more than a small GEMM): plain arrays,
-    # alpha 1, beta 0, whole-element strides, no overlap. _core then checks the rest itself
-    # (dtypes alike and float, 2-D, shapes, out C-contiguous and writable) and raises
-    # TypeError/ValueError before computing anything; the full checks below then raise the
-    # error that names the argument.
+    # alpha 1, beta 0. _core checks the rest itself (dtypes alike and float, 2-D, whole-element
+    # strides, shapes, out C-contiguous, writable and not overlapping a or b by their bounds)
+    # and raises TypeError/ValueError before computing anything; the full checks below then
+    # raise the error that names the argument.
     if (type(a) is np.ndarray and type(b) is np.ndarray and type(alpha) in _PLAIN_NUMBERS
-            and type(beta) in _PLAIN_NUMBERS and alpha == 1 and beta == 0
-            and _whole_strides(a) and _whole_strides(b)):
+            and type(beta) in _PLAIN_NUMBERS and alpha == 1 and beta == 0):
         try:
             if out is None:
                 result = np.empty(_matmul_shape(a, b, trans_a, trans_b), a.dtype)
-            elif (type(out) is not np.ndarray or np.may_share_memory(out, a)
-                  or np.may_share_memory(out, b)):
-                raise ValueError  # the full checks say which
-            else:
+            elif type(out) is np.ndarray:
                 result = out
+            else:
+                raise TypeError  # the full checks say why
             _core.matmul(a, b, bool(trans_a), bool(trans_b), result, 1.0, 0.0)
             return result
         except (TypeError, ValueError, IndexError, MemoryError):
             pass  # MemoryError: an output too large to allocate; the checks name it
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
-    _core.matmul(_strided(a, "a"), _strided(b, "b"), bool(trans_a), bool(trans_b), out, alpha, beta)
+    _core.matmul(_apart(_strided(a, "a"), out), _apart(_strided(b, "b"), out), bool(trans_a),
+                 bool(trans_b), out, alpha, beta)
     return out
 
 
 _PLAIN_NUMBERS = (float, int)  # not bool (an int subclass, rejected by the checks)
-
-
-def _whole_strides(arr):
-    """Every byte stride a whole number of elements (itemsize is a power of two); 0-D: False."""
-    strides = arr.strides
-    return len(strides) == 2 and not (strides[0] | strides[1]) & (arr.itemsize - 1)
 
 
 def _matmul_shape(a, b, trans_a, trans_b):
