@@ -93,6 +93,10 @@ nn::Target<T> target_of(const In<T>& y, int64_t batch, int64_t n_out) {
   return {nullptr, y.data()};
 }
 
+// Below ~2^16 multiply-adds (a few tenths of a microsecond) a product is shorter than releasing
+// and retaking the GIL is worth; larger ones let other Python threads run meanwhile.
+bool keep_gil(int64_t m, int64_t n, int64_t k) { return double(m) * double(n) * double(k) < 65536.0; }
+
 template <class T>
 void matmul(Strided<T> a, Strided<T> b, bool trans_a, bool trans_b, Out<T> out, double alpha,
             double beta) {
@@ -106,9 +110,7 @@ void matmul(Strided<T> a, Strided<T> b, bool trans_a, bool trans_b, Out<T> out, 
     gemm::gemm<T>(trans_a, trans_b, m, n, k, T(alpha), a.data(), a.stride(0), a.stride(1),
                   b.data(), b.stride(0), b.stride(1), T(beta), out.data(), n);
   };
-  // Below ~2^16 multiply-adds (a few tenths of a microsecond) the product is shorter than
-  // releasing and retaking the GIL is worth; larger ones let other Python threads run.
-  if (double(m) * double(n) * double(k) < 65536.0) return run();
+  if (keep_gil(m, n, k)) return run();
   nb::gil_scoped_release release;
   run();
 }
@@ -138,8 +140,13 @@ void dense_forward(Strided<T> x, Strided<T> w, In<T> b, int act, Out<T> out_z, O
   check::shape_is(b, "b", {n_out});
   check::shape_is(out_z, "out_z", {batch, n_out});
   check::shape_is(out_a, "out_a", {batch, n_out});
-  nn::dense_forward<T>(check::matrix(x), check::matrix(w), b.data(), activation(act),
-                       out_z.data(), out_a.data());
+  auto run = [&] {
+    nn::dense_forward<T>(check::matrix(x), check::matrix(w), b.data(), activation(act),
+                         out_z.data(), out_a.data());
+  };
+  if (keep_gil(batch, n_out, dim(x, 1))) return run();  // as matmul
+  nb::gil_scoped_release release;
+  run();
 }
 
 template <class T>
@@ -348,8 +355,7 @@ void def_kernels(nb::module_& m) {
   m.def("activation_backward", &activation_backward<T>, "activation"_a, "z"_a.noconvert(),
         "a"_a.noconvert(), "grad_a"_a.noconvert(), "out"_a.noconvert(), ReleaseGil());
   m.def("dense_forward", &dense_forward<T>, "x"_a.noconvert(), "w"_a.noconvert(),
-        "b"_a.noconvert(), "activation"_a, "out_z"_a.noconvert(), "out_a"_a.noconvert(),
-        ReleaseGil());
+        "b"_a.noconvert(), "activation"_a, "out_z"_a.noconvert(), "out_a"_a.noconvert());
   m.def("dense_backward", &dense_backward<T>, "x"_a.noconvert(), "w"_a.noconvert(),
         "z"_a.noconvert(), "a"_a.noconvert(), "grad_a"_a.noconvert(), "activation"_a,
         "grad_z"_a.noconvert(), "grad_x"_a.noconvert(), "grad_w"_a.noconvert(),
