@@ -26,6 +26,17 @@ AdamLanes<T> active_adam_lanes() {
   (void)isa;
   return &generic::adam_lanes;
 }
+
+template <class T>
+RmspropLanes<T> active_rmsprop_lanes() {
+  const char* isa = gemm::active_kernels().name;
+#if defined(FASTMLP_X86_ISAS)
+  if (std::strcmp(isa, "avx512") == 0) return &avx512::rmsprop_lanes;
+  if (std::strcmp(isa, "avx2") == 0) return &avx2::rmsprop_lanes;
+#endif
+  (void)isa;
+  return &generic::rmsprop_lanes;
+}
 }
 
 template <class T>
@@ -135,8 +146,13 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_a
                   double lr, double alpha, double eps, double momentum, double weight_decay) {
   const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
   const T mom = T(momentum), lr_t = T(lr);
+  const RmspropConsts<T> consts{wd,  a,    one_minus_a,         eps_t,
+                                mom, lr_t, weight_decay != 0.0, grad_avg != nullptr,
+                                momentum != 0.0};
+  const RmspropLanes<T> lanes = active_rmsprop_lanes<T>();
+  // Whole vectors in the active ISA's loop (optim_lanes.hpp), the same statements as below.
   chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
+    for (int64_t i = lanes(param, grad, square_avg, velocity, grad_avg, lo, hi, consts); i < hi; ++i) {
       const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       square_avg[i] = square_avg[i] * a;
       square_avg[i] = square_avg[i] + one_minus_a * g * g;

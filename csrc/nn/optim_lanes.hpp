@@ -1,6 +1,6 @@
 // The optimizers' vector loops, one copy per instruction set, picked with the GEMM kernels.
 //
-// Adam's update is one sqrt and two divides an element; at SSE2's 4 floats a vector it was
+// Adam's (and RMSprop's) update is one sqrt and two divides an element; at SSE2's 4 floats a vector it was
 // ~0.6 ns an element, 150 us of every A64 step (235k parameters). Each ISA TU
 // (optim_lanes_<isa>.cpp) compiles optim_lanes.inl with its own flags and exports plain
 // functions; optim.cpp calls the ones matching gemm's active KernelSet, so FASTMLP_ISA governs
@@ -28,24 +28,43 @@ template <class T>
 using AdamLanes = int64_t (*)(T* param, const T* grad, T* m, T* v, int64_t lo, int64_t hi,
                               const AdamConsts<T>& c, AdamDecay decay);
 
+// RMSprop's per-step constants, rounded to T, and which of its options are on.
+template <class T>
+struct RmspropConsts {
+  T wd, alpha, one_minus_alpha, eps, momentum, lr;
+  bool decay, centered, with_momentum;
+};
+
+// The same contract as AdamLanes; grad_avg is used when centered, velocity with momentum.
+template <class T>
+using RmspropLanes = int64_t (*)(T* param, const T* grad, T* square_avg, T* velocity,
+                                 T* grad_avg, int64_t lo, int64_t hi, const RmspropConsts<T>& c);
+
 #define FASTMLP_ADAM_LANES_DECL(T)                                                           \
   int64_t adam_lanes(T* param, const T* grad, T* m, T* v, int64_t lo, int64_t hi,            \
                      const AdamConsts<T>& c, AdamDecay decay)
 
+#define FASTMLP_RMSPROP_LANES_DECL(T)                                                        \
+  int64_t rmsprop_lanes(T* param, const T* grad, T* square_avg, T* velocity, T* grad_avg,     \
+                        int64_t lo, int64_t hi, const RmspropConsts<T>& c)
+
+#define FASTMLP_OPTIM_LANES_DECLS   \
+  FASTMLP_ADAM_LANES_DECL(float);    \
+  FASTMLP_ADAM_LANES_DECL(double);   \
+  FASTMLP_RMSPROP_LANES_DECL(float); \
+  FASTMLP_RMSPROP_LANES_DECL(double)
+
 namespace generic {  // optim_lanes_generic.cpp: SSE2 (every x86-64), or no vector loop at all
-FASTMLP_ADAM_LANES_DECL(float);
-FASTMLP_ADAM_LANES_DECL(double);
+FASTMLP_OPTIM_LANES_DECLS;
 }  // namespace generic
 
 #if defined(FASTMLP_X86_ISAS)
 namespace avx2 {  // optim_lanes_avx2.cpp: -mavx2 -mfma
-FASTMLP_ADAM_LANES_DECL(float);
-FASTMLP_ADAM_LANES_DECL(double);
+FASTMLP_OPTIM_LANES_DECLS;
 }  // namespace avx2
 
 namespace avx512 {  // optim_lanes_avx512.cpp: -mavx512f ...
-FASTMLP_ADAM_LANES_DECL(float);
-FASTMLP_ADAM_LANES_DECL(double);
+FASTMLP_OPTIM_LANES_DECLS;
 }  // namespace avx512
 #endif
 

@@ -1,5 +1,5 @@
-// Adam's vector loop written once over a traits type S (vector V, lanes W, load, store, set1,
-// add, sub, mul, div, sqrt). NOT a normal header: each optim_lanes_<isa>.cpp includes it inside
+// Adam's and RMSprop's vector loops written once over a traits type S (vector V, lanes W, load,
+// store, set1, add, sub, mul, div, sqrt). NOT a normal header: each optim_lanes_<isa>.cpp includes it inside
 // its own anonymous namespace after defining its traits, so each ISA compiles its own copy with
 // its own flags (the ODR trap, reference/ENGINEERING.md §2).
 //
@@ -42,4 +42,65 @@ int64_t adam_lanes_impl(typename S::T* param, const typename S::T* grad, typenam
     default:
       return adam_loop<S, int(AdamDecay::none)>(param, grad, m, v, lo, hi, c);
   }
+}
+
+// RMSprop, as rmsprop_step's scalar loop (optim.cpp), statement by statement.
+template <class S, bool kDecay, bool kCentered, bool kMomentum>
+int64_t rmsprop_loop(typename S::T* param, const typename S::T* grad, typename S::T* square_avg,
+                     typename S::T* velocity, typename S::T* grad_avg, int64_t lo, int64_t hi,
+                     const RmspropConsts<typename S::T>& c) {
+  const auto wd = S::set1(c.wd), alpha = S::set1(c.alpha), oma = S::set1(c.one_minus_alpha);
+  const auto eps = S::set1(c.eps), mom = S::set1(c.momentum), lr = S::set1(c.lr);
+  int64_t i = lo;
+  for (; i + S::W <= hi; i += S::W) {
+    auto g = S::load(grad + i);
+    if constexpr (kDecay) g = S::add(g, S::mul(wd, S::load(param + i)));
+    S::store(square_avg + i, S::mul(S::load(square_avg + i), alpha));
+    S::store(square_avg + i, S::add(S::load(square_avg + i), S::mul(S::mul(oma, g), g)));
+    typename S::V update;
+    if constexpr (kCentered) {
+      const auto ga = S::load(grad_avg + i);
+      S::store(grad_avg + i, S::add(ga, S::mul(oma, S::sub(g, ga))));
+      const auto avg = S::load(grad_avg + i);
+      update = S::div(g, S::add(S::sqrt(S::sub(S::load(square_avg + i), S::mul(avg, avg))), eps));
+    } else {
+      update = S::div(g, S::add(S::sqrt(S::load(square_avg + i)), eps));
+    }
+    if constexpr (kMomentum) {
+      S::store(velocity + i, S::mul(S::load(velocity + i), mom));
+      S::store(velocity + i, S::add(S::load(velocity + i), update));
+      update = S::load(velocity + i);
+    }
+    S::store(param + i, S::sub(S::load(param + i), S::mul(lr, update)));
+  }
+  return i;
+}
+
+template <class S, bool kDecay, bool kCentered>
+int64_t rmsprop_momentum(typename S::T* param, const typename S::T* grad,
+                         typename S::T* square_avg, typename S::T* velocity,
+                         typename S::T* grad_avg, int64_t lo, int64_t hi,
+                         const RmspropConsts<typename S::T>& c) {
+  return c.with_momentum
+             ? rmsprop_loop<S, kDecay, kCentered, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
+             : rmsprop_loop<S, kDecay, kCentered, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
+}
+
+template <class S, bool kDecay>
+int64_t rmsprop_centered(typename S::T* param, const typename S::T* grad,
+                         typename S::T* square_avg, typename S::T* velocity,
+                         typename S::T* grad_avg, int64_t lo, int64_t hi,
+                         const RmspropConsts<typename S::T>& c) {
+  return c.centered
+             ? rmsprop_momentum<S, kDecay, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
+             : rmsprop_momentum<S, kDecay, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
+}
+
+template <class S>
+int64_t rmsprop_lanes_impl(typename S::T* param, const typename S::T* grad,
+                           typename S::T* square_avg, typename S::T* velocity,
+                           typename S::T* grad_avg, int64_t lo, int64_t hi,
+                           const RmspropConsts<typename S::T>& c) {
+  return c.decay ? rmsprop_centered<S, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
+                 : rmsprop_centered<S, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
 }

@@ -43,6 +43,12 @@ struct F64 {
 
 FASTMLP_ADAM_LANES_DECL(float) { return adam_lanes_impl<F32>(param, grad, m, v, lo, hi, c, decay); }
 FASTMLP_ADAM_LANES_DECL(double) { return adam_lanes_impl<F64>(param, grad, m, v, lo, hi, c, decay); }
+FASTMLP_RMSPROP_LANES_DECL(float) {
+  return rmsprop_lanes_impl<F32>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
+}
+FASTMLP_RMSPROP_LANES_DECL(double) {
+  return rmsprop_lanes_impl<F64>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
+}
 
 }  // namespace fastmlp::nn::generic
 
@@ -51,6 +57,8 @@ FASTMLP_ADAM_LANES_DECL(double) { return adam_lanes_impl<F64>(param, grad, m, v,
 namespace fastmlp::nn::generic {
 FASTMLP_ADAM_LANES_DECL(float) { return lo; }
 FASTMLP_ADAM_LANES_DECL(double) { return lo; }
+FASTMLP_RMSPROP_LANES_DECL(float) { return lo; }
+FASTMLP_RMSPROP_LANES_DECL(double) { return lo; }
 }  // namespace fastmlp::nn::generic
 
 #endif

@@ -1,7 +1,7 @@
-"""The C++ Adam step runs whole vectors of the active ISA (csrc/nn/optim_lanes_<isa>.cpp: 4, 8
-or 16 floats), then a scalar loop for the last n % W elements (optim.cpp). Elements are
+"""The C++ Adam and RMSprop steps run whole vectors of the active ISA (csrc/nn/optim_lanes_<isa>.cpp:
+4, 8 or 16 floats), then a scalar loop for the last n % W elements (optim.cpp). Elements are
 independent, so each must come out bit for bit as when it is updated alone (a 1-element array:
-scalar only), under every ISA, for every decay mode and several steps; and the same when the
+scalar only), under every ISA, for every option and several steps; and the same when the
 slots are one array (statements load after the previous store)."""
 
 import numpy as np
@@ -83,6 +83,67 @@ def test_every_isa_gives_the_same_bits(dtype, mode, rng):
             for step in (1, 2):
                 cpp.adam_step(p, g, m, v, step=step, lr=1e-3, **MODES[mode])
             results[name] = np.stack([p, m, v])
+    finally:
+        cpp.set_isa(before)
+    for name in ISAS:
+        np.testing.assert_array_equal(results[name], results["generic"], err_msg=name)
+
+
+RMSPROP_MODES = {
+    "plain": dict(),
+    "decay": dict(weight_decay=0.1),
+    "momentum": dict(momentum=0.9),
+    "centered": dict(centered=True),
+    "everything": dict(weight_decay=0.1, momentum=0.9, centered=True),
+}
+
+
+def rmsprop_slots(rng, n, dtype, centered):
+    """param, square_avg, velocity, grad_avg (None unless centered)."""
+    p = rng.standard_normal(n).astype(dtype)
+    sq = (0.01 * rng.random(n)).astype(dtype)
+    vel = (0.1 * rng.standard_normal(n)).astype(dtype)
+    avg = (0.01 * rng.standard_normal(n)).astype(dtype) if centered else None
+    return p, sq, vel, avg
+
+
+def rmsprop(p, g, sq, vel, avg, mode):
+    kw = {k: v for k, v in RMSPROP_MODES[mode].items() if k != "centered"}
+    cpp.rmsprop_step(p, g, sq, vel, lr=1e-2, grad_avg=avg, **kw)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", list(RMSPROP_MODES))
+@pytest.mark.parametrize("n", [1, 3, 8, 17, 67])
+def test_rmsprop_vector_lanes_equal_scalar_elements(isa, dtype, mode, n, rng):
+    centered = RMSPROP_MODES[mode].get("centered", False)
+    arrays = rmsprop_slots(rng, n, dtype, centered)
+    alone = [[None if a is None else a[i:i + 1].copy() for a in arrays] for i in range(n)]
+    for _ in range(3):
+        g = rng.standard_normal(n).astype(dtype)
+        g[::4] = 0.0
+        rmsprop(*arrays[:1], g, *arrays[1:], mode)
+        for i, (pi, si, vi, ai) in enumerate(alone):
+            rmsprop(pi, g[i:i + 1].copy(), si, vi, ai, mode)
+    for k, got in enumerate(arrays):
+        if got is not None:
+            want = np.concatenate([a[k] for a in alone])
+            np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))  # NaN too
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rmsprop_every_isa_gives_the_same_bits(dtype, rng):
+    n = 1000 + 7
+    arrays0 = rmsprop_slots(rng, n, dtype, True)
+    g = rng.standard_normal(n).astype(dtype)
+    before, results = cpp.isa(), {}
+    try:
+        for name in ISAS:
+            cpp.set_isa(name)
+            arrays = [a.copy() for a in arrays0]
+            for _ in range(2):
+                rmsprop(arrays[0], g, *arrays[1:], "everything")
+            results[name] = np.stack(arrays)
     finally:
         cpp.set_isa(before)
     for name in ISAS:
