@@ -1,4 +1,5 @@
-"""External peers of the training epoch: PyTorch eager and scikit-learn (PEERS.md §5).
+"""External peers: PyTorch eager and scikit-learn on the training epoch (PEERS.md §5), and
+torch.matmul beside test_gemm.py's matmul groups.
 
 Same data (`make`), rows (EPOCH_ROWS) and group names as test_train_epoch in
 test_train_step.py, so bench/report.py puts "torch" and "sklearn" beside cpp/numba/numpy.
@@ -11,6 +12,9 @@ import numpy as np
 import pytest
 
 from fastmlp.benchmarks.peers import torch_epoch
+from test_gemm import CASES as GEMM_CASES
+from test_gemm import SHAPES as GEMM_SHAPES
+from test_gemm import operands as gemm_operands
 from test_train_step import CONFIGS, EPOCH_ROUNDS, EPOCH_ROWS, make
 
 THREADS = int(os.environ.get("FASTMLP_NUM_THREADS", "1"))
@@ -66,3 +70,23 @@ def test_sklearn_epoch(benchmark, path, config, rng):
         loss = benchmark.pedantic(epoch, rounds=ROUNDS, iterations=1)
     assert np.isfinite(loss)
     assert model.coefs_[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("shape, dtype", GEMM_CASES)
+@pytest.mark.parametrize("path", ["torch"])
+def test_torch_matmul(benchmark, path, shape, dtype, rng):
+    """torch.matmul (MKL/oneDNN in the CPU wheel) on zero-copy views of the same operands,
+    into a preallocated out, at the same thread count: the group of test_gemm.py's matmul."""
+    torch = pytest.importorskip("torch", reason="torch not installed (pip install fastmlp[torch])")
+    torch.set_num_threads(THREADS)
+    m, k, n, trans_a, trans_b = GEMM_SHAPES[shape]
+    a, b, out = gemm_operands(m, k, n, trans_a, trans_b, dtype, rng)
+    ta, tb, tout = (torch.from_numpy(x) for x in (a, b, out))
+    op_a, op_b = (ta.T if trans_a else ta), (tb.T if trans_b else tb)
+    benchmark.group = f"matmul {shape} {dtype}"
+    benchmark.extra_info["flops"] = 2 * m * n * k
+    benchmark.extra_info["threads"] = torch.get_num_threads()
+    torch.matmul(op_a, op_b, out=tout)  # warm-up
+    benchmark(torch.matmul, op_a, op_b, out=tout)
+    expected = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-3 * np.abs(expected).max())
