@@ -17,25 +17,20 @@ constexpr int64_t kMinChunk = 1 << 15;  // elements per task; elementwise, so an
 // The vector loops of gemm's active instruction set (optim_lanes.hpp), so FASTMLP_ISA and
 // set_isa govern them like the GEMM kernels. Read once per optimizer call.
 template <class T>
-AdamLanes<T> active_adam_lanes() {
-  const char* isa = gemm::active_kernels().name;
-#if defined(FASTMLP_X86_ISAS)
-  if (std::strcmp(isa, "avx512") == 0) return &avx512::adam_lanes;
-  if (std::strcmp(isa, "avx2") == 0) return &avx2::adam_lanes;
-#endif
-  (void)isa;
-  return &generic::adam_lanes;
-}
+struct OptimLanes {
+  AdamLanes<T> adam;
+  RmspropLanes<T> rmsprop;
+};
 
 template <class T>
-RmspropLanes<T> active_rmsprop_lanes() {
+OptimLanes<T> active_lanes() {
   const char* isa = gemm::active_kernels().name;
 #if defined(FASTMLP_X86_ISAS)
-  if (std::strcmp(isa, "avx512") == 0) return &avx512::rmsprop_lanes;
-  if (std::strcmp(isa, "avx2") == 0) return &avx2::rmsprop_lanes;
+  if (std::strcmp(isa, "avx512") == 0) return {&avx512::adam_lanes, &avx512::rmsprop_lanes};
+  if (std::strcmp(isa, "avx2") == 0) return {&avx2::adam_lanes, &avx2::rmsprop_lanes};
 #endif
   (void)isa;
-  return &generic::rmsprop_lanes;
+  return {&generic::adam_lanes, &generic::rmsprop_lanes};
 }
 }
 
@@ -112,7 +107,7 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
   const AdamDecay decay = decoupled_decay ? AdamDecay::decoupled
                           : coupled_decay ? AdamDecay::coupled
                                           : AdamDecay::none;
-  const AdamLanes<T> lanes = active_adam_lanes<T>();
+  const AdamLanes<T> lanes = active_lanes<T>().adam;
   // The vector loop of the active ISA takes whole vectors (optim_lanes.hpp: sqrt's errno
   // check kept GCC from vectorizing the scalar loop, ~10 cycles an element), statement by
   // statement as below, so the bits are the same; the last few elements run here.
@@ -149,10 +144,11 @@ void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_a
   const RmspropConsts<T> consts{wd,  a,    one_minus_a,         eps_t,
                                 mom, lr_t, weight_decay != 0.0, grad_avg != nullptr,
                                 momentum != 0.0};
-  const RmspropLanes<T> lanes = active_rmsprop_lanes<T>();
+  const RmspropLanes<T> lanes = active_lanes<T>().rmsprop;
   // Whole vectors in the active ISA's loop (optim_lanes.hpp), the same statements as below.
   chunks(n, kMinChunk, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lanes(param, grad, square_avg, velocity, grad_avg, lo, hi, consts); i < hi; ++i) {
+    int64_t i = lanes(param, grad, square_avg, velocity, grad_avg, lo, hi, consts);
+    for (; i < hi; ++i) {
       const T g = weight_decay != 0.0 ? grad[i] + wd * param[i] : grad[i];
       square_avg[i] = square_avg[i] * a;
       square_avg[i] = square_avg[i] + one_minus_a * g * g;

@@ -1,9 +1,9 @@
 // The optimizers' vector loops, one copy per instruction set, picked with the GEMM kernels.
 //
-// Adam's (and RMSprop's) update is one sqrt and two divides an element; at SSE2's 4 floats a vector it was
-// ~0.6 ns an element, 150 us of every A64 step (235k parameters). Each ISA TU
-// (optim_lanes_<isa>.cpp) compiles optim_lanes.inl with its own flags and exports plain
-// functions; optim.cpp calls the ones matching gemm's active KernelSet, so FASTMLP_ISA governs
+// Adam's update is one sqrt and two divides an element; at SSE2's 4 floats a vector it was
+// ~0.6 ns an element, 150 us of every A64 step (235k parameters); RMSprop's scalar loop
+// took 2.8 ns. Each ISA TU (optim_lanes_<isa>.cpp) compiles optim_lanes.inl with its own
+// flags and exports plain functions; optim.cpp calls the ones matching gemm's active KernelSet, so FASTMLP_ISA governs
 // these loops too. Every vector statement is the scalar statement on W lanes (IEEE sqrt and
 // divide round exactly as the scalar ones), so the bits never depend on the ISA.
 // Plain declarations and data only (the ODR rule of ukernel.hpp).
@@ -53,6 +53,21 @@ using RmspropLanes = int64_t (*)(T* param, const T* grad, T* square_avg, T* velo
   FASTMLP_ADAM_LANES_DECL(double);   \
   FASTMLP_RMSPROP_LANES_DECL(float); \
   FASTMLP_RMSPROP_LANES_DECL(double)
+
+// In an ISA TU, after optim_lanes.inl: the four exported functions over its traits F32, F64.
+#define FASTMLP_OPTIM_LANES_DEFINE(F32, F64)                                                \
+  FASTMLP_ADAM_LANES_DECL(float) {                                                          \
+    return adam_lanes_impl<F32>(param, grad, m, v, lo, hi, c, decay);                       \
+  }                                                                                         \
+  FASTMLP_ADAM_LANES_DECL(double) {                                                         \
+    return adam_lanes_impl<F64>(param, grad, m, v, lo, hi, c, decay);                       \
+  }                                                                                         \
+  FASTMLP_RMSPROP_LANES_DECL(float) {                                                          \
+    return rmsprop_lanes_impl<F32>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);    \
+  }                                                                                            \
+  FASTMLP_RMSPROP_LANES_DECL(double) {                                                         \
+    return rmsprop_lanes_impl<F64>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);    \
+  }
 
 namespace generic {  // optim_lanes_generic.cpp: SSE2 (every x86-64), or no vector loop at all
 FASTMLP_OPTIM_LANES_DECLS;

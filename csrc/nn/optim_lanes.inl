@@ -1,7 +1,7 @@
 // Adam's and RMSprop's vector loops written once over a traits type S (vector V, lanes W, load,
-// store, set1, add, sub, mul, div, sqrt). NOT a normal header: each optim_lanes_<isa>.cpp includes it inside
-// its own anonymous namespace after defining its traits, so each ISA compiles its own copy with
-// its own flags (the ODR trap, reference/ENGINEERING.md §2).
+// store, set1, add, sub, mul, div, sqrt). NOT a normal header: each optim_lanes_<isa>.cpp
+// includes it inside its own anonymous namespace after defining its traits, so each ISA
+// compiles its own copy with its own flags (the ODR trap, reference/ENGINEERING.md §2).
 //
 // Each vector statement loads what the scalar statement of adam_step (optim.cpp) reads, after
 // the previous store, and does the same operations in the same order: the result is the scalar
@@ -76,31 +76,23 @@ int64_t rmsprop_loop(typename S::T* param, const typename S::T* grad, typename S
   return i;
 }
 
-template <class S, bool kDecay, bool kCentered>
-int64_t rmsprop_momentum(typename S::T* param, const typename S::T* grad,
-                         typename S::T* square_avg, typename S::T* velocity,
-                         typename S::T* grad_avg, int64_t lo, int64_t hi,
-                         const RmspropConsts<typename S::T>& c) {
-  return c.with_momentum
-             ? rmsprop_loop<S, kDecay, kCentered, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
-             : rmsprop_loop<S, kDecay, kCentered, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
-
-template <class S, bool kDecay>
-int64_t rmsprop_centered(typename S::T* param, const typename S::T* grad,
-                         typename S::T* square_avg, typename S::T* velocity,
-                         typename S::T* grad_avg, int64_t lo, int64_t hi,
-                         const RmspropConsts<typename S::T>& c) {
-  return c.centered
-             ? rmsprop_momentum<S, kDecay, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
-             : rmsprop_momentum<S, kDecay, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
-
+// rmsprop_loop with the options as compile-time flags: one branch each, outside the loop.
 template <class S>
 int64_t rmsprop_lanes_impl(typename S::T* param, const typename S::T* grad,
                            typename S::T* square_avg, typename S::T* velocity,
                            typename S::T* grad_avg, int64_t lo, int64_t hi,
                            const RmspropConsts<typename S::T>& c) {
-  return c.decay ? rmsprop_centered<S, true>(param, grad, square_avg, velocity, grad_avg, lo, hi, c)
-                 : rmsprop_centered<S, false>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
+  using std::false_type, std::true_type;
+  auto run = [&](auto decay, auto centered, auto momentum) {
+    return rmsprop_loop<S, decltype(decay)::value, decltype(centered)::value,
+                        decltype(momentum)::value>(param, grad, square_avg, velocity, grad_avg,
+                                                   lo, hi, c);
+  };
+  auto with_momentum = [&](auto decay, auto centered) {
+    return c.with_momentum ? run(decay, centered, true_type{}) : run(decay, centered, false_type{});
+  };
+  auto with_centered = [&](auto decay) {
+    return c.centered ? with_momentum(decay, true_type{}) : with_momentum(decay, false_type{});
+  };
+  return c.decay ? with_centered(true_type{}) : with_centered(false_type{});
 }

@@ -2,6 +2,8 @@
 // optim_lanes.hpp for why they exist and CMakeLists.txt for the flags).
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "nn/optim_lanes.hpp"
 
 namespace fastmlp::nn::avx512 {
@@ -39,13 +41,6 @@ struct F64 {
 
 }  // namespace
 
-FASTMLP_ADAM_LANES_DECL(float) { return adam_lanes_impl<F32>(param, grad, m, v, lo, hi, c, decay); }
-FASTMLP_ADAM_LANES_DECL(double) { return adam_lanes_impl<F64>(param, grad, m, v, lo, hi, c, decay); }
-FASTMLP_RMSPROP_LANES_DECL(float) {
-  return rmsprop_lanes_impl<F32>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
-FASTMLP_RMSPROP_LANES_DECL(double) {
-  return rmsprop_lanes_impl<F64>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
+FASTMLP_OPTIM_LANES_DEFINE(F32, F64)
 
 }  // namespace fastmlp::nn::avx512

@@ -1,6 +1,8 @@
 // The optimizers' vector loops on SSE2's xmm registers, which every x86-64 has (baseline
 // flags; optim_lanes.hpp says why these loops exist). Elsewhere no vector loop: the scalar
 // loop in optim.cpp does every element.
+#include <type_traits>
+
 #include "nn/optim_lanes.hpp"
 
 #if defined(__SSE2__)
@@ -41,14 +43,7 @@ struct F64 {
 
 }  // namespace
 
-FASTMLP_ADAM_LANES_DECL(float) { return adam_lanes_impl<F32>(param, grad, m, v, lo, hi, c, decay); }
-FASTMLP_ADAM_LANES_DECL(double) { return adam_lanes_impl<F64>(param, grad, m, v, lo, hi, c, decay); }
-FASTMLP_RMSPROP_LANES_DECL(float) {
-  return rmsprop_lanes_impl<F32>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
-FASTMLP_RMSPROP_LANES_DECL(double) {
-  return rmsprop_lanes_impl<F64>(param, grad, square_avg, velocity, grad_avg, lo, hi, c);
-}
+FASTMLP_OPTIM_LANES_DEFINE(F32, F64)
 
 }  // namespace fastmlp::nn::generic
 
