@@ -19,7 +19,9 @@ from fastmlp.backends.cpp import available_isas  # noqa: E402
 _NOT_AVX = ("verr", "verw", "vmcall", "vmlaunch", "vmresume", "vmxoff", "vmxon", "vmread",
             "vmwrite", "vmptrld", "vmptrst", "vmclear", "vmfunc", "vmrun", "vmload", "vmsave",
             "vmmcall")
-_ISA_NAMESPACES = ("fastmlp::avx2::", "fastmlp::avx512::")
+# The GEMM micro-kernels (csrc/gemm/ukernel_<isa>.cpp) and the optimizers' vector loops
+# (csrc/nn/optim_lanes_<isa>.cpp).
+_ISA_NAMESPACES = ("fastmlp::avx2::", "fastmlp::avx512::", "fastmlp::nn::avx2::", "fastmlp::nn::avx512::")
 
 
 def _avx_uses_by_function(path):
@@ -56,7 +58,7 @@ def _avx_uses_by_function(path):
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
                     reason="the AVX kernels exist on x86-64 only")
 def test_baseline_code_has_no_avx():
-    """Only the AVX2/AVX-512 micro-kernel namespaces may use AVX: anything else runs on every
+    """Only the AVX2/AVX-512 namespaces (micro-kernels, optimizer loops) may use AVX: anything else runs on every
     x86-64 CPU (the module must load and run on one without AVX, where these fault)."""
     uses = _avx_uses_by_function(_core.__file__)
     inside = {f for f in uses if any(ns in f for ns in _ISA_NAMESPACES)}
@@ -67,3 +69,4 @@ def test_baseline_code_has_no_avx():
     if {"avx2", "avx512"} & set(available_isas()):
         assert any("fastmlp::avx512::" in f for f in inside), sorted(uses)
         assert any("fastmlp::avx2::" in f for f in inside), sorted(uses)
+        assert any("fastmlp::nn::avx512::" in f for f in inside), sorted(uses)
