@@ -1,4 +1,6 @@
-// fastmlp._core: the nanobind module over csrc/gemm and csrc/nn. No maths here.
+// fastmlp._core: the nanobind module over csrc/gemm and csrc/nn. No maths here. This file holds
+// the kernel API and the module; binding_train.cpp the training entries, binding_arrays.hpp
+// the array types both accept.
 //
 // One m.def per kernel-API name, overloaded for float32 and float64 (nanobind picks by dtype).
 // Every array argument is .noconvert(): without it nanobind would silently cast or copy, and a
@@ -14,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "binding_arrays.hpp"
 #include "check.hpp"
 #include "gemm/dispatch.hpp"
 #include "gemm/gemm.hpp"
@@ -28,36 +31,9 @@
 namespace nb = nanobind;
 using namespace nb::literals;
 using namespace fastmlp;
+using namespace fastmlp::binding;
 
 namespace {
-
-template <class T>
-using Strided = nb::ndarray<const T, nb::ndim<2>, nb::device::cpu>;  // any strides: gemm packs
-template <class T>
-using In = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
-template <class T>
-using Out = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
-using Labels = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-// Optional per-row or per-class weights: an empty array stands for "not given".
-template <class T>
-using Weight = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
-//  centered, clip_norm (< 0: none))
-using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double,
-                            double, bool, double>;
-// (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
-using SchedTuple = std::tuple<int, int64_t, double, int64_t, int64_t, double, double>;
-
-nn::ScheduleConfig schedule_of(const SchedTuple& sched) {
-  const auto& [kind, step_size, gamma, total_steps, warmup_steps, min_lr, power_t] = sched;
-  const nn::Schedule k = check::enum_index<nn::Schedule>(kind, nn::kNumSchedules, "schedule");
-  // Python checks these with messages naming the field; this guards the divisions only.
-  check::require(step_size >= 1 && total_steps >= 1 && warmup_steps >= 0
-                     && (k != nn::Schedule::cosine || warmup_steps < total_steps),
-                 "bad schedule fields");
-  return nn::ScheduleConfig{k, step_size, gamma, total_steps, warmup_steps, min_lr, power_t};
-}
 
 template <class T>
 void dropout_mask(uint64_t seed, int64_t step, int64_t layer, double p, Out<T> out) {
@@ -69,28 +45,6 @@ void dropout_mask(uint64_t seed, int64_t step, int64_t layer, double p, Out<T> o
 
 double scheduled_lr(double base_lr, const SchedTuple& sched, int64_t t) {
   return nn::scheduled_lr(base_lr, schedule_of(sched), t);
-}
-
-// Safe for every entry that uses it: below the guard only array memory and C++ objects are
-// touched; the ndarray handles stay owned by nanobind's argument casters, which hold the GIL.
-using ReleaseGil = nb::call_guard<nb::gil_scoped_release>;
-
-template <class A>
-int64_t dim(const A& a, size_t i) { return static_cast<int64_t>(a.shape(i)); }
-
-nn::Activation activation(int act) {
-  return check::enum_index<nn::Activation>(act, nn::kNumActivations, "activation");
-}
-
-template <class T>
-nn::Target<T> target_of(const Labels& y, int64_t batch, int64_t) {
-  check::shape_is(y, "target", {batch});
-  return {y.data(), nullptr};
-}
-template <class T>
-nn::Target<T> target_of(const In<T>& y, int64_t batch, int64_t n_out) {
-  check::shape_is(y, "target", {batch, n_out});
-  return {nullptr, y.data()};
 }
 
 // Below ~2^16 multiply-adds (a few tenths of a microsecond) a product is shorter than releasing
@@ -166,14 +120,6 @@ void dense_backward(Strided<T> x, Strided<T> w, In<T> z, In<T> a, In<T> grad_a, 
                         grad_b.data());
 }
 
-// The weight array's data, or null when it is empty ("not given"); otherwise it must have n entries.
-template <class T>
-const T* weights_or_null(const Weight<T>& w, const char* name, int64_t n) {
-  if (w.size() == 0) return nullptr;
-  check::shape_is(w, name, {n});
-  return w.data();
-}
-
 template <class T, class Y>
 double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_output,
                              Weight<T> sample_weight, Weight<T> class_weight) {
@@ -216,112 +162,6 @@ void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, 
                  "param, grad, square_avg and velocity must have the same size");
   nn::rmsprop_step<T>(param.data(), grad.data(), square_avg.data(), velocity.data(),
                       grad_avg.size() ? grad_avg.data() : nullptr, grad.size(), lr, alpha, eps, momentum, weight_decay);
-}
-
-// Network's lists (params w0, b0, w1, b1, ...; slots in the same order) as kernel views.
-template <class T>
-nn::Network<T> network(std::vector<Out<T>>& params, std::vector<Out<T>>& slots_m,
-                       std::vector<Out<T>>& slots_v, std::vector<Out<T>>& slots_g,
-                       const std::vector<int>& acts, int loss,
-                       const OptTuple& opt, const SchedTuple& sched, Step& step,
-                       const Weight<T>& class_weight, double l2_alpha,
-                       const std::vector<double>& dropout, uint64_t seed) {
-  const size_t n_layers = acts.size();
-  check::require(n_layers > 0 && params.size() == 2 * n_layers && slots_m.size() == params.size()
-                     && slots_v.size() == params.size(),
-                 "network needs 2 params and 2 slots of each kind per activation");
-  check::shape_is(step, "step", {1});
-  nn::Network<T> net;
-  for (size_t l = 0; l < n_layers; ++l) {
-    Out<T>&w = params[2 * l], &b = params[2 * l + 1];
-    check::ndim_is(w, "weights", 2);
-    const int64_t n_in = dim(w, 0), n_out = dim(w, 1);
-    check::require(l == 0 || n_in == net.layers.back().n_out, "weights do not chain by shape");
-    check::shape_is(b, "biases", {n_out});
-    for (size_t j : {2 * l, 2 * l + 1}) {
-      check::require(slots_m[j].size() == params[j].size(), "slots_m must match params");
-      check::require(slots_v[j].size() == params[j].size(), "slots_v must match params");
-      check::require(slots_g.empty() || slots_g[j].size() == params[j].size(),
-                     "slots_g must match params");
-    }
-    net.layers.push_back(nn::Layer<T>{w.data(), b.data(), n_in, n_out, activation(acts[l]),
-                                      slots_m[2 * l].data(), slots_v[2 * l].data(),
-                                      slots_m[2 * l + 1].data(), slots_v[2 * l + 1].data()});
-  }
-  net.loss = check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss");
-  const auto& [kind, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
-               centered, clip_norm] = opt;
-  net.opt = nn::OptimizerConfig{
-      check::enum_index<nn::Optimizer>(kind, nn::kNumOptimizers, "optimizer"), lr, momentum,
-      nesterov, weight_decay, beta1, beta2, eps, alpha, dampening, centered, clip_norm};
-  check::require(!centered || slots_g.size() == params.size(),
-                 "centered RMSprop needs one slots_g array per parameter");
-  if (!slots_g.empty())
-    for (size_t l = 0; l < n_layers; ++l) {
-      net.layers[l].w_g = slots_g[2 * l].data();
-      net.layers[l].b_g = slots_g[2 * l + 1].data();
-    }
-  net.schedule = schedule_of(sched);
-  net.step = step.data();
-  net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
-  check::require(l2_alpha >= 0.0, "alpha must be >= 0");  // NaN fails too
-  net.alpha = l2_alpha;
-  check::require(dropout.empty() || (dropout.size() == n_layers && dropout.back() == 0.0),
-                 "dropout needs one rate per layer, the output layer's 0");
-  for (double p : dropout) check::require(p >= 0.0 && p < 1.0, "dropout rates must lie in [0, 1)");
-  net.dropout = dropout;
-  net.seed = seed;
-  return net;
-}
-
-template <class T, class Y>
-std::tuple<double, int64_t> train_step(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
-                                       std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
-                                       std::vector<int> acts,
-                                       int loss, OptTuple opt, SchedTuple sched, Step step,
-                                       Weight<T> class_weight, double alpha,
-                                       std::vector<double> dropout, uint64_t seed,
-                                       Strided<T> x, Y y,
-                                       Weight<T> sample_weight) {
-  const nn::Network<T> net =
-      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha,
-              dropout, seed);
-  check::require(dim(x, 1) == net.layers.front().n_in, "x must have n_in columns");
-  const nn::Target<T> target = target_of<T>(y, dim(x, 0), net.layers.back().n_out);
-  const T* sw = weights_or_null(sample_weight, "sample_weight", dim(x, 0));
-  nb::gil_scoped_release release;  // safe: only array memory below
-  const nn::StepResult r = nn::train_step<T>(net, check::matrix(x), target, sw);
-  return {r.loss, r.n_correct};
-}
-
-template <class T, class Y>
-std::tuple<double, int64_t> train_epoch(std::vector<Out<T>> params, std::vector<Out<T>> slots_m,
-                                        std::vector<Out<T>> slots_v, std::vector<Out<T>> slots_g,
-                                       std::vector<int> acts,
-                                        int loss, OptTuple opt, SchedTuple sched, Step step,
-                                        Weight<T> class_weight, double alpha,
-                                       std::vector<double> dropout, uint64_t seed,
-                                       Strided<T> X, Y Y_,
-                                        Weight<T> sample_weight, Labels order, int64_t batch_size) {
-  const nn::Network<T> net =
-      network(params, slots_m, slots_v, slots_g, acts, loss, opt, sched, step, class_weight, alpha,
-              dropout, seed);
-  check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
-  const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
-  const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
-  nn::EpochResult r;
-  {
-    // Safe: the epoch touches only array memory; should_stop takes the GIL back itself.
-    nb::gil_scoped_release release;
-    r = nn::train_epoch<T>(net, check::matrix(X), target, sw, order.data(), dim(order, 0),
-                           batch_size, [] {
-                             nb::gil_scoped_acquire gil;  // PyErr_CheckSignals needs the GIL
-                             return PyErr_CheckSignals() != 0;
-                           });
-  }
-  // A signal handler raised (KeyboardInterrupt for Ctrl-C): its error is still set; re-raise it.
-  if (r.interrupted) throw nb::python_error();
-  return {r.mean_loss, r.n_correct};
 }
 
 // The active KernelSet's name and Blocking rows, for fastmlp.info() and the ISA tests.
@@ -377,27 +217,6 @@ void def_kernels(nb::module_& m) {
         "momentum"_a, "weight_decay"_a, ReleaseGil());
   m.def("dropout_mask", &dropout_mask<T>, "seed"_a, "step"_a, "layer"_a, "p"_a,
         "out"_a.noconvert(), ReleaseGil());
-  // train_step / train_epoch release the GIL themselves (after reading the lists).
-  m.def("train_step", &train_step<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
-        "x"_a.noconvert(), "y"_a.noconvert(),
-        "sample_weight"_a.noconvert());
-  m.def("train_step", &train_step<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
-        "x"_a.noconvert(), "y"_a.noconvert(),
-        "sample_weight"_a.noconvert());
-  m.def("train_epoch", &train_epoch<T, Labels>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
-        "X"_a.noconvert(), "Y"_a.noconvert(),
-        "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
-  m.def("train_epoch", &train_epoch<T, In<T>>, "params"_a.noconvert(), "slots_m"_a.noconvert(),
-        "slots_v"_a.noconvert(), "slots_g"_a.noconvert(), "activations"_a, "loss"_a, "optimizer"_a, "schedule"_a,
-        "step"_a.noconvert(), "class_weight"_a.noconvert(), "alpha"_a, "dropout"_a, "seed"_a,
-        "X"_a.noconvert(), "Y"_a.noconvert(),
-        "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
 }
 
 }  // namespace
@@ -406,6 +225,8 @@ NB_MODULE(_core, m) {
   m.doc() = "fastmlp's C++ kernels; call them through fastmlp.backends.cpp, which checks arguments.";
   def_kernels<float>(m);
   def_kernels<double>(m);
+  def_training<float>(m);
+  def_training<double>(m);
   // The enum orders the kernels expect; backends/cpp.py asserts they match _checks.py.
   m.attr("ACTIVATIONS") = names(nn::kActivationNames, nn::kNumActivations);
   m.attr("LOSSES") = names(nn::kLossNames, nn::kNumLosses);

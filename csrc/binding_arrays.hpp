@@ -1,0 +1,85 @@
+// What every file of the _core binding shares: the ndarray types the entries accept and the
+// small conversions from them to kernel arguments (check.hpp does the shape checks). Only the
+// binding TUs include it, all compiled with the same baseline flags.
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstdint>
+#include <tuple>
+
+#include "check.hpp"
+#include "nn/activations.hpp"
+#include "nn/schedule.hpp"
+#include "nn/train.hpp"
+
+namespace fastmlp::binding {
+
+namespace nb = nanobind;
+
+template <class T>
+using Strided = nb::ndarray<const T, nb::ndim<2>, nb::device::cpu>;  // any strides: gemm packs
+template <class T>
+using In = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+template <class T>
+using Out = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+using Labels = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// Optional per-row or per-class weights: an empty array stands for "not given".
+template <class T>
+using Weight = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
+//  centered, clip_norm (< 0: none))
+using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double,
+                            double, bool, double>;
+// (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
+using SchedTuple = std::tuple<int, int64_t, double, int64_t, int64_t, double, double>;
+
+// Safe for every entry that uses it: below the guard only array memory and C++ objects are
+// touched; the ndarray handles stay owned by nanobind's argument casters, which hold the GIL.
+using ReleaseGil = nb::call_guard<nb::gil_scoped_release>;
+
+template <class A>
+inline int64_t dim(const A& a, size_t i) { return static_cast<int64_t>(a.shape(i)); }
+
+inline nn::Activation activation(int act) {
+  return check::enum_index<nn::Activation>(act, nn::kNumActivations, "activation");
+}
+
+inline nn::ScheduleConfig schedule_of(const SchedTuple& sched) {
+  const auto& [kind, step_size, gamma, total_steps, warmup_steps, min_lr, power_t] = sched;
+  const nn::Schedule k = check::enum_index<nn::Schedule>(kind, nn::kNumSchedules, "schedule");
+  // Python checks these with messages naming the field; this guards the divisions only.
+  check::require(step_size >= 1 && total_steps >= 1 && warmup_steps >= 0
+                     && (k != nn::Schedule::cosine || warmup_steps < total_steps),
+                 "bad schedule fields");
+  return nn::ScheduleConfig{k, step_size, gamma, total_steps, warmup_steps, min_lr, power_t};
+}
+
+template <class T>
+inline nn::Target<T> target_of(const Labels& y, int64_t batch, int64_t) {
+  check::shape_is(y, "target", {batch});
+  return {y.data(), nullptr};
+}
+template <class T>
+inline nn::Target<T> target_of(const In<T>& y, int64_t batch, int64_t n_out) {
+  check::shape_is(y, "target", {batch, n_out});
+  return {nullptr, y.data()};
+}
+
+// The weight array's data, or null when it is empty ("not given"); otherwise it must have n entries.
+template <class T>
+const T* weights_or_null(const Weight<T>& w, const char* name, int64_t n) {
+  if (w.size() == 0) return nullptr;
+  check::shape_is(w, name, {n});
+  return w.data();
+}
+
+// Registers train_step and train_epoch for T (binding_train.cpp).
+template <class T>
+void def_training(nb::module_& m);
+extern template void def_training<float>(nb::module_& m);
+extern template void def_training<double>(nb::module_& m);
+
+}  // namespace fastmlp::binding
