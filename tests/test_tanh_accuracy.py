@@ -79,3 +79,34 @@ def test_float32_dense_forward_uses_the_same_tanh(rng):
     b = rng.standard_normal(45).astype(np.float32)
     z, a = cpp.dense_forward(x, w, b, "tanh")
     assert np.array_equal(a, cpp_tanh(z))
+
+
+def emulated_tanh(x):
+    """csrc/nn/tanh_f32.cpp's operations one by one in NumPy float32 (each op rounds once, as
+    there): the C++ must match it bit for bit, so its 4- and 8-lane builds (chosen by the CPU)
+    and any compiler give one result."""
+    f = np.float32
+    p = [f(float.fromhex(v)) for v in ("-0x1.555548p-2", "0x1.110d92p-3", "-0x1.b978e0p-5",
+                                       "0x1.5f5a9ep-6", "-0x1.f518eap-8", "0x1.c59d32p-10")]
+    ax = np.abs(x)
+    s = ax * ax
+    poly = np.full_like(s, p[5])
+    for c in p[4::-1]:
+        poly = poly * s + c
+    near0 = ax + ax * (s * poly)
+    t = f(2) * np.minimum(ax, f(9.5))
+    nf = np.rint(t * f(1.44269504088896341))
+    r = (t - nf * f(0.693145751953125)) - nf * f(1.42860682030941723212e-6)
+    q = np.full_like(r, f(1) / f(5040))
+    for k in (720, 120, 24, 6, 2, 1, 1):
+        q = q * r + f(1) / f(k)
+    with np.errstate(invalid="ignore"):
+        e = q * np.ldexp(f(1), np.nan_to_num(nf).astype(np.int32)).astype(f)
+    far = f(1) - f(2) / (e + f(1))
+    return np.copysign(np.where(ax < f(0.75), near0, far), x).astype(f)
+
+
+def test_bits_equal_the_operation_by_operation_emulation(rng):
+    x = np.concatenate([(3 * rng.standard_normal(100_000)).astype(np.float32),
+                        np.array([0.0, -0.0, 0.75, -0.75, 9.5, 1e-40, np.inf, -np.inf], np.float32)])
+    assert np.array_equal(cpp_tanh(x).view(np.uint32), emulated_tanh(x).view(np.uint32))
