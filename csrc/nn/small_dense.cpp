@@ -31,19 +31,20 @@ FASTMLP_SMALL_INLINE T madd(T a, T b, T acc) {
 // A(i, p) = a[i * ars + p * acs] and B(p, j) = b[p * brs + j * bcs]: every C element is its
 // k-sum in k order from +0 (as the micro-kernel's accumulators, which makes a -0 product sum
 // to +0); alpha = 1 leaves the sum as it is (1 * s == s, bitwise). Each element's sum is
-// independent of the others, so vectorising over j (B's rows contiguous) or over i (A's
-// columns contiguous), in blocks of one 32-byte vector, changes no bit; what is left over
-// runs one element at a time.
+// independent of the others, so how they are grouped changes no bit: blocks of one 32-byte
+// vector over j (B's rows contiguous) or over i (A's columns contiguous), and what is left
+// kR rows at a time, so that kR sums (latency-bound chains of dependent adds) run together.
 template <class T, bool kFused>
 FASTMLP_SMALL_INLINE void small_gemm(int64_t m, int64_t n, int64_t k, const T* __restrict a,
                                      int64_t ars, int64_t acs, const T* __restrict b, int64_t brs,
                                      int64_t bcs, const T* __restrict bias, T* __restrict c) {
-  constexpr int64_t W = 32 / sizeof(T);
+  constexpr int64_t W = 32 / sizeof(T), kR = 4;
   auto finish = [&](T sum, int64_t j) { return bias ? sum + bias[j] : sum; };
+  int64_t i0 = 0, j0 = 0;  // what the blocks leave: rows [i0, m) by columns [j0, n)
   if (bcs == 1 && n >= W) {  // blocks of W columns (forward and grad_w of wide layers)
-    for (int64_t i = 0; i < m; ++i) {
-      int64_t j = 0;
-      for (; j + W <= n; j += W) {
+    j0 = n - n % W;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < j0; j += W) {
         T acc[W] = {};
         for (int64_t p = 0; p < k; ++p) {
           const T av = a[i * ars + p * acs];
@@ -52,17 +53,9 @@ FASTMLP_SMALL_INLINE void small_gemm(int64_t m, int64_t n, int64_t k, const T* _
         }
         for (int64_t v = 0; v < W; ++v) c[i * n + j + v] = finish(acc[v], j + v);
       }
-      for (; j < n; ++j) {
-        T acc = T(0);
-        for (int64_t p = 0; p < k; ++p) acc = madd<T, kFused>(a[i * ars + p * acs], b[p * brs + j], acc);
-        c[i * n + j] = finish(acc, j);
-      }
-    }
-    return;
-  }
-  int64_t i = 0;
-  if (ars == 1)  // blocks of W rows (grad_w of a narrow layer: A = x^T)
-    for (; i + W <= m; i += W)
+  } else if (ars == 1 && m >= W) {  // blocks of W rows (grad_w of a narrow layer: A = x^T)
+    i0 = m - m % W;
+    for (int64_t i = 0; i < i0; i += W)
       for (int64_t j = 0; j < n; ++j) {
         T acc[W] = {};
         for (int64_t p = 0; p < k; ++p) {
@@ -72,8 +65,20 @@ FASTMLP_SMALL_INLINE void small_gemm(int64_t m, int64_t n, int64_t k, const T* _
         }
         for (int64_t v = 0; v < W; ++v) c[(i + v) * n + j] = finish(acc[v], j);
       }
+  }
+  if (j0 == n) return;
+  int64_t i = i0;
+  for (; i + kR <= m; i += kR)
+    for (int64_t j = j0; j < n; ++j) {
+      T acc[kR] = {};
+      for (int64_t p = 0; p < k; ++p) {
+        const T bv = b[p * brs + j * bcs];
+        for (int64_t r = 0; r < kR; ++r) acc[r] = madd<T, kFused>(a[(i + r) * ars + p * acs], bv, acc[r]);
+      }
+      for (int64_t r = 0; r < kR; ++r) c[(i + r) * n + j] = finish(acc[r], j);
+    }
   for (; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
+    for (int64_t j = j0; j < n; ++j) {
       T acc = T(0);
       for (int64_t p = 0; p < k; ++p)
         acc = madd<T, kFused>(a[i * ars + p * acs], b[p * brs + j * bcs], acc);
@@ -96,6 +101,15 @@ FASTMLP_SMALL_INLINE void backward_loops(Matrix<const T> x, const T* w, int64_t 
   small_gemm<T, kFused>(n_in, n_out, batch, x.data, x.cs, x.rs, grad_z, n_out, 1, nullptr, grad_w);
   if (grad_x)
     small_gemm<T, kFused>(batch, n_in, n_out, grad_z, n_out, 1, w, 1, n_out, nullptr, grad_x);
+}
+
+// out[j] = sum over rows of g[i][j], row after row from 0 (dense_backward's grad_b order);
+// restrict lets the compiler keep the sums in vector registers.
+template <class T>
+void column_sums(const T* __restrict g, int64_t rows, int64_t n, T* __restrict out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = T(0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) out[j] = out[j] + g[i * n + j];
 }
 
 template <class T>
@@ -177,9 +191,7 @@ void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_ou
   const int64_t batch = x.rows;
   // As dense_backward: grad_z = act'(z) grad_a, then grad_b as column sums row after row.
   activation_backward(act, z, a, grad_a, grad_z, batch, n_out);
-  std::fill(grad_b, grad_b + n_out, T(0));
-  for (int64_t i = 0; i < batch; ++i)
-    for (int64_t j = 0; j < n_out; ++j) grad_b[j] = grad_b[j] + grad_z[i * n_out + j];
+  column_sums(grad_z, batch, n_out, grad_b);
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
     backward_fused<T>(x, w, n_out, grad_z, grad_x, grad_w);

@@ -248,10 +248,13 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   if (sample_weight)
     for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
+  // Rows of a few values (B4's 2 inputs, 1 target) are copied by a loop: a memcpy call per
+  // row cost more than the copy.
+  constexpr int64_t kShortRow = 8;
   for (int64_t r = 0; r < rows; ++r) {
     const T* src = X.data + order[r] * X.rs;
     T* dst = ws.x + r * n_in;
-    if (X.cs == 1)
+    if (X.cs == 1 && n_in > kShortRow)
       std::memcpy(dst, src, static_cast<size_t>(n_in) * sizeof(T));
     else
       for (int64_t j = 0; j < n_in; ++j) dst[j] = src[j * X.cs];
@@ -260,8 +263,14 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
     for (int64_t r = 0; r < rows; ++r) ws.labels[r] = Y.labels[order[r]];
     return Target<T>{ws.labels.data(), nullptr};
   }
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(ws.y + r * n_out, Y.values + order[r] * n_out, static_cast<size_t>(n_out) * sizeof(T));
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = Y.values + order[r] * n_out;
+    T* dst = ws.y + r * n_out;
+    if (n_out > kShortRow)
+      std::memcpy(dst, src, static_cast<size_t>(n_out) * sizeof(T));
+    else
+      for (int64_t j = 0; j < n_out; ++j) dst[j] = src[j];
+  }
   return Target<T>{nullptr, ws.y};
 }
 
