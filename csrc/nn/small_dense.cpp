@@ -1,9 +1,9 @@
 // Small dense layers as straight loops (small_dense.hpp), in two builds of the same template:
 // products added with two roundings (baseline code, like the generic micro-kernel) or with one
-// (an FMA, in functions compiled for avx2+fma by a target attribute, like the avx2 and avx512
-// micro-kernels). The loops are in an anonymous namespace and always inlined into those
-// functions, so no out-of-line copy built for one instruction set is shared with the other
-// (the ODR trap of reference/ENGINEERING.md §2); the FMA build runs only after
+// (an FMA, in fastmlp::avx2 functions compiled for avx2+fma by a target attribute, like the
+// avx2 and avx512 micro-kernels). The loops are in an anonymous namespace and always inlined
+// into those functions, so no out-of-line copy built for one instruction set is shared with
+// the other (the ODR trap of reference/ENGINEERING.md §2); the FMA build runs only after
 // __builtin_cpu_supports said the CPU has avx2 and fma.
 #include "nn/small_dense.hpp"
 
@@ -123,18 +123,6 @@ void backward_separate(Matrix<const T> x, const T* w, int64_t n_out, const T* gr
 }
 
 #if defined(FASTMLP_X86_ISAS)
-template <class T>
-__attribute__((target("avx2,fma"))) void forward_fused(Matrix<const T> x, const T* w, const T* b,
-                                                        int64_t n_out, T* z) {
-  forward_loops<T, true>(x, w, b, n_out, z);
-}
-template <class T>
-__attribute__((target("avx2,fma"))) void backward_fused(Matrix<const T> x, const T* w,
-                                                         int64_t n_out, const T* grad_z,
-                                                         T* grad_x, T* grad_w) {
-  backward_loops<T, true>(x, w, n_out, grad_z, grad_x, grad_w);
-}
-
 bool cpu_has_fma() {
   static const bool has = [] {
     __builtin_cpu_init();
@@ -145,6 +133,27 @@ bool cpu_has_fma() {
 #endif
 
 }  // namespace
+}  // namespace fastmlp::nn
+
+#if defined(FASTMLP_X86_ISAS)
+// The FMA builds, in fastmlp::avx2: the namespace whose code may hold AVX instructions
+// (tests/test_build.py). Called only when cpu_has_fma().
+namespace fastmlp::avx2 {
+template <class T>
+__attribute__((target("avx2,fma"))) void small_forward_fma(nn::Matrix<const T> x, const T* w,
+                                                            const T* b, int64_t n_out, T* z) {
+  nn::forward_loops<T, true>(x, w, b, n_out, z);
+}
+template <class T>
+__attribute__((target("avx2,fma"))) void small_backward_fma(nn::Matrix<const T> x, const T* w,
+                                                             int64_t n_out, const T* grad_z,
+                                                             T* grad_x, T* grad_w) {
+  nn::backward_loops<T, true>(x, w, n_out, grad_z, grad_x, grad_w);
+}
+}  // namespace fastmlp::avx2
+#endif
+
+namespace fastmlp::nn {
 
 bool small_dense_enabled() {
   const char* flag = std::getenv("FASTMLP_SMALL_PATH");
@@ -173,7 +182,7 @@ void small_dense_forward(Madd madd, Matrix<const T> x, const T* w, const T* b, i
                          Activation act, T* z, T* a) {
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
-    forward_fused<T>(x, w, b, n_out, z);
+    avx2::small_forward_fma<T>(x, w, b, n_out, z);
   else
 #endif
     forward_separate<T>(x, w, b, n_out, z);
@@ -194,7 +203,7 @@ void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_ou
   column_sums(grad_z, batch, n_out, grad_b);
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
-    backward_fused<T>(x, w, n_out, grad_z, grad_x, grad_w);
+    avx2::small_backward_fma<T>(x, w, n_out, grad_z, grad_x, grad_w);
   else
 #endif
     backward_separate<T>(x, w, n_out, grad_z, grad_x, grad_w);

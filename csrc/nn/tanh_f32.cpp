@@ -100,10 +100,6 @@ FASTMLP_TANH_INLINE void tanh_array(const float* z, float* a, int64_t n) {
 void tanh_4_lanes(const float* z, float* a, int64_t n) { tanh_array<F4, U4>(z, a, n); }
 
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2"))) void tanh_8_lanes(const float* z, float* a, int64_t n) {
-  tanh_array<F8, U8>(z, a, n);
-}
-
 bool cpu_has_avx2() {
   static const bool has = [] {
     __builtin_cpu_init();
@@ -114,10 +110,23 @@ bool cpu_has_avx2() {
 #endif
 
 }  // namespace
+}  // namespace fastmlp::nn
+
+#if defined(__x86_64__) || defined(__i386__)
+// In fastmlp::avx2, the namespace whose code may hold AVX instructions (tests/test_build.py);
+// called only when the CPU has avx2.
+namespace fastmlp::avx2 {
+__attribute__((target("avx2"))) void tanh_f32_8_lanes(const float* z, float* a, int64_t n) {
+  nn::tanh_array<nn::F8, nn::U8>(z, a, n);
+}
+}  // namespace fastmlp::avx2
+#endif
+
+namespace fastmlp::nn {
 
 void tanh_f32(const float* z, float* a, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
-  if (cpu_has_avx2()) return tanh_8_lanes(z, a, n);
+  if (cpu_has_avx2()) return avx2::tanh_f32_8_lanes(z, a, n);
 #endif
   tanh_4_lanes(z, a, n);
 }
