@@ -1,7 +1,7 @@
 """The C++ training loop's small-network path (csrc/nn/small_dense.cpp) against its gemm() path.
 
-Layers with both widths <= 32 at batches <= 64 skip gemm() and run straight loops that must give
-the same bits: same k order, same FMA-or-not rounding as the active micro-kernel (probed), same
+Layers with both widths <= 32 at batches <= 64 and at most 1024 multiply-adds (batch * n_in * n_out)
+skip gemm() and run straight loops that must give the same bits: same k order, same FMA-or-not rounding as the active micro-kernel (probed), same
 bias rounding, activations and sums. FASTMLP_SMALL_PATH=0 sends every layer through gemm(), so
 each case trains twice from the same start and everything (losses, correct counts, weights,
 biases, optimizer slots, the step count) must be equal bit for bit; that holds for every
@@ -35,7 +35,7 @@ CASES = {
     "tanh_poisson_adamw_schedule": ((3, 32, 32, 2), ("tanh", "relu"), "poisson",
                                     OptimizerConfig("adamw", lr=1e-3, weight_decay=0.1),
                                     {"schedule": ScheduleConfig("cosine", total_steps=20, warmup_steps=3)}),
-    # a 33-wide layer takes gemm() while its 32-wide neighbours take the loops
+    # a 33-wide layer takes gemm() while its 32-wide neighbours take the loops (at batch 1)
     "mixed_widths_mae_dampened": ((32, 33, 32, 1), ("relu", "tanh"), "mae",
                                   OptimizerConfig("sgd", lr=0.05, momentum=0.8, dampening=0.3, clip_norm=0.5), {}),
 }
@@ -100,7 +100,7 @@ def isa(request):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("batch", [1, 7, 64])
+@pytest.mark.parametrize("batch", [1, 4, 7, 64])  # 1: every layer <= 32 wide takes the loops
 def test_epochs_match_the_gemm_path_bitwise(monkeypatch, isa, dtype, case, batch):
     cpp = backends.get_backend("cpp")
 
@@ -136,11 +136,12 @@ def test_steps_on_strided_inputs_match_the_gemm_path_bitwise(monkeypatch, isa, d
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batch_65_leaves_the_small_path_with_the_same_bits(monkeypatch, dtype):
-    """Batches of 64 then 65 rows (over the limit): both paths, one network, still equal."""
+    """Batches of 64 then 65 rows (over the limit): both paths, one network, still equal.
+    (At 64 rows the 16x1 output layer takes the loops, 1024 multiply-adds, the 2x16 one gemm().)"""
     cpp = backends.get_backend("cpp")
 
     def run():
-        net, X, Y, _ = make_case("relu_leaky_ce_momentum", dtype)
+        net, X, Y, _ = make_case("b4_tanh_mse_sgd", dtype)
         return state(net, [*cpp.train_step(net, X[:64], Y[:64]), *cpp.train_step(net, X[:65], Y[:65])])
 
     small, general = train_both_ways(monkeypatch, run)

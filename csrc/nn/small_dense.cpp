@@ -99,8 +99,17 @@ FASTMLP_SMALL_INLINE void backward_loops(Matrix<const T> x, const T* w, int64_t 
                                          const T* grad_z, T* grad_x, T* grad_w) {
   const int64_t batch = x.rows, n_in = x.cols;
   small_gemm<T, kFused>(n_in, n_out, batch, x.data, x.cs, x.rs, grad_z, n_out, 1, nullptr, grad_w);
-  if (grad_x)
-    small_gemm<T, kFused>(batch, n_in, n_out, grad_z, n_out, 1, w, 1, n_out, nullptr, grad_x);
+  if (!grad_x) return;
+  if (n_out == 1) {  // w^T is w itself, rows contiguous
+    small_gemm<T, kFused>(batch, n_in, 1, grad_z, 1, 1, w, n_in, 1, nullptr, grad_x);
+    return;
+  }
+  // w^T copied once (at most 32 x 32), so that its rows are contiguous and the sums run
+  // whole vectors of columns instead of one element at a time
+  T w_t[kSmallMaxWidth * kSmallMaxWidth];
+  for (int64_t j = 0; j < n_in; ++j)
+    for (int64_t p = 0; p < n_out; ++p) w_t[p * n_in + j] = w[j * n_out + p];
+  small_gemm<T, kFused>(batch, n_in, n_out, grad_z, n_out, 1, w_t, n_in, 1, nullptr, grad_x);
 }
 
 // out[j] = sum over rows of g[i][j], row after row from 0 (dense_backward's grad_b order);

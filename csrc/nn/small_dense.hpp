@@ -1,5 +1,5 @@
 // Dense layers of small networks as straight loops, without gemm(): the training loop's path
-// when every layer is narrow and the batch is small (small_dense_fits).
+// for each layer that is narrow at a small batch (small_dense_fits).
 //
 // At B4's shapes (2-16-1, batch 4) a training step is ~0.5 us and its five gemm() calls
 // (entry, checks, thread and packing decisions, a micro-kernel with masked edges for a 4x16x2 or
@@ -18,10 +18,16 @@
 
 namespace fastmlp::nn {
 
-// Largest layer width and batch the small path takes. Beyond them the loops' scalar k-sums
-// lose to the GEMM's register tiles (D32, 13-64-64-1 batch 32, stays on gemm()).
+// Largest layer width and batch the small path takes (they size its stack arrays), and the
+// most multiply-adds (batch * n_in * n_out) per layer. The loops run a few k-sums at a time,
+// each a chain of dependent adds, while the GEMM's register tiles run dozens: measured at 1
+// thread (SGD epochs, small path vs gemm()), 2-16-1 batch 4 (128 and 64 per layer) 1.5x
+// faster, batch 32 (1024, 512) 1.2x, 4-8-8-3 batch 1 1.8x; but 8-16-8-1 batch 16 (2048)
+// 0.9x, 32-32-1 batch 4 (4096) 0.6x and 13-32-32-1 batch 32 0.3x. Past 1024 the call
+// overhead the loops save is the smaller part.
 constexpr int64_t kSmallMaxWidth = 32;
 constexpr int64_t kSmallMaxBatch = 64;
+constexpr int64_t kSmallMaxMacs = 1024;
 
 // How the active GEMM micro-kernel adds a product to its accumulator: rounded once (FMA:
 // avx2, avx512), rounded twice (generic), or neither matched (then the small path is off).
@@ -39,7 +45,8 @@ bool small_dense_enabled();
 
 // Whether a layer (n_in, n_out) at `batch` rows is small enough for the loops.
 inline bool small_dense_fits(int64_t batch, int64_t n_in, int64_t n_out) {
-  return batch <= kSmallMaxBatch && n_in <= kSmallMaxWidth && n_out <= kSmallMaxWidth;
+  return batch <= kSmallMaxBatch && n_in <= kSmallMaxWidth && n_out <= kSmallMaxWidth &&
+         batch * n_in * n_out <= kSmallMaxMacs;
 }
 
 // dense_forward for a small layer (small_dense_fits): x (batch, n_in) any strides, w (n_in,
