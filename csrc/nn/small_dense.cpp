@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 
 #include "gemm/gemm.hpp"
@@ -186,9 +187,17 @@ Madd small_dense_madd() {
 #endif
 }
 
+// The loops' stack arrays hold kSmallMaxWidth (squared) values: a layer past that would
+// overrun them, so it is refused here and not only by the caller's small_dense_fits.
+static void check_fits(int64_t batch, int64_t n_in, int64_t n_out) {
+  if (!small_dense_fits(batch, n_in, n_out))
+    throw std::invalid_argument("small_dense: layer too large for the small path");
+}
+
 template <class T>
 void small_dense_forward(Madd madd, Matrix<const T> x, const T* w, const T* b, int64_t n_out,
                          Activation act, T* z, T* a) {
+  check_fits(x.rows, x.cols, n_out);
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
     avx2::small_forward_fma<T>(x, w, b, n_out, z);
@@ -207,6 +216,7 @@ void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_ou
                           const T* a, const T* grad_a, Activation act, T* grad_z, T* grad_x,
                           T* grad_w, T* grad_b) {
   const int64_t batch = x.rows;
+  check_fits(batch, x.cols, n_out);
   // As dense_backward: grad_z = act'(z) grad_a, then grad_b as column sums row after row.
   activation_backward(act, z, a, grad_a, grad_z, batch, n_out);
   column_sums(grad_z, batch, n_out, grad_b);
