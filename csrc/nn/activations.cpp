@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
-#include "nn/scalar.hpp"
 #include "nn/chunks.hpp"
+#include "nn/scalar.hpp"
+#include "nn/tanh_f32.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -30,8 +32,11 @@ void forward_rows(Activation act, const T* z, T* a, int64_t rows, int64_t n) {
     case Activation::sigmoid:
       for (int64_t i = 0; i < size; ++i) a[i] = sigmoid(z[i]);
       return;
-    case Activation::tanh:
-      for (int64_t i = 0; i < size; ++i) a[i] = std::tanh(z[i]);
+    case Activation::tanh:  // float32: four lanes at a time (tanh_f32.hpp); float64: libm
+      if constexpr (std::is_same_v<T, float>)
+        tanh_f32(z, a, size);
+      else
+        for (int64_t i = 0; i < size; ++i) a[i] = std::tanh(z[i]);
       return;
     case Activation::gelu:  // z * Phi(z), exact (erf)
       for (int64_t i = 0; i < size; ++i) a[i] = z[i] * gaussian_cdf(z[i]);

@@ -3,6 +3,7 @@
 // All scratch memory lives in one Workspace allocated before the first batch.
 #include "nn/train.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "nn/dropout.hpp"
 #include "nn/optim.hpp"
 #include "nn/chunks.hpp"
+#include "nn/small_dense.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -44,6 +46,10 @@ struct Workspace {
   std::vector<T*> mask, dropped;    // per layer (batch, n_out) where dropout > 0, else null
   std::vector<T*> grad_list;        // grad_w0, grad_b0, grad_w1, ... for clipping
   std::vector<int64_t> grad_sizes;
+  // Layers small enough for small_dense's loops (same bits as gemm(), less overhead), and how
+  // those loops must round; madd unknown: every layer goes through gemm().
+  std::vector<char> small;
+  Madd madd = Madd::unknown;
 
   Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
             bool gather_weights) {
@@ -81,6 +87,9 @@ struct Workspace {
     }
     grad = next(batch * width);
     grad_next = next(batch * width);
+    for (const auto& l : L) small.push_back(small_dense_fits(batch, l.n_in, l.n_out));
+    if (std::find(small.begin(), small.end(), 1) != small.end() && small_dense_enabled())
+      madd = small_dense_madd<T>();
     if (gather_x) x = next(batch * L.front().n_in);
     if (gather_y) y = next(batch * L.back().n_out);
     if (gather_weights) sample_weight = next(batch);
@@ -128,7 +137,10 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
   Matrix<const T> input = x;
   for (size_t l = 0; l < net.layers.size(); ++l) {
     const Layer<T>& L = net.layers[l];
-    dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l]);
+    if (ws.small[l] && ws.madd != Madd::unknown)
+      small_dense_forward(ws.madd, input, L.w, L.b, L.n_out, L.act, ws.z[l], ws.a[l]);
+    else
+      dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l]);
     input = c_matrix<const T>(ws.a[l], batch, L.n_out);
     if (ws.mask[l]) {  // the next layer and the backward pass see a * mask (this update's mask)
       const uint64_t key = dropout_key(net.seed, static_cast<uint64_t>(*net.step + 1), l);
@@ -161,8 +173,12 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
     const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(prev, batch, L.n_in);
     if (ws.mask[l])  // through the dropout: the same mask
       for (int64_t k = 0; k < batch * L.n_out; ++k) grad[k] = grad[k] * ws.mask[l][k];
-    dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad, L.act,
-                   grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
+    if (ws.small[l] && ws.madd != Madd::unknown)
+      small_dense_backward(ws.madd, input, L.w, L.n_out, ws.z[l], ws.a[l], grad, L.act, grad,
+                           l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
+    else
+      dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad,
+                     L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
     std::swap(grad, grad_next);
   }
 }
@@ -232,10 +248,13 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   if (sample_weight)
     for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
+  // Rows of a few values (B4's 2 inputs, 1 target) are copied by a loop: a memcpy call per
+  // row cost more than the copy.
+  constexpr int64_t kShortRow = 8;
   for (int64_t r = 0; r < rows; ++r) {
     const T* src = X.data + order[r] * X.rs;
     T* dst = ws.x + r * n_in;
-    if (X.cs == 1)
+    if (X.cs == 1 && n_in > kShortRow)
       std::memcpy(dst, src, static_cast<size_t>(n_in) * sizeof(T));
     else
       for (int64_t j = 0; j < n_in; ++j) dst[j] = src[j * X.cs];
@@ -244,8 +263,14 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
     for (int64_t r = 0; r < rows; ++r) ws.labels[r] = Y.labels[order[r]];
     return Target<T>{ws.labels.data(), nullptr};
   }
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(ws.y + r * n_out, Y.values + order[r] * n_out, static_cast<size_t>(n_out) * sizeof(T));
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = Y.values + order[r] * n_out;
+    T* dst = ws.y + r * n_out;
+    if (n_out > kShortRow)
+      std::memcpy(dst, src, static_cast<size_t>(n_out) * sizeof(T));
+    else
+      for (int64_t j = 0; j < n_out; ++j) dst[j] = src[j];
+  }
   return Target<T>{nullptr, ws.y};
 }
 

@@ -1,0 +1,66 @@
+// Dense layers of small networks as straight loops, without gemm(): the training loop's path
+// for each layer that is narrow at a small batch (small_dense_fits).
+//
+// At B4's shapes (2-16-1, batch 4) a training step is ~0.5 us and its five gemm() calls
+// (entry, checks, thread and packing decisions, a micro-kernel with masked edges for a 4x16x2 or
+// 4x1x16 product) cost more than their ~450 multiply-adds. These loops compute the same
+// numbers as dense_forward / dense_backward bit for bit: every output element is the k-sum in
+// k order from +0, each term added with one rounding (FMA) or two (multiply, then add), as the
+// active GEMM micro-kernel does (small_dense_madd probes which), then + bias as a separate
+// rounding; the activations, act' and the bias sums are the same functions in the same order.
+// So a network trains to the same bits whichever path a step takes.
+#pragma once
+
+#include <cstdint>
+
+#include "nn/activations.hpp"
+#include "nn/matrix.hpp"
+
+namespace fastmlp::nn {
+
+// Largest layer width and batch the small path takes (they size its stack arrays), and the
+// most multiply-adds (batch * n_in * n_out) per layer. The loops run a few k-sums at a time,
+// each a chain of dependent adds, while the GEMM's register tiles run dozens: measured at 1
+// thread (SGD epochs, small path vs gemm()), 2-16-1 batch 4 (128 and 64 per layer) 1.5x
+// faster, batch 32 (1024, 512) 1.2x, 4-8-8-3 batch 1 1.8x; but 8-16-8-1 batch 16 (2048)
+// 0.9x, 32-32-1 batch 4 (4096) 0.6x and 13-32-32-1 batch 32 0.3x. Past 1024 the call
+// overhead the loops save is the smaller part.
+constexpr int64_t kSmallMaxWidth = 32;
+constexpr int64_t kSmallMaxBatch = 64;
+constexpr int64_t kSmallMaxMacs = 1024;
+
+// How the active GEMM micro-kernel adds a product to its accumulator: rounded once (FMA:
+// avx2, avx512), rounded twice (generic), or neither matched (then the small path is off).
+enum class Madd : int { unknown, separate, fused };
+
+// One 1x1x2 gemm() whose result differs between the two ways; `unknown` also when this CPU
+// could not run the FMA loops (no avx2+fma). Cheap (~0.1 us): asked once per step or epoch,
+// so FASTMLP_ISA / set_isa between calls are followed.
+template <class T>
+Madd small_dense_madd();
+
+// False when the environment variable FASTMLP_SMALL_PATH is "0" (read at each call): every
+// layer then goes through gemm(), so tests can compare the two paths bit for bit.
+bool small_dense_enabled();
+
+// Whether a layer (n_in, n_out) at `batch` rows is small enough for the loops.
+inline bool small_dense_fits(int64_t batch, int64_t n_in, int64_t n_out) {
+  return batch <= kSmallMaxBatch && n_in <= kSmallMaxWidth && n_out <= kSmallMaxWidth &&
+         batch * n_in * n_out <= kSmallMaxMacs;
+}
+
+// dense_forward for a small layer (small_dense_fits): x (batch, n_in) any strides, w (n_in,
+// n_out) and b (n_out,) C-contiguous; writes z and a (a may equal z for identity). madd must
+// be small_dense_madd<T>()'s answer, not unknown.
+template <class T>
+void small_dense_forward(Madd madd, Matrix<const T> x, const T* w, const T* b, int64_t n_out,
+                         Activation act, T* z, T* a);
+
+// dense_backward for a small layer, same arguments as there (w C-contiguous (n_in, n_out));
+// grad_z may equal grad_a; grad_x null skips it (first layer).
+template <class T>
+void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_out, const T* z,
+                          const T* a, const T* grad_a, Activation act, T* grad_z, T* grad_x,
+                          T* grad_w, T* grad_b);
+
+}  // namespace fastmlp::nn
