@@ -310,6 +310,32 @@ def test_packed_and_in_place_a_agree_bitwise(isa, dtype):
     assert np.array_equal(run(np.ascontiguousarray(a_c.T), b_, True, False), packed)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_row_major_a_packed_by_transposes_agrees_bitwise(isa, dtype):
+    """A row-major op(A) over 2 MiB is packed (gemm.cpp use_direct_a) by pack.hpp's G x G
+    register transposes, with the plain loop for the last rows of a micro-panel and the last
+    columns of a KC block; a column-major A is packed by the plain loop alone, and the same
+    rows in slices under 1 MiB are read in place. All must agree bit for bit (random normal
+    values): m % MR == 3 (an edge micro-panel with fewer rows than G for float32), a last KC
+    block of 5 columns (not a multiple of G), and several MC blocks."""
+    rng = np.random.default_rng(13)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    itemsize = np.dtype(dtype).itemsize
+    k = 2 * b["kc"] + 5
+    m = ((2**21 // itemsize) // k + b["mr"]) // b["mr"] * b["mr"] + 3  # just over 2 MiB
+    assert m * k * itemsize > 2**21 and m % b["mr"] == 3 and m > 2 * b["mc"]
+    n = b["nr"] + 5
+    a_c = rng.standard_normal((m, k)).astype(dtype)
+    b_ = rng.standard_normal((k, n)).astype(dtype)
+    packed_rows = run(a_c, b_, False, False)                        # row-major, > 2 MiB
+    packed_cols = run(np.asfortranarray(a_c), b_, False, False)     # column-major, > 1 MiB
+    assert np.array_equal(packed_rows, packed_cols), f"{isa} {m}x{n}x{k}"
+    rows = (2**20 // itemsize) // k  # a row-major slice this tall is read in place
+    for lo in range(0, m, rows):
+        in_place = run(a_c[lo:lo + rows], b_, False, False)
+        assert np.array_equal(in_place, packed_rows[lo:lo + rows]), f"{isa} rows {lo}.."
+
+
 def _dense_shapes(b):
     """(batch, n_in, n_out): whole and edge tiles, one and several KC blocks, a 1-wide layer."""
     return [(b["mr"] * 2 + 1, 7, b["nr"] + 3), (b["mr"], b["kc"] * 2 + 3, b["nr"] * 2),

@@ -206,22 +206,27 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 }
 
 // Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
-// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, but it
-// is a strided gather of every element of A; measured on Zen 5 at 1 thread, skipping it was
-// faster for every shape of the list when op(A) is row-major (a_cs == 1): 64^3
-// float32 3.5 -> 2.5 us, 128^3 21.6 -> 17.8 us, 512^3 1.18 -> 1.09 ms, 2048^3 no worse. The
-// kernel's 8 row streams each walk contiguous memory, which the L1 prefetcher follows.
-// A column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
-// every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
-// 2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
-// beyond kDirectAMaxBytes such an A is packed.
+// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
+// price of one pass over A. Measured on Zen 5 at 1 thread, the time per call (in place ->
+// packed; pack.hpp's SIMD transpose, thread CPU time, min of many):
+// - row-major op(A) (a_cs == 1): in place is faster for the small shapes (64^3 float32 2.5
+//   vs 3.5 us, 128^3 17.8 vs 21.6 us) and at 512^3 (93.7 vs 91.5 % of the FMA peak), packed
+//   from 1024^3 on (88.4 vs 86.9 %; 2048^3 90.9 vs 89.1 %): there the kernel's MR row
+//   streams, each row a power-of-two stride apart, land in the same few L1 sets as the B
+//   micro-panel, and A no longer fits L2 anyway. Hence in place up to kDirectRowMajorAMaxBytes.
+// - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
+//   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
+//   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
+//   beyond kDirectAMaxBytes such an A is packed.
 // The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
-constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;  // Zen 4/5 L2 per core
+constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;           // Zen 4/5 L2 per core
+constexpr int64_t kDirectRowMajorAMaxBytes = int64_t(2) << 20;   // 512^2 float64 still in place
 
 template <class T>
 bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_t a_cs) {
   if (a_rs == 1 && a_cs == bk.mr) return false;
-  return a_cs == 1 || m * k <= kDirectAMaxBytes / int64_t(sizeof(T));
+  const int64_t max_bytes = a_cs == 1 ? kDirectRowMajorAMaxBytes : kDirectAMaxBytes;
+  return m * k <= max_bytes / int64_t(sizeof(T));
 }
 
 // Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
