@@ -311,13 +311,15 @@ def test_packed_and_in_place_a_agree_bitwise(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_large_row_major_a_packed_by_transposes_agrees_bitwise(isa, dtype):
-    """A row-major op(A) over 2 MiB is packed (gemm.cpp use_direct_a) by pack.hpp's G x G
-    register transposes, with the plain loop for the last rows of a micro-panel and the last
-    columns of a KC block; a column-major A is packed by the plain loop alone, and the same
-    rows in slices under 1 MiB are read in place. All must agree bit for bit (random normal
-    values): m % MR == 3 (an edge micro-panel with fewer rows than G for float32), a last KC
-    block of 5 columns (not a multiple of G), and several MC blocks."""
+def test_row_major_a_packed_by_transposes_agrees_bitwise(isa, dtype):
+    """pack.hpp packs a row-major op(A) by G x G register transposes, with the plain loop for
+    the last rows of a micro-panel and the last columns of a KC block; the column-major A is
+    packed by the plain loop alone; small row-major A is read in place. All must agree bit for
+    bit (random normal values). The transposes run (1) serially for a float64 A over 2 MiB
+    (gemm.cpp use_direct_a; a float32 one is read in place, and must agree too), and (2) for
+    any row-major A when 2 threads split a wide product over N (A then packed once, shared).
+    Edges: m % MR == 3 (fewer rows than G for float32), a last KC block of 5 columns (not a
+    multiple of G), several MC blocks."""
     rng = np.random.default_rng(13)
     b = BLOCKING[isa][np.dtype(dtype).name]
     itemsize = np.dtype(dtype).itemsize
@@ -327,13 +329,25 @@ def test_large_row_major_a_packed_by_transposes_agrees_bitwise(isa, dtype):
     n = b["nr"] + 5
     a_c = rng.standard_normal((m, k)).astype(dtype)
     b_ = rng.standard_normal((k, n)).astype(dtype)
-    packed_rows = run(a_c, b_, False, False)                        # row-major, > 2 MiB
-    packed_cols = run(np.asfortranarray(a_c), b_, False, False)     # column-major, > 1 MiB
-    assert np.array_equal(packed_rows, packed_cols), f"{isa} {m}x{n}x{k}"
+    from_rows = run(a_c, b_, False, False)                     # row-major, > 2 MiB
+    from_cols = run(np.asfortranarray(a_c), b_, False, False)  # column-major, > 1 MiB: packed
+    assert np.array_equal(from_rows, from_cols), f"{isa} {m}x{n}x{k}"
     rows = (2**20 // itemsize) // k  # a row-major slice this tall is read in place
     for lo in range(0, m, rows):
         in_place = run(a_c[lo:lo + rows], b_, False, False)
-        assert np.array_equal(in_place, packed_rows[lo:lo + rows]), f"{isa} rows {lo}.."
+        assert np.array_equal(in_place, from_rows[lo:lo + rows]), f"{isa} rows {lo}.."
+    # wide: 2 threads split N and share one packed copy of this row-major A
+    m_wide, n_wide = 5 * b["mr"] + 3, 4 * b["nr"] + 5
+    a_wide, b_wide = a_c[:m_wide], rng.standard_normal((k, n_wide)).astype(dtype)
+    threshold = cpp.parallel_min_macs()
+    cpp.set_parallel_min_macs(0)  # split however small
+    try:
+        cpp.set_num_threads(2)
+        shared = run(a_wide, b_wide, False, False)
+    finally:
+        cpp.set_parallel_min_macs(threshold)
+    cpp.set_num_threads(1)
+    assert np.array_equal(shared, run(np.asfortranarray(a_wide), b_wide, False, False))
 
 
 def _dense_shapes(b):

@@ -207,24 +207,27 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 
 // Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
 // Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
-// price of one pass over A. Measured on Zen 5 at 1 thread, the time per call (in place ->
-// packed; pack.hpp's SIMD transpose, thread CPU time, min of many):
-// - row-major op(A) (a_cs == 1): in place is faster for the small shapes (64^3 float32 2.5
-//   vs 3.5 us, 128^3 17.8 vs 21.6 us) and at 512^3 (93.7 vs 91.5 % of the FMA peak), packed
-//   from 1024^3 on (88.4 vs 86.9 %; 2048^3 90.9 vs 89.1 %): there the kernel's MR row
-//   streams, each row a power-of-two stride apart, land in the same few L1 sets as the B
-//   micro-panel, and A no longer fits L2 anyway. Hence in place up to kDirectRowMajorAMaxBytes.
+// price of one pass over A. Measured on Zen 5 at 1 thread (paired ratios of thread CPU times,
+// in place over packed with pack.hpp's register transposes):
+// - row-major op(A) (a_cs == 1), float32: in place is as fast or faster at every size: 64^3
+//   2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us, 512^3 +3 %, 1024^3 +1-2 %, 2048^3 +2-7 %,
+//   4096x512x512 +0.5-5 %. Its MR row streams, one line per row every 16 k steps, are
+//   followed by the hardware prefetchers.
+// - row-major op(A), float64: the same up to 2 MiB (512^3 +1 %), but beyond, where A leaves
+//   L2, twice the bytes per row per k step outrun them: in place is 2 % slower at 1024^3,
+//   10 % at 2048^3 and 14 % at 4096x512x512. Hence packed from kDirectRowMajorAMaxBytes on.
 // - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
 //   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
 //   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
 //   beyond kDirectAMaxBytes such an A is packed.
 // The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
-constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;           // Zen 4/5 L2 per core
-constexpr int64_t kDirectRowMajorAMaxBytes = int64_t(2) << 20;   // 512^2 float64 still in place
+constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;          // Zen 4/5 L2 per core
+constexpr int64_t kDirectRowMajorAMaxBytes = int64_t(2) << 20;  // float64 only; 512^2 in place
 
 template <class T>
 bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_t a_cs) {
   if (a_rs == 1 && a_cs == bk.mr) return false;
+  if (a_cs == 1 && sizeof(T) == 4) return true;
   const int64_t max_bytes = a_cs == 1 ? kDirectRowMajorAMaxBytes : kDirectAMaxBytes;
   return m * k <= max_bytes / int64_t(sizeof(T));
 }
