@@ -318,8 +318,9 @@ def test_row_major_a_packed_by_transposes_agrees_bitwise(isa, dtype):
     bit (random normal values). The transposes run (1) serially for a float64 A over 2 MiB
     (gemm.cpp use_direct_a; a float32 one is read in place, and must agree too), and (2) for
     any row-major A when 2 threads split a wide product over N (A then packed once, shared).
-    Edges: m % MR == 3 (fewer rows than G for float32), a last KC block of 5 columns (not a
-    multiple of G), several MC blocks."""
+    Edges: m % MR == 3 (fewer rows than G for float32), k = 2 KC + 5 cut into three equal
+    blocks (gemm.cpp balanced_kc) of an odd number of columns (not a multiple of G), several
+    MC blocks."""
     rng = np.random.default_rng(13)
     b = BLOCKING[isa][np.dtype(dtype).name]
     itemsize = np.dtype(dtype).itemsize
