@@ -73,6 +73,8 @@ void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, in
   }
 }
 
+inline constexpr int64_t kAheadB = 8;  // rows (pack_b_panel)
+
 // b(p, j) = b[p * rs + j * cs] for p < kc, j < nc.
 template <class T>
 void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs,
@@ -82,6 +84,14 @@ void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, in
     const T* src = b + jr * cs;
     for (int64_t p = 0; p < kc; ++p) {
       const T* row = src + p * rs;
+      // A row-major B's pieces are NR values a row stride apart, each on its own page once
+      // rows are 4 KiB or longer, where the hardware prefetchers stop: ask for the piece
+      // kAheadB rows on (paired ratios +0.2-2 % on 256x784x512 .. 2048^3, up to +6 % at
+      // 512^3 float32; 16 and 32 rows ahead, or row-major walks over 2-4 panels, no better).
+      if (cs == 1 && p + kAheadB < kc) {
+        __builtin_prefetch(row + kAheadB * rs);
+        __builtin_prefetch(row + kAheadB * rs + nr_cur - 1);
+      }
       int64_t j = 0;
       if (cs == 1) {
         for (; j < nr_cur; ++j) dst[j] = row[j];  // the common row-major case: a plain copy
