@@ -51,13 +51,14 @@ inline constexpr Blocking kAvx2F64{6, 8, 144, 256, 2048};
 // loads from L2, set the pace. Paired ratios on Zen 5 against KC 192 (both with gemm.cpp's
 // balanced KC), float32 / float64: 512^3 +4 / +5 %, 1024^3 +3 / 0 %, 2048^3 +25 / +11 %,
 // 4096x512x512 +9 / +10 %, 256x784x512 +2 / +9 %, the small shapes within +-1 %. KC 256 and
-// 384 were in between. MC cut so the A block stays at a quarter of L2 (MC 128 / 64 over
-// 240 / 120: float32 512^3 and 1024^3 +1.5 %, float64 +1-3 % on 512^3 .. 2048^3 and
-// 256x784x512, the rest within +-0.5 %):
+// 384 were in between. NC so that the B panel is 2 MiB, a slice of the shared L3, in both
+// dtypes (float64 NC 512 over 2048, A read in place: 2048^3 +12 %, 1024^3 +1 %; float32 NC
+// 1024 over 4096: 2048^3 +3 %, the rest within +-1 %). MC keeps the A block at a quarter of
+// L2 (MC 128 / 64 and 240 / 120 measured alike, +-1 %):
 //   KC*NR*4 = 64 KiB B micro-panel (L2), MC*KC*4 = 256 KiB A block (L2),
-//   KC*NC*4 = 8 MiB B panel (L3).
-inline constexpr Blocking kAvx512F32{8, 32, 128, 512, 4096};
-// 8 x 16 doubles = 16 acc + 2 B + 1 A = 19/32 zmm. 64 KiB (L2), 256 KiB (L2), 8 MiB (L3).
-inline constexpr Blocking kAvx512F64{8, 16, 64, 512, 2048};
+//   KC*NC*4 = 2 MiB B panel (L3).
+inline constexpr Blocking kAvx512F32{8, 32, 128, 512, 1024};
+// 8 x 16 doubles = 16 acc + 2 B + 1 A = 19/32 zmm. 64 KiB (L2), 256 KiB (L2), 2 MiB (L3).
+inline constexpr Blocking kAvx512F64{8, 16, 64, 512, 512};
 
 }  // namespace fastmlp::gemm

@@ -222,27 +222,23 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 // Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
 // price of one pass over A. Measured on Zen 5 at 1 thread (paired ratios of thread CPU times,
 // in place over packed with pack.hpp's register transposes):
-// - row-major op(A) (a_cs == 1), float32: in place is as fast or faster at every size: 64^3
-//   2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us, 512^3 +3 %, 1024^3 +1-2 %, 2048^3 +2-7 %,
-//   4096x512x512 +0.5-5 %. Its MR row streams, one line per row every 16 k steps, are
-//   followed by the hardware prefetchers.
-// - row-major op(A), float64: the same up to 2 MiB (512^3 +1 %), but beyond, where A leaves
-//   L2, twice the bytes per row per k step outrun them: in place is 2 % slower at 1024^3,
-//   10 % at 2048^3 and 14 % at 4096x512x512. Hence packed from kDirectRowMajorAMaxBytes on.
+// - row-major op(A) (a_cs == 1): in place, at any size. Small shapes gain most (64^3 float32
+//   2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us); float32 512^3 .. 2048^3 and 4096x512x512 +0.5-7 %.
+//   Its MR row streams, KC contiguous values each per kernel call, are followed by the
+//   hardware prefetchers. (float64 was 2-14 % slower in place beyond 2 MiB at KC 192 and NC
+//   2048; at KC 512 and NC 512, blocking.hpp, it is 2-5 % faster: 1024^3, 2048^3,
+//   4096x512x512.)
 // - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
 //   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
 //   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
 //   beyond kDirectAMaxBytes such an A is packed.
 // The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
-constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;          // Zen 4/5 L2 per core
-constexpr int64_t kDirectRowMajorAMaxBytes = int64_t(2) << 20;  // float64 only; 512^2 in place
+constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;  // Zen 4/5 L2 per core
 
 template <class T>
 bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_t a_cs) {
   if (a_rs == 1 && a_cs == bk.mr) return false;
-  if (a_cs == 1 && sizeof(T) == 4) return true;
-  const int64_t max_bytes = a_cs == 1 ? kDirectRowMajorAMaxBytes : kDirectAMaxBytes;
-  return m * k <= max_bytes / int64_t(sizeof(T));
+  return a_cs == 1 || m * k <= kDirectAMaxBytes / int64_t(sizeof(T));
 }
 
 // Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
