@@ -9,7 +9,8 @@
 // 256-bit pipes, 1 per cycle, 4 cycles) and Zen 5 (two 512-bit pipes, 2 per cycle: 8 chains),
 // the loads (2 + 8 per 16 FMAs) stay under the load ports, and the MLP batch sizes
 // (64, 128, 256) split into whole 8-row tiles (12 x 32 measured no faster on Zen 5, and
-// slower at M = 64).
+// slower at M = 64; 12 x 16 doubles, re-measured at KC 512 with A packed or in place, 2-5 %
+// slower at 1024^3 and 2048^3).
 // Edge tiles: the same arithmetic with AVX-512 masked loads/stores on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
 //
