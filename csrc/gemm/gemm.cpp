@@ -222,12 +222,13 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 // Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
 // price of one pass over A. Measured on Zen 5 at 1 thread (paired ratios of thread CPU times,
 // in place over packed with pack.hpp's register transposes):
-// - row-major op(A) (a_cs == 1): in place, at any size. Small shapes gain most (64^3 float32
-//   2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us); float32 512^3 .. 2048^3 and 4096x512x512 +0.5-7 %.
+// - row-major op(A) (a_cs == 1): in place, at any size. Small shapes gain most (against the
+//   earlier scalar pack: 64^3 float32 2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us); float32 512^3 ..
+//   2048^3 and 4096x512x512 +0.5-7 %.
 //   Its MR row streams, KC contiguous values each per kernel call, are followed by the
 //   hardware prefetchers. (float64 was 2-14 % slower in place beyond 2 MiB at KC 192 and NC
-//   2048; at KC 512 and NC 512, blocking.hpp, it is 2-5 % faster: 1024^3, 2048^3,
-//   4096x512x512.)
+//   2048; with today's avx512 rows, blocking.hpp, packing is 1-4 % slower in both dtypes at
+//   1024^3, 2048^3 and 4096x512x512.)
 // - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
 //   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
 //   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
