@@ -310,6 +310,47 @@ def test_packed_and_in_place_a_agree_bitwise(isa, dtype):
     assert np.array_equal(run(np.ascontiguousarray(a_c.T), b_, True, False), packed)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_major_a_packed_by_transposes_or_in_place_agrees_bitwise(isa, dtype):
+    """pack.hpp packs a row-major op(A) by G x G register transposes, with the plain loop for
+    the last rows of a micro-panel and the last columns of a KC block; a column-major A over
+    1 MiB is packed by the plain loop alone; a row-major A is read in place (gemm.cpp
+    use_direct_a). All must agree bit for bit (random normal values). The transposes run when
+    2 threads split a wide product over N (op(A) then packed once, shared by the tasks).
+    Edges: m % MR == 3 (fewer rows than G for float32), k = 2 KC + 5 cut into three equal
+    blocks (gemm.cpp balanced_kc) of an odd number of columns (not a multiple of G), several
+    MC blocks."""
+    rng = np.random.default_rng(13)
+    b = BLOCKING[isa][np.dtype(dtype).name]
+    itemsize = np.dtype(dtype).itemsize
+    k = 2 * b["kc"] + 5
+    m = ((2**21 // itemsize) // k + b["mr"]) // b["mr"] * b["mr"] + 3  # about 2 MiB
+    assert m * k * itemsize > 2**20 and m % b["mr"] == 3 and m > 2 * b["mc"]
+    n = b["nr"] + 5
+    a_c = rng.standard_normal((m, k)).astype(dtype)
+    b_ = rng.standard_normal((k, n)).astype(dtype)
+    from_rows = run(a_c, b_, False, False)                     # row-major: in place
+    from_cols = run(np.asfortranarray(a_c), b_, False, False)  # column-major, > 1 MiB: packed
+    assert np.array_equal(from_rows, from_cols), f"{isa} {m}x{n}x{k}"
+    rows = (2**20 // itemsize) // k  # slices of it: other tile and block boundaries
+    for lo in range(0, m, rows):
+        in_place = run(a_c[lo:lo + rows], b_, False, False)
+        assert np.array_equal(in_place, from_rows[lo:lo + rows]), f"{isa} rows {lo}.."
+    # wide: 2 threads split N and share one packed copy of this row-major A
+    m_wide = 5 * b["mr"] + 3
+    n_wide = m_wide + 4 * b["nr"] + 5  # n > m: gemm.cpp splits N
+    a_wide, b_wide = a_c[:m_wide], rng.standard_normal((k, n_wide)).astype(dtype)
+    threshold = cpp.parallel_min_macs()
+    cpp.set_parallel_min_macs(0)  # split however small
+    try:
+        cpp.set_num_threads(2)
+        shared = run(a_wide, b_wide, False, False)
+    finally:
+        cpp.set_parallel_min_macs(threshold)
+    cpp.set_num_threads(1)
+    assert np.array_equal(shared, run(np.asfortranarray(a_wide), b_wide, False, False))
+
+
 def _dense_shapes(b):
     """(batch, n_in, n_out): whole and edge tiles, one and several KC blocks, a 1-wide layer."""
     return [(b["mr"] * 2 + 1, 7, b["nr"] + 3), (b["mr"], b["kc"] * 2 + 3, b["nr"] * 2),

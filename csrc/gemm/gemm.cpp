@@ -56,6 +56,19 @@ thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
+// The Blocking with KC cut into equal blocks: k = 784 at KC 512 runs as 2 x 392, not 512 +
+// 272, and k = 1024 at KC 192 as 6 x 171, not 5 x 192 + 64: the same number of passes over C
+// (one load and store of every C tile each), none of them for a sliver of work (measured at
+// KC 192: 1024^3 +3-5 %, 4096x512x512 +3-6 %, the rest within noise). It depends on k alone,
+// so every thread count blocks, and rounds, alike.
+Blocking balanced_kc(Blocking bk, int64_t k) {
+  if (k > bk.kc) {
+    const int64_t blocks = (k + bk.kc - 1) / bk.kc;
+    bk.kc = (k + blocks - 1) / blocks;
+  }
+  return bk;
+}
+
 // The epilogue of the tile whose top-left element is C(row, col): bias and out moved there.
 template <class T>
 Epilogue<T> epilogue_at(const Epilogue<T>& ep, int64_t row, int64_t col, int64_t ldc) {
@@ -206,15 +219,20 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 }
 
 // Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
-// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, but it
-// is a strided gather of every element of A; measured on Zen 5 at 1 thread, skipping it was
-// faster for every shape of the list when op(A) is row-major (a_cs == 1): 64^3
-// float32 3.5 -> 2.5 us, 128^3 21.6 -> 17.8 us, 512^3 1.18 -> 1.09 ms, 2048^3 no worse. The
-// kernel's 8 row streams each walk contiguous memory, which the L1 prefetcher follows.
-// A column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
-// every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
-// 2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
-// beyond kDirectAMaxBytes such an A is packed.
+// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
+// price of one pass over A. Measured on Zen 5 at 1 thread (paired ratios of thread CPU times,
+// in place over packed with pack.hpp's register transposes):
+// - row-major op(A) (a_cs == 1): in place, at any size. Small shapes gain most (against the
+//   earlier scalar pack: 64^3 float32 2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us); float32 512^3 ..
+//   2048^3 and 4096x512x512 +0.5-7 %.
+//   Its MR row streams, KC contiguous values each per kernel call, are followed by the
+//   hardware prefetchers. (float64 was 2-14 % slower in place beyond 2 MiB at KC 192 and NC
+//   2048; with today's avx512 rows, blocking.hpp, packing is 1-4 % slower in both dtypes at
+//   1024^3, 2048^3 and 4096x512x512.)
+// - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
+//   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
+//   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
+//   beyond kDirectAMaxBytes such an A is packed.
 // The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
 constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;  // Zen 4/5 L2 per core
 
@@ -246,7 +264,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const KernelSet& ks = active_kernels();
-  const Blocking& bk = std::is_same_v<T, float> ? ks.s : ks.d;
+  const Blocking bk = balanced_kc(std::is_same_v<T, float> ? ks.s : ks.d, k);
   Ukernel<T> ukernel;
   if constexpr (std::is_same_v<T, float>)
     ukernel = ks.sgemm;

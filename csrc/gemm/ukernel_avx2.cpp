@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <utility>  // std::integer_sequence (ukernel_simd.inl)
 
 #include "gemm/blocking.hpp"
 #include "gemm/ukernel.hpp"
@@ -29,6 +30,14 @@ struct F32 {
   static FASTMLP_INLINE V zero() { return _mm256_setzero_ps(); }
   static FASTMLP_INLINE V set1(T x) { return _mm256_set1_ps(x); }
   static FASTMLP_INLINE V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
+  // The broadcast of *(T*)(base + idx * S), with exactly that addressing mode (ukernel_simd.inl,
+  // broadcast_row). No memory operand is declared: A is const for the kernel's whole call.
+  template <int S>
+  static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
+    V r;
+    asm("vbroadcastss (%1,%2,%c3), %0" : "=x"(r) : "r"(base), "r"(idx), "i"(S));
+    return r;
+  }
   static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_ps(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
@@ -59,6 +68,14 @@ struct F64 {
   static FASTMLP_INLINE V zero() { return _mm256_setzero_pd(); }
   static FASTMLP_INLINE V set1(T x) { return _mm256_set1_pd(x); }
   static FASTMLP_INLINE V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
+  // The broadcast of *(T*)(base + idx * S), with exactly that addressing mode (ukernel_simd.inl,
+  // broadcast_row). No memory operand is declared: A is const for the kernel's whole call.
+  template <int S>
+  static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
+    V r;
+    asm("vbroadcastsd (%1,%2,%c3), %0" : "=x"(r) : "r"(base), "r"(idx), "i"(S));
+    return r;
+  }
   static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_pd(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }

@@ -9,7 +9,8 @@
 // 256-bit pipes, 1 per cycle, 4 cycles) and Zen 5 (two 512-bit pipes, 2 per cycle: 8 chains),
 // the loads (2 + 8 per 16 FMAs) stay under the load ports, and the MLP batch sizes
 // (64, 128, 256) split into whole 8-row tiles (12 x 32 measured no faster on Zen 5, and
-// slower at M = 64).
+// slower at M = 64; 12 x 16 doubles, re-measured at KC 512 with A packed or in place, 2-5 %
+// slower at 1024^3 and 2048^3).
 // Edge tiles: the same arithmetic with AVX-512 masked loads/stores on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
 //
@@ -18,6 +19,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <utility>  // std::integer_sequence (ukernel_simd.inl)
 
 #include "gemm/blocking.hpp"
 #include "gemm/ukernel.hpp"
@@ -35,6 +37,14 @@ struct F32 {
   static FASTMLP_INLINE V zero() { return _mm512_setzero_ps(); }
   static FASTMLP_INLINE V set1(T x) { return _mm512_set1_ps(x); }
   static FASTMLP_INLINE V broadcast(const T* p) { return _mm512_set1_ps(*p); }
+  // The broadcast of *(T*)(base + idx * S), with exactly that addressing mode (ukernel_simd.inl,
+  // broadcast_row). No memory operand is declared: A is const for the kernel's whole call.
+  template <int S>
+  static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
+    V r;
+    asm("vbroadcastss (%1,%2,%c3), %0" : "=v"(r) : "r"(base), "r"(idx), "i"(S));
+    return r;
+  }
   static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_ps(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
@@ -65,6 +75,14 @@ struct F64 {
   static FASTMLP_INLINE V zero() { return _mm512_setzero_pd(); }
   static FASTMLP_INLINE V set1(T x) { return _mm512_set1_pd(x); }
   static FASTMLP_INLINE V broadcast(const T* p) { return _mm512_set1_pd(*p); }
+  // The broadcast of *(T*)(base + idx * S), with exactly that addressing mode (ukernel_simd.inl,
+  // broadcast_row). No memory operand is declared: A is const for the kernel's whole call.
+  template <int S>
+  static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
+    V r;
+    asm("vbroadcastsd (%1,%2,%c3), %0" : "=v"(r) : "r"(base), "r"(idx), "i"(S));
+    return r;
+  }
   static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_pd(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }

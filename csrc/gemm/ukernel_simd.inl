@@ -95,6 +95,38 @@ FASTMLP_INLINE void load_b_row(const typename K::T* b, const typename K::Mask* m
       bv[v] = K::maskload(b + v * K::W, mask[v]);
 }
 
+// Broadcast of A(I, p) for an A read in place, I < 8, as one base + index * scale address: rows
+// 0-4 and 6 from a0 with index L (the row stride in bytes) or L3 = 3L, rows 5 and 7 from
+// a4 = a0 + 4L. K::broadcast_at pins that addressing mode (inline asm): written in C++, GCC
+// hoisted 2L, 4L, ... into registers of their own and spilled them (see the k loop below).
+template <class K, int I>
+FASTMLP_INLINE typename K::V broadcast_row(const char* a0, const char* a4, int64_t L,
+                                           int64_t L3) {
+  static_assert(I < 8, "rows 0..7 only");
+  if constexpr (I == 0) return K::broadcast(reinterpret_cast<const typename K::T*>(a0));
+  if constexpr (I == 1) return K::template broadcast_at<1>(a0, L);
+  if constexpr (I == 2) return K::template broadcast_at<2>(a0, L);
+  if constexpr (I == 3) return K::template broadcast_at<1>(a0, L3);
+  if constexpr (I == 4) return K::template broadcast_at<4>(a0, L);
+  if constexpr (I == 5) return K::template broadcast_at<1>(a4, L);
+  if constexpr (I == 6) return K::template broadcast_at<2>(a0, L3);
+  if constexpr (I == 7) return K::template broadcast_at<1>(a4, L3);
+}
+
+// acc[I][:] += A(I, p) * B(p, :) for every row I of the tile (a compile-time row index each).
+template <class K, int MR, int NV, int... I>
+FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename K::V* bv,
+                                   const char* a0, const char* a4, int64_t L, int64_t L3,
+                                   std::integer_sequence<int, I...>) {
+  auto row = [&](auto i) {
+    constexpr int r = decltype(i)::value;
+    const typename K::V ai = broadcast_row<K, r>(a0, a4, L, L3);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = K::fmadd(ai, bv[v], acc[r][v]);
+  };
+  (row(std::integral_constant<int, I>{}), ...);
+}
+
 // kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MA, fixed offsets); otherwise each
 // row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
 // computed and dropped, never stored, and nothing outside A is read).
@@ -140,6 +172,22 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
         for (int v = 0; v < NV; ++v) acc[i][v] = K::fmadd(ai, bv[v], acc[i][v]);
       }
       a += MA;
+      b += b_step;
+    }
+  } else if (m_cur == MR) {
+    // A read in place, full height: 4 pointer registers (a0, a4, L, 3L; broadcast_row)
+    // instead of MR row pointers, which GCC spilled to xmm registers and the stack inside the
+    // loop (8 % slower than the packed A in L1; now within 1-2 %).
+    const char* a0 = reinterpret_cast<const char*>(a);
+    const int64_t L = a_rs * int64_t(sizeof(T)), L3 = 3 * L, step = a_cs * int64_t(sizeof(T));
+    const char* a4 = a0 + 4 * L;
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; ++p) {
+      V bv[NV];
+      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
+      rank1_in_place<K, MR, NV>(acc, bv, a0, a4, L, L3, std::make_integer_sequence<int, MR>{});
+      a0 += step;
+      a4 += step;
       b += b_step;
     }
   } else {
