@@ -298,7 +298,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
 
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
-  // get_num_threads() takes a mutex: asked only when the GEMM is big enough to split
+  // The thread count is asked only when the GEMM is big enough to split.
   const int n_threads = small ? 1 : parallel::get_num_threads();
   if (n_threads == 1) {
     gemm_serial<T>(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,

@@ -31,8 +31,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
 // back-to-back calls: 2^20 (64x128x128) gained 1.5-1.8x and 128^3 1.6-1.7x; 64^3 (2^18) gained
 // 1.3x at best (~1 us) but lost up to 1.5x in the VM's noisy phases (a stolen second vCPU), and
 // below 2^17.5 it lost. A worker woken for one isolated call joined only after 40-100 us, so
-// such a call gained nothing below ~2^23: hence wake at 8x = 2^23. Recalibrate with bench/ on
-// other machines. A process-wide knob for tests (0: split and wake always) and benchmarks.
+// such a call gained nothing below ~2^23: hence wake at 8x = 2^23. Recalibrate with
+// bench/calibrate_threshold.py on other machines. A process-wide knob for tests (0: split and wake always) and benchmarks.
 int64_t parallel_min_macs();
 void set_parallel_min_macs(int64_t macs);
 
