@@ -55,25 +55,44 @@ def batch_time(fn, number):
     return (time.perf_counter() - t0) / number
 
 
-def measure(fns, flops, repeats, batch_flops=1e8):
+def measure(fns, flops, repeats, batch_flops=1e8, blocked=False):
     """Seconds per call of each fn in every repeat: {name: [t_repeat0, t_repeat1, ...]}.
 
-    Within a repeat the fns run one after the other (batches of batch_flops, ~1 ms at 100
-    GFLOP/s), in an order that alternates between repeats, so a slow phase of the shared VM
-    hits all of them alike; compare them with paired ratios (ratio()), not separate medians."""
+    Interleaved (the default): within a repeat the fns run one after the other (batches of
+    batch_flops, ~1 ms at 100 GFLOP/s), in an order that alternates between repeats, so a slow
+    phase of the shared VM hits all of them alike; compare them with paired ratios.
+    blocked (for threads > 1): each fn runs all its repeats back to back, after a pause and a
+    warm-up, and fns compare by their medians. Interleaving cannot work there: after a call
+    OpenBLAS's idle threads spin (sched_yield) for tens of milliseconds, and with 2 threads on
+    2 cores the next library's woken worker is then placed on its caller's core; fastmlp
+    measured right after numpy ran at one core's rate (and would as a user's program mixing
+    the two does; a training step's stream of GEMMs does not)."""
     number = max(1, int(batch_flops / flops))
+    names = list(fns)
+    times = {name: [] for name in fns}
+    if blocked:
+        for name in names:
+            time.sleep(PAUSE_S)  # the previous fn's threads stop spinning
+            batch_time(fns[name], number)  # warm-up: wakes the threads, fills caches
+            batch_time(fns[name], number)
+            times[name] = [batch_time(fns[name], number) for _ in range(repeats)]
+        return times
     for fn in fns.values():  # warm-up: pack buffers, thread pool, caches
         batch_time(fn, number)
-    times = {name: [] for name in fns}
-    names = list(fns)
     for r in range(repeats):
         for name in (names if r % 2 == 0 else names[::-1]):
             times[name].append(batch_time(fns[name], number))
     return times
 
 
-def ratio(times, slow, fast):
-    """Median over repeats of times[slow] / times[fast] within the same repeat."""
+PAUSE_S = 0.3  # > OpenBLAS's idle spin (2^28 cycles by default: ~65 ms at 4 GHz)
+
+
+def ratio(times, slow, fast, blocked=False):
+    """How many times faster `fast` is: the median over repeats of times[slow] / times[fast]
+    within the same repeat (interleaved), or the ratio of their medians (blocked)."""
+    if blocked:
+        return float(np.median(times[slow]) / np.median(times[fast]))
     return float(np.median(np.asarray(times[slow]) / np.asarray(times[fast])))
 
 
@@ -105,9 +124,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--peak", action="store_true", help="measure the FMA peak first")
     parser.add_argument("--only", default="", help="substring of the shape labels to run")
+    parser.add_argument("--blocked", action=argparse.BooleanOptionalAction, default=None,
+                        help="each path's repeats back to back (default: with threads; see measure)")
     args = parser.parse_args(argv)
     # Longer batches with threads: a worker woken at the start of a batch costs 40-100 us here.
     batch_flops = 1e9 if args.threads > 1 else 1e8
+    blocked = args.threads > 1 if args.blocked is None else args.blocked
 
     from threadpoolctl import threadpool_limits
 
@@ -121,8 +143,10 @@ def main(argv=None):
     relu = cpp._ACTIVATION["relu"]
     rng = np.random.default_rng(0)
 
-    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), median paired ratios of {args.repeats} "
-          f"interleaved repeats; peak (AVX-512 FMA probe, same run): "
+    how = ("ratios of medians, each path's repeats back to back after a pause" if blocked
+           else "median paired ratios of interleaved repeats")
+    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), {how} ({args.repeats} repeats); "
+          f"peak (AVX-512 FMA probe, same run): "
           + (", ".join(f"{d} {t}t {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
     print()
     print("| shape (M x K x N) | dtype | vs numpy (py) | vs numpy (core) | core GFLOP/s | % peak | dense/gemm |")
@@ -147,14 +171,14 @@ def main(argv=None):
                 fns["dense"] = lambda: _core.dense_forward(a, b, bias, relu, out, act_out)
             flops = 2.0 * m * n * k
             t = measure(fns, flops, args.repeats if flops < 2e9 else max(5, args.repeats // 3),
-                        batch_flops)
+                        batch_flops, blocked)
             gflops = flops / float(np.median(t["core"])) / 1e9
             pk = peak.get((dtype, args.threads))
-            py, core = ratio(t, "numpy", "py"), ratio(t, "numpy", "core")
+            py, core = ratio(t, "numpy", "py", blocked), ratio(t, "numpy", "core", blocked)
             if label in MLP_SHAPES:
                 mlp_ratios.append(py)
             pct = f"{100 * gflops / pk:.0f} %" if pk else ""
-            fused = f"{ratio(t, 'dense', 'core'):.3f}" if dense else ""
+            fused = f"{ratio(t, 'dense', 'core', blocked):.3f}" if dense else ""
             print(f"| {label} | {dtype} | {py:.2f}x | {core:.2f}x | {gflops:.0f} | {pct} | {fused} |",
                   flush=True)
     if mlp_ratios:
