@@ -31,8 +31,8 @@ namespace {
 // 5-60 us on this VM and the worker joined only 40-100 us later, so an isolated GEMM wakes
 // sleeping workers only from kWakeFactor times the threshold (2^23) on.
 // Tests lower the threshold to 0 with set_parallel_min_macs, which then also wakes always.
-std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 20};
-constexpr int64_t kWakeFactor = 8;
+std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 19};
+constexpr int64_t kWakeFactor = 16;
 
 // A grow-only 64-byte-aligned buffer; one per thread and operand, so packing never allocates
 // once a thread has seen its largest block.
