@@ -40,7 +40,9 @@ nice -n 10 "$venv/bin/python" -m pip install --quiet --no-build-isolation --no-d
   "$root"
 
 so=$("$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("fastmlp._core").origin)' 2>/dev/null)
-if ! ldd "$so" | grep -q libasan; then
+# grep without -q: -q stops reading at the first match, ldd then dies of SIGPIPE, and pipefail
+# would report the pipeline as failed.
+if ! ldd "$so" | grep libasan > /dev/null; then
   echo "tools/sanitize.sh: $so is not linked against libasan; the flags did not reach the build" >&2
   exit 1
 fi
