@@ -18,7 +18,9 @@
 
 #include "binding_arrays.hpp"
 #include "check.hpp"
-#include "gemm/dispatch.hpp"
+#include "isa/caches.hpp"
+#include "isa/isa.hpp"
+#include "isa/peak.hpp"
 #include "gemm/gemm.hpp"
 #include "nn/activations.hpp"
 #include "nn/dense.hpp"
@@ -164,19 +166,28 @@ void rmsprop_step(Out<T> param, In<T> grad, Out<T> square_avg, Out<T> velocity, 
                       grad_avg.size() ? grad_avg.data() : nullptr, grad.size(), lr, alpha, eps, momentum, weight_decay);
 }
 
-// The active KernelSet's name and Blocking rows, for fastmlp.info() and the ISA tests.
+// The active isa table entry: its name, its GEMM blocking for this CPU and the caches it was
+// derived from, for fastmlp.info() and the ISA tests.
 nb::dict kernel_info() {
-  const gemm::KernelSet& ks = gemm::active_kernels();
+  const isa::Active& active = isa::active();
   auto row = [](const gemm::Blocking& b) {
     nb::dict d;
     d["mr"] = b.mr, d["nr"] = b.nr, d["mc"] = b.mc, d["kc"] = b.kc, d["nc"] = b.nc;
+    d["pack_a_bytes"] = b.pack_a_bytes;
     return d;
   };
+  const isa::Caches& c = isa::caches();
+  nb::dict caches;
+  caches["l1d"] = c.l1d, caches["l2"] = c.l2, caches["l3"] = c.l3;
+  caches["l2_sharing"] = c.l2_sharing, caches["l3_sharing"] = c.l3_sharing;
+  caches["source"] = c.source;
   nb::dict out;
-  out["isa"] = ks.name;
-  out["features"] = ks.features;
-  out["float32"] = row(ks.s);
-  out["float64"] = row(ks.d);
+  out["isa"] = active.isa->name;
+  out["features"] = active.isa->features;
+  out["fused_madd"] = active.isa->fused_madd;
+  out["float32"] = row(active.s);
+  out["float64"] = row(active.d);
+  out["caches"] = caches;
   return out;
 }
 
@@ -237,12 +248,17 @@ NB_MODULE(_core, m) {
   m.def("set_num_threads", &parallel::set_num_threads, "n"_a);
   m.def("get_num_threads", &parallel::get_num_threads);
   m.def("build_info", &gemm::build_info);
-  // GEMM micro-kernel dispatch (csrc/gemm/dispatch.hpp). A bad FASTMLP_ISA raises ValueError
-  // (unknown name) or RuntimeError (not on this CPU) from isa(), kernel_info() and every GEMM.
-  m.def("available_isas", &gemm::available_isas);
-  m.def("isa", &gemm::isa);
-  m.def("set_isa", &gemm::set_isa, "name"_a);
+  // The isa table (csrc/isa/isa.hpp). A bad FASTMLP_ISA raises ValueError (unknown name) or
+  // RuntimeError (not on this CPU) from isa(), kernel_info() and every vectorised kernel.
+  m.def("available_isas", &isa::available_isas);
+  m.def("isa", &isa::isa_name);
+  m.def("set_isa", &isa::set_isa, "name"_a);
   m.def("kernel_info", &kernel_info);
+  // Seconds of vector arithmetic on the calling thread: keep the GIL released meanwhile.
+  m.def("fma_peak", [](const std::string& isa, bool f64, double seconds, int runs) {
+    nb::gil_scoped_release release;
+    return isa::fma_peak_gflops(isa, f64, seconds, runs);
+  }, "isa"_a = "", "float64"_a = false, "seconds"_a = 0.05, "runs"_a = 3);
   m.def("parallel_min_macs", &gemm::parallel_min_macs);
   m.def("set_parallel_min_macs", &gemm::set_parallel_min_macs, "macs"_a);
 }

@@ -2,7 +2,7 @@
 //
 // Reference: BLIS sandbox/gemmlike (bls_gemm_bp_var1.c). The loop code holds no intrinsics
 // and is compiled with baseline flags: it packs (pack.hpp) and hands the packed micro-panels
-// to the active KernelSet's micro-kernel, with that set's Blocking (dispatch.hpp).
+// to the active isa table entry's micro-kernel, with its Blocking (isa/isa.hpp).
 #include "gemm/gemm.hpp"
 
 #include <algorithm>
@@ -15,9 +15,9 @@
 #include <type_traits>
 
 #include "gemm/blocking.hpp"
-#include "gemm/dispatch.hpp"
 #include "gemm/pack.hpp"
 #include "gemm/ukernel.hpp"
+#include "isa/isa.hpp"
 #include "parallel/thread_pool.hpp"
 
 namespace fastmlp::gemm {
@@ -219,27 +219,25 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
 }
 
 // Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
-// Packing A buys contiguous loads for the n/NR B micro-panels that reuse each A block, at the
-// price of one pass over A. Measured on Zen 5 at 1 thread (paired ratios of thread CPU times,
-// in place over packed with pack.hpp's register transposes):
-// - row-major op(A) (a_cs == 1): in place, at any size. Small shapes gain most (against the
-//   earlier scalar pack: 64^3 float32 2.5 vs 3.5 us, 128^3 17.8 vs 21.6 us); float32 512^3 ..
-//   2048^3 and 4096x512x512 +0.5-7 %.
-//   Its MR row streams, KC contiguous values each per kernel call, are followed by the
-//   hardware prefetchers. (float64 was 2-14 % slower in place beyond 2 MiB at KC 192 and NC
-//   2048; with today's avx512 rows, blocking.hpp, packing is 1-4 % slower in both dtypes at
-//   1024^3, 2048^3 and 4096x512x512.)
+// Packing A buys contiguous loads for the ceil(n / NR) B micro-panels that reuse each A block,
+// at the price of one pass over A (measured: docs/tuning.md). Never worth it when at most two
+// B micro-panels reuse it (n <= 2 NR: the output layer; packing then costs as much as the
+// product). Otherwise:
+// - row-major op(A) (a_cs == 1): its MR rows are MR streams of KC contiguous values per
+//   kernel call, which the prefetchers follow, up to the Blocking's pack_a_bytes;
 // - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
-//   every a_cs elements: fine while A fits in L2 (784 x 256 float32: 848 -> 835 us), but at
-//   2048^3 float32 (lines 8 KiB apart, all in one L1 set) it fell from 237 to 195 GFLOP/s, so
-//   beyond kDirectAMaxBytes such an A is packed.
+//   every a_cs elements: a micro-panel then spans KC lines, which crowd the B micro-panel out
+//   of L1, so in place only while all of A is small (kDirectAMaxBytes).
 // The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
-constexpr int64_t kDirectAMaxBytes = int64_t(1) << 20;  // Zen 4/5 L2 per core
+constexpr int64_t kDirectAMaxBytes = int64_t(16) << 10;
 
 template <class T>
-bool use_direct_a(const Blocking& bk, int64_t m, int64_t k, int64_t a_rs, int64_t a_cs) {
+bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a_rs,
+                  int64_t a_cs) {
   if (a_rs == 1 && a_cs == bk.mr) return false;
-  return a_cs == 1 || m * k <= kDirectAMaxBytes / int64_t(sizeof(T));
+  if (n <= 2 * bk.nr) return true;
+  const int64_t max_bytes = a_cs == 1 ? bk.pack_a_bytes : kDirectAMaxBytes;
+  return m * k <= max_bytes / int64_t(sizeof(T));  // m * k: checked by gemm() for overflow
 }
 
 // Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
@@ -263,13 +261,13 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           T beta, T* c, int64_t ldc, const Epilogue<T>* ep) {
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
-  const KernelSet& ks = active_kernels();
-  const Blocking bk = balanced_kc(std::is_same_v<T, float> ? ks.s : ks.d, k);
+  const isa::Active& active = isa::active();
+  const Blocking bk = balanced_kc(std::is_same_v<T, float> ? active.s : active.d, k);
   Ukernel<T> ukernel;
   if constexpr (std::is_same_v<T, float>)
-    ukernel = ks.sgemm;
+    ukernel = active.isa->sgemm;
   else
-    ukernel = ks.dgemm;
+    ukernel = active.isa->dgemm;
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative dimension");
   if (ldc < n) throw std::invalid_argument("gemm: ldc < n");
   checked_mul(m, ldc, "gemm: m * ldc");
@@ -293,7 +291,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // Fold the transposes into the strides: op(A)(i, p) = A(p, i) swaps A's strides.
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
-  const bool direct_a = use_direct_a<T>(bk, m, k, a_rs, a_cs);
+  const bool direct_a = use_direct_a<T>(bk, m, n, k, a_rs, a_cs);
   const bool direct_b = use_direct_b<T>(n, k, b_rs, b_cs);
 
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
@@ -379,13 +377,13 @@ template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const 
 
 std::string build_info() {
   int count = 0;
-  const KernelSet* sets = kernel_sets(&count);
+  const isa::Isa* sets = isa::all_isas(&count);
   std::string kernels;
   for (int i = 0; i < count; ++i) {
-    const KernelSet& ks = sets[i];
-    kernels += std::string(i ? ", " : "") + ks.name + " (s " + std::to_string(ks.s.mr) + "x" +
-               std::to_string(ks.s.nr) + ", d " + std::to_string(ks.d.mr) + "x" +
-               std::to_string(ks.d.nr) + ")";
+    const isa::Isa& e = sets[i];
+    kernels += std::string(i ? ", " : "") + e.name + " (s " + std::to_string(e.s_tile.mr) + "x" +
+               std::to_string(e.s_tile.nr) + ", d " + std::to_string(e.d_tile.mr) + "x" +
+               std::to_string(e.d_tile.nr) + ")";
   }
   return "gemm: micro-kernels " + kernels + ", chosen at runtime (FASTMLP_ISA overrides)" +
          "; compiler: " FASTMLP_CXX_COMPILER "; flags: " FASTMLP_CXX_FLAGS;

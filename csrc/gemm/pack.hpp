@@ -79,6 +79,10 @@ inline constexpr int64_t kAheadB = 8;  // rows (pack_b_panel)
 template <class T>
 void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs,
                   T* dst) {
+  // A column-major B (the transposed w of dX): a B micro-panel, kc rows of nr values, is the
+  // transpose of nr contiguous rows of b, exactly the layout pack_a_panel makes from a
+  // row-major A: its register transposes replace a gather of nr values cs apart per row.
+  if (rs == 1 && cs != 1) return pack_a_panel(nr, nc, kc, b, cs, rs, dst);
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int64_t nr_cur = nc - jr < nr ? nc - jr : nr;
     const T* src = b + jr * cs;

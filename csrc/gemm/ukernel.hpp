@@ -58,10 +58,16 @@ using Ukernel = void (*)(int64_t kc, T alpha, const T* a, int64_t a_rs, int64_t 
             int64_t b_rs, T beta, T* c, int64_t ldc, int64_t m_cur, int64_t n_cur,            \
             const gemm::Epilogue<T>* ep)
 
+// The FMA peak probe of each ISA TU (isa/peak.cpp times it): `iters` rounds of 12 independent
+// multiply-add chains on whole vectors of float (f64 false) or double; returns the
+// floating-point operations done. `sink` receives a value so the work is not optimised away.
+#define FASTMLP_FMA_CHAINS_DECL(name) int64_t name(bool f64, int64_t iters, double* sink)
+
 // ukernel_generic.cpp: portable loops that g++ vectorizes for baseline x86-64 (SSE2).
 namespace fastmlp::generic {
 FASTMLP_UKERNEL_DECL(sgemm_6x8, float);
 FASTMLP_UKERNEL_DECL(dgemm_6x4, double);
+FASTMLP_FMA_CHAINS_DECL(fma_chains);  // multiply then add (no FMA in baseline x86-64)
 }  // namespace fastmlp::generic
 
 #if defined(FASTMLP_X86_ISAS)
@@ -69,11 +75,13 @@ FASTMLP_UKERNEL_DECL(dgemm_6x4, double);
 namespace fastmlp::avx2 {
 FASTMLP_UKERNEL_DECL(sgemm_6x16, float);
 FASTMLP_UKERNEL_DECL(dgemm_6x8, double);
+FASTMLP_FMA_CHAINS_DECL(fma_chains);
 }  // namespace fastmlp::avx2
 
 // ukernel_avx512.cpp: -mavx512f -mavx512vl -mavx512bw -mavx512dq intrinsics.
 namespace fastmlp::avx512 {
 FASTMLP_UKERNEL_DECL(sgemm_8x32, float);
 FASTMLP_UKERNEL_DECL(dgemm_8x16, double);
+FASTMLP_FMA_CHAINS_DECL(fma_chains);
 }  // namespace fastmlp::avx512
 #endif

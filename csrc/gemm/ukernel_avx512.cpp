@@ -119,4 +119,8 @@ FASTMLP_UKERNEL_DECL(dgemm_8x16, double) {
   ukernel_entry<F64, 8, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
+FASTMLP_FMA_CHAINS_DECL(fma_chains) {
+  return f64 ? fma_chains_impl<F64>(iters, sink) : fma_chains_impl<F32>(iters, sink);
+}
+
 }  // namespace fastmlp::avx512

@@ -96,4 +96,30 @@ FASTMLP_UKERNEL_DECL(dgemm_6x4, double) {
   ukernel_ref<double, 6, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
+namespace {
+// 12 chains of acc = acc * a + b on 16-byte vectors (SSE2 on x86-64): a multiply and an add
+// per lane, the generic kernel's two roundings.
+template <class T>
+int64_t mul_add_chains(int64_t iters, double* sink) {
+  typedef T V __attribute__((vector_size(16)));
+  constexpr int W = 16 / sizeof(T);
+  const V a = V{} + T(1.0000001), b = V{} + T(0.9999999);
+  V c[12];
+  for (int j = 0; j < 12; ++j) c[j] = V{} + T(j);
+  for (int64_t i = 0; i < iters; ++i) {
+    for (int j = 0; j < 12; ++j) c[j] = c[j] * a + b;
+    asm volatile("" : "+x"(c[0]), "+x"(c[1]), "+x"(c[2]), "+x"(c[3]), "+x"(c[4]), "+x"(c[5]),
+                 "+x"(c[6]), "+x"(c[7]), "+x"(c[8]), "+x"(c[9]), "+x"(c[10]), "+x"(c[11]));
+  }
+  V s = c[0];
+  for (int j = 1; j < 12; ++j) s += c[j];
+  *sink += double(s[0]);
+  return iters * 12 * W * 2;
+}
+}  // namespace
+
+FASTMLP_FMA_CHAINS_DECL(fma_chains) {
+  return f64 ? mul_add_chains<double>(iters, sink) : mul_add_chains<float>(iters, sink);
+}
+
 }  // namespace fastmlp::generic

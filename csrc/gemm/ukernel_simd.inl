@@ -259,3 +259,31 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
   else
     ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
+
+// The FMA peak probe behind <isa>::fma_chains: `iters` rounds of 12 independent multiply-add
+// chains on whole vectors (enough to cover 2 pipes x 4-5 cycles of latency), no memory
+// operands; returns the floating-point operations done (2 per lane per FMA). The asm barrier
+// keeps each chain in its register and the loop from being folded away.
+template <class K>
+FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, double* sink) {
+  using V = typename K::V;
+  const V a = K::set1(typename K::T(1.0000001)), b = K::set1(typename K::T(0.9999999));
+  V c0 = K::set1(0), c1 = K::set1(1), c2 = K::set1(2), c3 = K::set1(3), c4 = K::set1(4),
+    c5 = K::set1(5), c6 = K::set1(6), c7 = K::set1(7), c8 = K::set1(8), c9 = K::set1(9),
+    c10 = K::set1(10), c11 = K::set1(11);
+  for (int64_t i = 0; i < iters; ++i) {
+    c0 = K::fmadd(c0, a, b), c1 = K::fmadd(c1, a, b), c2 = K::fmadd(c2, a, b);
+    c3 = K::fmadd(c3, a, b), c4 = K::fmadd(c4, a, b), c5 = K::fmadd(c5, a, b);
+    c6 = K::fmadd(c6, a, b), c7 = K::fmadd(c7, a, b), c8 = K::fmadd(c8, a, b);
+    c9 = K::fmadd(c9, a, b), c10 = K::fmadd(c10, a, b), c11 = K::fmadd(c11, a, b);
+    asm volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5), "+v"(c6),
+                 "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+  }
+  const V s = K::add(K::add(K::add(c0, c1), K::add(c2, c3)),
+                     K::add(K::add(K::add(c4, c5), K::add(c6, c7)),
+                            K::add(K::add(c8, c9), K::add(c10, c11))));
+  typename K::T lanes[K::W];
+  K::storeu(lanes, s);
+  *sink += double(lanes[0]);
+  return iters * 12 * K::W * 2;
+}

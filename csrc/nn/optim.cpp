@@ -3,10 +3,9 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
-#include "gemm/dispatch.hpp"
+#include "isa/isa.hpp"
 #include "nn/chunks.hpp"
 #include "nn/optim_lanes.hpp"
 
@@ -14,8 +13,8 @@ namespace fastmlp::nn {
 namespace {
 constexpr int64_t kMinChunk = 1 << 15;  // elements per task; elementwise, so any split is exact
 
-// The vector loops of gemm's active instruction set (optim_lanes.hpp), so FASTMLP_ISA and
-// set_isa govern them like the GEMM kernels. Read once per optimizer call.
+// The vector loops of the active isa table entry (isa/isa.hpp), so FASTMLP_ISA and set_isa
+// govern them like the GEMM kernels. Read once per optimizer call.
 template <class T>
 struct OptimLanes {
   AdamLanes<T> adam;
@@ -24,13 +23,9 @@ struct OptimLanes {
 
 template <class T>
 OptimLanes<T> active_lanes() {
-  const char* isa = gemm::active_kernels().name;
-#if defined(FASTMLP_X86_ISAS)
-  if (std::strcmp(isa, "avx512") == 0) return {&avx512::adam_lanes, &avx512::rmsprop_lanes};
-  if (std::strcmp(isa, "avx2") == 0) return {&avx2::adam_lanes, &avx2::rmsprop_lanes};
-#endif
-  (void)isa;
-  return {&generic::adam_lanes, &generic::rmsprop_lanes};
+  const isa::Isa& entry = *isa::active().isa;
+  if constexpr (std::is_same_v<T, float>) return {entry.adam_f32, entry.rmsprop_f32};
+  else return {entry.adam_f64, entry.rmsprop_f64};
 }
 }
 

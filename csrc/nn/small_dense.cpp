@@ -3,8 +3,8 @@
 // (an FMA, in fastmlp::avx2 functions compiled for avx2+fma by a target attribute, like the
 // avx2 and avx512 micro-kernels). The loops are in an anonymous namespace and always inlined
 // into those functions, so no out-of-line copy built for one instruction set is shared with
-// the other (the ODR trap of reference/ENGINEERING.md §2); the FMA build runs only after
-// __builtin_cpu_supports said the CPU has avx2 and fma.
+// the other (the ODR rule, docs/isa.md); the FMA build runs only under an isa table entry whose
+// multiply-adds are fused (avx2, avx512: both require avx2 and fma).
 #include "nn/small_dense.hpp"
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "gemm/gemm.hpp"
+#include "isa/isa.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -132,22 +132,14 @@ void backward_separate(Matrix<const T> x, const T* w, int64_t n_out, const T* gr
   backward_loops<T, false>(x, w, n_out, grad_z, grad_x, grad_w);
 }
 
-#if defined(FASTMLP_X86_ISAS)
-bool cpu_has_fma() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-}
-#endif
 
 }  // namespace
 }  // namespace fastmlp::nn
 
 #if defined(FASTMLP_X86_ISAS)
 // The FMA builds, in fastmlp::avx2: the namespace whose code may hold AVX instructions
-// (tests/test_build.py). Called only when cpu_has_fma().
+// (tests/test_build.py). Called only under an isa table entry with fused_madd, all of which
+// require avx2 and fma.
 namespace fastmlp::avx2 {
 template <class T>
 __attribute__((target("avx2,fma"))) void small_forward_fma(nn::Matrix<const T> x, const T* w,
@@ -172,18 +164,10 @@ bool small_dense_enabled() {
 
 template <class T>
 Madd small_dense_madd() {
-  // C = 1 * -1 + (1 + e)^2 = 2e + e^2 exactly with one rounding per term; with two, (1 + e)^2
-  // rounds to 1 + 2e first (e^2 is half an ulp of 1 in float32, a quarter in float64).
-  constexpr T e = std::is_same_v<T, float> ? T(0x1p-12) : T(0x1p-27);
-  const T a[2] = {T(1), T(1) + e}, b[2] = {T(-1), T(1) + e};
-  T c = T(0);
-  gemm::gemm<T>(false, false, 1, 1, 2, T(1), a, 2, 1, b, 1, 1, T(0), &c, 1);
-  if (c == T(2) * e) return Madd::separate;
-  if (c != T(2) * e + e * e) return Madd::unknown;
 #if defined(FASTMLP_X86_ISAS)
-  return cpu_has_fma() ? Madd::fused : Madd::unknown;
+  return isa::active().isa->fused_madd ? Madd::fused : Madd::separate;
 #else
-  return Madd::unknown;
+  return Madd::separate;
 #endif
 }
 
@@ -200,7 +184,7 @@ void small_dense_forward(Madd madd, Matrix<const T> x, const T* w, const T* b, i
   check_fits(x.rows, x.cols, n_out);
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
-    avx2::small_forward_fma<T>(x, w, b, n_out, z);
+    ::fastmlp::avx2::small_forward_fma<T>(x, w, b, n_out, z);
   else
 #endif
     forward_separate<T>(x, w, b, n_out, z);
@@ -222,7 +206,7 @@ void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_ou
   column_sums(grad_z, batch, n_out, grad_b);
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
-    avx2::small_backward_fma<T>(x, w, n_out, grad_z, grad_x, grad_w);
+    ::fastmlp::avx2::small_backward_fma<T>(x, w, n_out, grad_z, grad_x, grad_w);
   else
 #endif
     backward_separate<T>(x, w, n_out, grad_z, grad_x, grad_w);

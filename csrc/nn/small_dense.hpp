@@ -30,12 +30,11 @@ constexpr int64_t kSmallMaxBatch = 64;
 constexpr int64_t kSmallMaxMacs = 1024;
 
 // How the active GEMM micro-kernel adds a product to its accumulator: rounded once (FMA:
-// avx2, avx512), rounded twice (generic), or neither matched (then the small path is off).
+// avx2, avx512) or twice (generic). `unknown` is kept for callers that have not asked yet.
 enum class Madd : int { unknown, separate, fused };
 
-// One 1x1x2 gemm() whose result differs between the two ways; `unknown` also when this CPU
-// could not run the FMA loops (no avx2+fma). Cheap (~0.1 us): asked once per step or epoch,
-// so FASTMLP_ISA / set_isa between calls are followed.
+// The active isa table entry's answer (isa/isa.hpp: fused_madd). Asked once per step or
+// epoch, so FASTMLP_ISA / set_isa between calls are followed.
 template <class T>
 Madd small_dense_madd();
 

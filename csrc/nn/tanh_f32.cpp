@@ -13,13 +13,15 @@
 // 1 - 2 / (e + 1) loses bits to cancellation; degree 4 of P gave 0.9 ulp in the polynomial).
 //
 // Written once over GCC/Clang vector types and built twice: 4 lanes in baseline code (SSE2
-// on x86-64), 8 lanes in a function compiled for avx2 by a target attribute, used when the CPU
-// has it. Both do the same IEEE operations on each lane (no FMA: -ffp-contract=off, and the
+// on x86-64), 8 lanes in a function compiled for avx2 by a target attribute, which the isa
+// table's avx2 and avx512 entries point to (isa/isa.hpp). Both do the same IEEE operations on each lane (no FMA: -ffp-contract=off, and the
 // avx2 target has none), so their bits are identical; the 8-lane build halves the instruction
 // count (~2x faster on a B4 step's 64 values).
 #include "nn/tanh_f32.hpp"
 
 #include <cstring>
+
+#include "isa/isa.hpp"
 
 namespace fastmlp::nn {
 namespace {
@@ -97,24 +99,16 @@ FASTMLP_TANH_INLINE void tanh_array(const float* z, float* a, int64_t n) {
   }
 }
 
-void tanh_4_lanes(const float* z, float* a, int64_t n) { tanh_array<F4, U4>(z, a, n); }
-
-#if defined(__x86_64__) || defined(__i386__)
-bool cpu_has_avx2() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return has;
-}
-#endif
-
 }  // namespace
 }  // namespace fastmlp::nn
 
-#if defined(__x86_64__) || defined(__i386__)
+namespace fastmlp::nn {
+void tanh_f32_4_lanes(const float* z, float* a, int64_t n) { tanh_array<F4, U4>(z, a, n); }
+}  // namespace fastmlp::nn
+
+#if defined(FASTMLP_X86_ISAS)
 // In fastmlp::avx2, the namespace whose code may hold AVX instructions (tests/test_build.py);
-// called only when the CPU has avx2.
+// reached only through the isa table's avx2 and avx512 entries.
 namespace fastmlp::avx2 {
 __attribute__((target("avx2"))) void tanh_f32_8_lanes(const float* z, float* a, int64_t n) {
   nn::tanh_array<nn::F8, nn::U8>(z, a, n);
@@ -124,11 +118,6 @@ __attribute__((target("avx2"))) void tanh_f32_8_lanes(const float* z, float* a, 
 
 namespace fastmlp::nn {
 
-void tanh_f32(const float* z, float* a, int64_t n) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (cpu_has_avx2()) return avx2::tanh_f32_8_lanes(z, a, n);
-#endif
-  tanh_4_lanes(z, a, n);
-}
+void tanh_f32(const float* z, float* a, int64_t n) { isa::active().isa->tanh_f32(z, a, n); }
 
 }  // namespace fastmlp::nn
