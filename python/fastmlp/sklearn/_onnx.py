@@ -53,6 +53,7 @@ def _spec(est, dtype):
     if est._is_classifier:
         spec["classes"] = og.class_labels(est.classes_).tolist()
         spec["multilabel"] = _is_multilabel(est)
+        spec["loss"] = "log_loss" if est.out_activation_ == "softmax" else "binary_log_loss"
     else:
         spec["loss"] = est.loss
     return spec
@@ -159,5 +160,5 @@ def register_onnx_converters() -> None:
     from ._regressor import MLPRegressor
 
     update_registered_converter(MLPClassifier, _ALIASES["MLPClassifier"], _shapes, _convert,
-                                options={"zipmap": [True, False, "columns"]})
+                                options={"zipmap": [True, False, "columns"], "nocl": [False]})
     update_registered_converter(MLPRegressor, _ALIASES["MLPRegressor"], _shapes, _convert)
