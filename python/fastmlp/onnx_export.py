@@ -71,7 +71,8 @@ def check_opset(opset, onnx) -> int:
     if opset is None:
         return min(DEFAULT_OPSET, newest)
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= newest:
-        raise ValueError(f"opset must be an int in [{MIN_OPSET}, {newest}] (the installed onnx's newest), got {opset!r}")
+        raise ValueError(f"opset must be an int in [{MIN_OPSET}, {newest}] (the installed onnx's newest), "
+                         f"got {opset!r}")
     return int(opset)
 
 
