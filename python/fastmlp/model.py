@@ -288,6 +288,16 @@ class MLP:
 
         return to_torch_state_dict(self)
 
+    def to_onnx(self, path=None, *, opset=None, name="fastmlp_mlp"):
+        """A standard ONNX graph of this network (needs ``pip install "fastmlp[onnx]"``): input
+        ``X``; outputs ``label`` and ``probabilities`` (classifiers) or ``predictions``, as
+        predict / predict_proba give them; the description in its metadata. Returns the
+        ModelProto and writes it to ``path`` (atomically) if given. ``opset`` defaults to
+        `fastmlp.onnx_export.DEFAULT_OPSET`."""
+        from .onnx_export import model_to_onnx
+
+        return model_to_onnx(self, path, opset=opset, name=name)
+
     @classmethod
     def from_torch(cls, module, loss="cross_entropy", backend="cpp"):
         """An MLP with the weights of a ``torch.nn.Sequential`` of Linear layers and activations."""

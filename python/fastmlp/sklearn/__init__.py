@@ -17,4 +17,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ._classifier import MLPClassifier  # noqa: E402
 from ._regressor import MLPRegressor  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+
+def register_onnx_converters() -> None:
+    """Register fastmlp's estimators with skl2onnx, so that ``skl2onnx.to_onnx(pipeline, X[:1])``
+    exports a Pipeline holding them (needs ``pip install "fastmlp[onnx]"``)."""
+    from ._onnx import register_onnx_converters as register
+
+    register()
+
+
+__all__ = ["MLPClassifier", "MLPRegressor", "register_onnx_converters"]

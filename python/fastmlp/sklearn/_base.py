@@ -301,6 +301,16 @@ class BaseMLP(BaseEstimator):
         return _objective.predict_output(get_backend(self.backend), X, self.coefs_,
                                          self.intercepts_, hidden, self.out_activation_)
 
+    def to_onnx(self, path=None, *, opset=None, name=None):
+        """A standard ONNX graph of the fitted network (needs ``pip install "fastmlp[onnx]"``):
+        input ``X`` of the weights' dtype; outputs ``label`` and ``probabilities`` (classifiers)
+        or ``variable`` (regressors), named as skl2onnx names scikit-learn's MLPs'. Returns the
+        ModelProto and writes it to ``path`` (atomically) if given. For a Pipeline, call
+        `fastmlp.sklearn.register_onnx_converters` and then ``skl2onnx.to_onnx(pipeline, X[:1])``."""
+        from ._onnx import estimator_to_onnx
+
+        return estimator_to_onnx(self, path, opset=opset, name=name)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
