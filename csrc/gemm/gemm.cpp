@@ -242,14 +242,15 @@ bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a
 
 // Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
 // row-major op(B) (b_cs == 1) of at most kDirectBMaxBytes, which stays in L1 whichever way it
-// is read. Packing such a B cost more than the GEMM saved on the small layers of a training
-// step (D32: a fifth of the step went to packing w and grad_z, the B of forward and dW); the
-// kernel then loads B rows b_rs apart, masking the columns past n.
+// is read, and at least NR wide. Packing such a B cost more than the GEMM saved on the small
+// layers of a training step (13-64-64-1 at batch 32: a fifth of the step went to packing w
+// and grad_z, the B of forward and dW). Narrower ones are packed: in place, every row of them
+// is a masked load (ukernel_simd.inl load_b_row), slower on AVX2 than packing them.
 constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
 
 template <class T>
-bool use_direct_b(int64_t n, int64_t k, int64_t b_rs, int64_t b_cs) {
-  return b_cs == 1 && b_rs != 0 && n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
+bool use_direct_b(const Blocking& bk, int64_t n, int64_t k, int64_t b_rs, int64_t b_cs) {
+  return b_cs == 1 && b_rs != 0 && n >= bk.nr && n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
 }
 
 }  // namespace
@@ -292,7 +293,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, n, k, a_rs, a_cs);
-  const bool direct_b = use_direct_b<T>(n, k, b_rs, b_cs);
+  const bool direct_b = use_direct_b<T>(bk, n, k, b_rs, b_cs);
 
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow

@@ -37,6 +37,40 @@ inline void transpose_block(const double* s, int64_t rs, double* d, int64_t mr) 
 }
 #endif
 
+// Panels whose own dimension is contiguous in memory: element x of panel dimension and p of k
+// at src[x + p * ks]. That is a row-major B (pack_b_panel) and a column-major A (the
+// transposed x of dW). Row p of the source is read once, left to right, and its pieces of r
+// values go to every micro-panel (dst[panel * r * kc + p * r + j]): one stream in, ceil(len/r)
+// sequential streams out, instead of ceil(len/r) passes down the rows (each a line per row,
+// the whole block fetched again per panel). Pieces are fixed-size copies, padding zeros.
+template <class T, int R>
+inline void pack_rows_fixed(int64_t kc, int64_t len, const T* src, int64_t ks, T* dst) {
+  const int64_t full = len / R, rest = len % R, panel = int64_t(R) * kc;
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* row = src + p * ks;
+    T* out = dst + p * R;
+    for (int64_t q = 0; q < full; ++q) __builtin_memcpy(out + q * panel, row + q * R, sizeof(T) * R);
+    if (rest) {
+      T* last = out + full * panel;
+      for (int64_t j = 0; j < R; ++j) last[j] = j < rest ? row[full * R + j] : T(0);
+    }
+  }
+}
+
+// pack_rows_fixed for the panel widths of the micro-kernels; false for any other r.
+template <class T>
+inline bool pack_rows(int64_t r, int64_t kc, int64_t len, const T* src, int64_t ks, T* dst) {
+  switch (r) {
+    case 4: pack_rows_fixed<T, 4>(kc, len, src, ks, dst); return true;
+    case 6: pack_rows_fixed<T, 6>(kc, len, src, ks, dst); return true;
+    case 8: pack_rows_fixed<T, 8>(kc, len, src, ks, dst); return true;
+    case 12: pack_rows_fixed<T, 12>(kc, len, src, ks, dst); return true;
+    case 16: pack_rows_fixed<T, 16>(kc, len, src, ks, dst); return true;
+    case 32: pack_rows_fixed<T, 32>(kc, len, src, ks, dst); return true;
+    default: return false;
+  }
+}
+
 // a(i, p) = a[i * rs + p * cs] for i < mc, p < kc.
 // A row-major A (cs == 1) goes through G x G register transposes (transpose_block), all rows
 // of a micro-panel per G columns, so its MR rows stream in together and each line of the
@@ -45,6 +79,7 @@ inline void transpose_block(const double* s, int64_t rs, double* d, int64_t mr) 
 template <class T>
 void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs,
                   T* dst) {
+  if (rs == 1 && cs != 1 && pack_rows(mr, kc, mc, a, cs, dst)) return;
   for (int64_t ir = 0; ir < mc; ir += mr, dst += mr * kc) {
     const int64_t mr_cur = mc - ir < mr ? mc - ir : mr;
     const T* src = a + ir * rs;
@@ -83,6 +118,7 @@ void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, in
   // transpose of nr contiguous rows of b, exactly the layout pack_a_panel makes from a
   // row-major A: its register transposes replace a gather of nr values cs apart per row.
   if (rs == 1 && cs != 1) return pack_a_panel(nr, nc, kc, b, cs, rs, dst);
+  if (cs == 1 && pack_rows(nr, kc, nc, b, rs, dst)) return;
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int64_t nr_cur = nc - jr < nr ? nc - jr : nr;
     const T* src = b + jr * cs;

@@ -38,7 +38,6 @@ struct F32 {
     asm("vbroadcastss (%1,%2,%c3), %0" : "=x"(r) : "r"(base), "r"(idx), "i"(S));
     return r;
   }
-  static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_ps(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_ps(x, y); }
@@ -76,7 +75,6 @@ struct F64 {
     asm("vbroadcastsd (%1,%2,%c3), %0" : "=x"(r) : "r"(base), "r"(idx), "i"(S));
     return r;
   }
-  static FASTMLP_INLINE V load_packed(const T* p) { return _mm256_load_pd(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm256_mul_pd(x, y); }

@@ -45,7 +45,6 @@ struct F32 {
     asm("vbroadcastss (%1,%2,%c3), %0" : "=v"(r) : "r"(base), "r"(idx), "i"(S));
     return r;
   }
-  static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_ps(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_ps(x, y); }
@@ -83,7 +82,6 @@ struct F64 {
     asm("vbroadcastsd (%1,%2,%c3), %0" : "=v"(r) : "r"(base), "r"(idx), "i"(S));
     return r;
   }
-  static FASTMLP_INLINE V load_packed(const T* p) { return _mm512_load_pd(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return _mm512_mul_pd(x, y); }

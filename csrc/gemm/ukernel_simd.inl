@@ -82,15 +82,18 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   }
 }
 
-// One k row of the B panel: packed (aligned, zero-padded) or B in place, whose columns from
-// n_cur on are masked off (zero, as the padding; never read).
-template <class K, int NV, bool kPackedB>
+// One k row of the B panel, NV vectors: whole rows (a packed panel, zero-padded, or B in place
+// with all of the tile's columns inside the matrix) by plain loads, or B in place at the
+// matrix edge, whose columns from n_cur on are masked off (zero, as the padding; never read).
+// Masked loads only at the edge: AVX2's vmaskmov loads cost more than packing B (sq64 0.83x
+// OpenBLAS in place with them everywhere, 1.02x packed).
+template <class K, int NV, bool kWholeB>
 FASTMLP_INLINE void load_b_row(const typename K::T* b, const typename K::Mask* mask,
                                typename K::V* bv) {
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v)
-    if constexpr (kPackedB)
-      bv[v] = K::load_packed(b + v * K::W);
+    if constexpr (kWholeB)
+      bv[v] = K::loadu(b + v * K::W);
     else
       bv[v] = K::maskload(b + v * K::W, mask[v]);
 }
@@ -132,8 +135,8 @@ FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename 
 // computed and dropped, never stored, and nothing outside A is read).
 // MR x NV*W is the tile computed; MA and NB are the packed A and B panels' widths (the
 // Blocking's MR and NR), larger when ukernel_entry picks a smaller tile for a narrow edge.
-// kPackedB: B_panel packed (rows NB apart), else B in place (rows b_rs apart).
-template <class K, int MR, int NV, int MA, int NB, bool kPackedA, bool kPackedB>
+// kWholeB: B rows loaded whole (load_b_row); rows NB apart when packed (b_rs == 0), else b_rs.
+template <class K, int MR, int NV, int MA, int NB, bool kPackedA, bool kWholeB>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
                             int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
                             int64_t b_rs, typename K::T beta, typename K::T* __restrict c, int64_t ldc,
@@ -153,18 +156,18 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = K::zero();
   typename K::Mask b_mask[NV];
-  if constexpr (!kPackedB) {
+  if constexpr (!kWholeB) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b_mask[v] = K::mask(n_cur - v * W);
   }
-  const int64_t b_step = kPackedB ? NB : b_rs;
+  const int64_t b_step = b_rs == 0 ? NB : b_rs;
 
   // C_tile += A_panel(:, p) * B_panel(p, :), one rank-1 update per k, in k order.
   if constexpr (kPackedA) {
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       V bv[NV];
-      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
+      load_b_row<K, NV, kWholeB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         const V ai = K::broadcast(a + i);
@@ -184,7 +187,7 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       V bv[NV];
-      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
+      load_b_row<K, NV, kWholeB>(b, b_mask, bv);
       rank1_in_place<K, MR, NV>(acc, bv, a0, a4, L, L3, std::make_integer_sequence<int, MR>{});
       a0 += step;
       a4 += step;
@@ -197,7 +200,7 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int64_t p = 0, off = 0; p < kc; ++p, off += a_cs) {
       V bv[NV];
-      load_b_row<K, NV, kPackedB>(b, b_mask, bv);
+      load_b_row<K, NV, kWholeB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         const V ai = K::broadcast(row[i] + off);
@@ -220,7 +223,8 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 }
 
 // One tile shape: a packed A gets the kernel with fixed offsets, anything else the strided
-// one; a packed B aligned loads NB apart, B in place masked loads b_rs apart.
+// one; B rows whole (packed, or in place away from the matrix edge) plain loads, B in place
+// at the edge masked ones.
 template <class K, int MR, int NV, int MA, int NB>
 FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename K::T* a,
                                  int64_t a_rs, int64_t a_cs, const typename K::T* b, int64_t b_rs,
@@ -228,9 +232,10 @@ FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename
                                  int64_t m_cur, int64_t n_cur,
                                  const gemm::Epilogue<typename K::T>* ep) {
   const bool packed_a = a_rs == 1 && a_cs == MA;
-  if (b_rs == 0 && packed_a)
+  const bool whole_b = b_rs == 0 || n_cur == NV * K::W;
+  if (whole_b && packed_a)
     ukernel<K, MR, NV, MA, NB, true, true>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
-  else if (b_rs == 0)
+  else if (whole_b)
     ukernel<K, MR, NV, MA, NB, false, true>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else if (packed_a)
     ukernel<K, MR, NV, MA, NB, true, false>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
