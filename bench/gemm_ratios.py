@@ -10,8 +10,10 @@ the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Colu
   how much of a small product's time is the per-call overhead in backends/cpp.py;
 - "dense/gemm": _core.dense_forward (GEMM + bias + relu fused) over _core.matmul on the
   forward shapes (target <= 1.05);
-- GFLOP/s and % of the FMA peak of the core path, the peak measured in the same run by
-  ../shared/tools/peak_fma.c when --peak is given (gcc needed).
+- GFLOP/s and % of the FMA peak of the core path, the peak measured in the same process by
+  fastmlp.backends.cpp.fma_peak (12 FMA chains under the active ISA) when --peak is given.
+Compare like with like: FASTMLP_ISA=avx2 against OPENBLAS_CORETYPE=Haswell, avx512 against
+SkylakeX (set OPENBLAS_CORETYPE only in the benchmark's command).
 Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike. Check
 that the second core is really free first: on the shared 2-vCPU dev VM, while other processes
 held it (a plain 2-thread busy loop took 1.4-2x its 1-thread time), OpenBLAS at 2 threads
@@ -23,12 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -45,7 +43,6 @@ SHAPES = [(f"sq{n}", n, n, n, False, False) for n in (32, 64, 128, 256, 512, 102
     ("dX (256,512)@(512,784)", 256, 512, 784, False, True),
 ]
 MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith("sq")}
-PEAK_SRC = Path(__file__).resolve().parents[2] / "shared" / "tools" / "peak_fma.c"
 
 
 def batch_time(fn, number):
@@ -96,26 +93,12 @@ def ratio(times, slow, fast, blocked=False):
     return float(np.median(np.asarray(times[slow]) / np.asarray(times[fast])))
 
 
-def fma_peak(runs=3):
-    """{(dtype, threads): GFLOP/s} from peak_fma.c (AVX-512 rows), the best of `runs` runs
-    (other processes on the VM only ever lower it), or {} without gcc."""
-    if not PEAK_SRC.exists():
-        return {}
-    peak = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "peak")
-        try:
-            subprocess.run(["gcc", "-O3", "-march=native", "-pthread", str(PEAK_SRC), "-o", exe],
-                           check=True, capture_output=True)
-            for _ in range(runs):
-                out = subprocess.run([exe, "20000000"], check=True, capture_output=True,
-                                     text=True).stdout
-                for dt, threads, gflops in re.findall(r"avx512 (f32|f64)\s+(\d)\s+([\d.]+)", out):
-                    key = ("float32" if dt == "f32" else "float64", int(threads))
-                    peak[key] = max(peak.get(key, 0.0), float(gflops))
-        except (OSError, subprocess.CalledProcessError):
-            return {}
-    return peak
+def fma_peak(threads):
+    """{(dtype, threads): GFLOP/s}: one core's FMA peak under fastmlp's active ISA, measured in
+    this process (fastmlp.backends.cpp.fma_peak), times the thread count."""
+    from fastmlp.backends import cpp
+
+    return {(dt, threads): cpp.fma_peak(dt) * threads for dt in ("float32", "float64")}
 
 
 def main(argv=None):
@@ -139,15 +122,21 @@ def main(argv=None):
 
     cpp.set_num_threads(args.threads)
     threadpool_limits(limits=args.threads, user_api="blas")
-    peak = fma_peak() if args.peak else {}
+    peak = fma_peak(args.threads) if args.peak else {}
     relu = cpp._ACTIVATION["relu"]
     rng = np.random.default_rng(0)
 
     how = ("ratios of medians, each path's repeats back to back after a pause" if blocked
            else "median paired ratios of interleaved repeats")
-    print(f"fastmlp ISA {cpp.isa()}, {args.threads} thread(s), {how} ({args.repeats} repeats); "
-          f"peak (AVX-512 FMA probe, same run): "
-          + (", ".join(f"{d} {t}t {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
+    from threadpoolctl import threadpool_info
+
+    from fastmlp.runtime import cpu_model
+
+    blas = ", ".join(f"{i.get('internal_api')} ({i.get('architecture')})" for i in threadpool_info()
+                     if i.get("user_api") == "blas")
+    print(f"CPU {cpu_model()}; fastmlp ISA {cpp.isa()}; NumPy's BLAS {blas}; {args.threads} thread(s), "
+          f"{how} ({args.repeats} repeats); FMA peak (same run, fastmlp's ISA): "
+          + (", ".join(f"{d} {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
     print()
     print("| shape (M x K x N) | dtype | vs numpy (py) | vs numpy (core) | core GFLOP/s | % peak | dense/gemm |")
     print("|---|---|---|---|---|---|---|")

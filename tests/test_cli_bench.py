@@ -18,7 +18,7 @@ from fastmlp.benchmarks import configs, suite, timing
 from fastmlp.cli import main
 
 PYTHON_DIR = str(Path(fastmlp.__file__).resolve().parents[1])
-INSTALLED_PEERS = ["numpy"] + [p for p, module in (("torch", "torch"), ("sklearn", "sklearn"))
+INSTALLED_PEERS = ["numpy", "oracle"] + [p for p, module in (("torch", "torch"), ("sklearn", "sklearn"))
                                if importlib.util.find_spec(module) is not None]
 
 
@@ -52,15 +52,46 @@ def test_bench_json_has_every_config_with_positive_times_and_ratios():
             assert math.isfinite(ratio) and ratio > 0, r
             # ratio = peer's time / fastmlp's; the division is the only rounding (1e-12)
             assert ratio == pytest.approx(r["seconds"][peer] / r["seconds"]["fastmlp"], rel=1e-12)
+        assert r["flops"] > 0 and r["gflops"] == pytest.approx(r["flops"] / r["seconds"]["fastmlp"] / 1e9)
+        if report["machine"]["peak_gflops"]:  # the cpp backend measured the peak in process
+            assert r["pct_peak"] == pytest.approx(100 * r["gflops"] / report["machine"]["peak_gflops"])
         if r["kind"] == "epoch":
             batch = configs.EPOCH_CONFIGS[r["config"]][3]
             assert r["steps"] == -(-r["rows"] // batch)
+            assert r["flops"] == suite.epoch_flops(r["config"], r["rows"])
+
+
+def test_epoch_flops_counts_forward_dw_and_dx_but_the_first():
+    # A64: 784-256-128-10; forward and dW of all three layers, dX of layers 2 and 3 only
+    macs = 784 * 256 + 256 * 128 + 128 * 10
+    expected = 2.0 * 100 * (macs + macs + (macs - 784 * 256))
+    assert suite.epoch_flops("A64 784-256-128-10 relu ce b64", 100) == expected
+
+
+def test_lean_numpy_epoch_trains_like_the_oracle():
+    # the hand-written peer does the same SGD epoch as the backends: same loss to float32 noise
+    import numpy as np
+    from fastmlp.backends import get_backend
+    from fastmlp.benchmarks import peers
+
+    for config in ("D32 13-64-64-1 relu mse b32", "A64 784-256-128-10 relu ce b64", "B4 2-16-1 tanh mse b4"):
+        rng = np.random.default_rng(1)
+        net, X, y, batch = configs.make_epoch_problem(config, 200, rng)
+        order = rng.permutation(len(X))
+        lean = peers.numpy_lean_epoch(net.copy(), X, y, order, batch)
+        oracle_net = net.copy()
+        oracle = get_backend("numpy")
+        for _ in range(2):  # the second epoch starts from the first one's weights in both
+            expected, _ = oracle.train_epoch(oracle_net, X, y, order, batch)
+            got = lean()
+        # float32 sums in another order (BLAS) over <= 784 terms and two epochs of updates
+        assert got == pytest.approx(expected, rel=2e-4), config
 
 
 def test_bench_table_in_process(capsys):
     assert main(["bench", "--tiny", "--peers", "numpy", "--backend", "numpy"]) == 0
     out = capsys.readouterr().out
-    assert "backend numpy" in out and "1 thread" in out
+    assert "backend numpy" in out and "1 thread" in out and "CPU:" in out and "% peak" in out
     header = next(line for line in out.splitlines() if "vs numpy" in line)
     assert "torch" not in header and "sklearn" not in header  # --peers numpy
     for short in ("B4", "D32", "A64", "A256", "C256"):
@@ -92,12 +123,16 @@ def test_median_seconds_counts_warmup_and_repeats():
 
 def test_table_marks_missing_peers():
     report = {"results": [
-        {"name": "matmul 8x8x8 f32", "seconds": {"fastmlp": 2e-6, "numpy": 3e-6}, "ratio": {"numpy": 1.5}},
+        {"name": "matmul 8x8x8 f32", "seconds": {"fastmlp": 2e-6, "numpy": 3e-6}, "ratio": {"numpy": 1.5},
+         "gflops": 0.5, "pct_peak": 25.0},
         {"name": "epoch B4", "seconds": {"fastmlp": 1e-3, "numpy": 4e-2, "torch": 1e-2},
-         "ratio": {"numpy": 40.0, "torch": 10.0}},
+         "ratio": {"numpy": 40.0, "torch": 10.0}, "gflops": 1.25, "pct_peak": None},
     ]}
     lines = suite.table(report).splitlines()
-    assert lines[0].split() == ["fastmlp", "numpy", "torch", "vs", "numpy", "vs", "torch"]
+    assert lines[0].split() == ["fastmlp", "GFLOP/s", "%", "peak", "numpy", "torch", "vs", "numpy",
+                                "vs", "torch"]
+    assert lines[1].split()[5:8] == ["0.5", "25", "%"]  # the rate and its share of the peak
+    assert lines[2].split()[4:6] == ["1.2", "-"]  # no peak measured: a dash
     assert lines[1].split()[-3:] == ["-", "1.50x", "-"]  # no torch time, ratio or column gap
     assert lines[2].split()[-2:] == ["40.00x", "10.00x"]
     assert "2 us" in lines[1] and "40 ms" in lines[2]

@@ -312,6 +312,19 @@ def set_isa(name):
     _core.set_isa(name)
 
 
+def fma_peak(dtype="float32", isa=None, seconds=0.05, runs=3):
+    """GFLOP/s of one core's multiply-adds under instruction set ``isa`` (default: the active
+    one), in float32 or float64: 12 independent FMA chains on whole vectors, the best of
+    ``runs`` runs of ``seconds`` of thread CPU time each. What "% of peak" in fastmlp's
+    benchmarks divides by."""
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    if isa is not None and not isinstance(isa, str):
+        raise TypeError(f"isa must be a str or None, got {type(isa).__name__}")
+    return _core.fma_peak(isa or "", dt == np.float64, float(seconds), check.integer(runs, "runs", low=1))
+
+
 def parallel_min_macs():
     """Multiply-adds (m*n*k) below which a GEMM runs on one thread (waking the pool costs more)."""
     return _core.parallel_min_macs()

@@ -1,9 +1,16 @@
 """The `fastmlp bench` run: GEMM shapes against NumPy's `@`, and one training epoch of each
-standard configuration against the NumPy backend, PyTorch eager and scikit-learn.
+standard configuration against a hand-written NumPy loop, fastmlp's own NumPy backend (the
+checked oracle), PyTorch eager and scikit-learn.
 
 Every figure is a ratio against a peer measured in the same run ("vs numpy" = numpy's time /
 fastmlp's time, so > 1 means fastmlp is faster): absolute times depend on the machine and on
-whatever else it is doing.
+whatever else it is doing. fastmlp's own rate is also given as a percentage of this core's FMA
+peak, measured in the same process (fastmlp.backends.cpp.fma_peak), times the thread count.
+
+The peers of an epoch: "numpy" is what a NumPy user writes (peers.numpy_lean_epoch: buffers
+preallocated, in place, one BLAS call per product), "oracle" is fastmlp's NumPy backend (every
+kernel's arguments checked, float64-capable textbook code), "torch" is PyTorch eager and
+"sklearn" scikit-learn's partial_fit.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from . import peers
 from .configs import EPOCH_CONFIGS, GEMM_SHAPES, aligned, make_epoch_problem, short_name
 from .timing import interleaved_medians
 
-PEERS = ("numpy", "torch", "sklearn")
+PEERS = ("numpy", "oracle", "torch", "sklearn")
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def bench_gemm(name, backend, settings, rng):
                                    "numpy": lambda: np.matmul(a, b, out=out)},
                                   repeats=settings.repeats, min_sample=settings.gemm_min_sample)
     return {"name": f"matmul {name} f32", "kind": "matmul", "shape": [m, k, n], "dtype": "float32",
-            "seconds": seconds, "ratio": _ratios(seconds)}
+            "flops": 2.0 * m * k * n, "seconds": seconds, "ratio": _ratios(seconds)}
 
 
 def _backend_epoch(backend, net, X, y, order, batch):
@@ -108,7 +115,9 @@ def bench_epoch(config, backend, settings, threads, rng, with_peers=PEERS):
     order = rng.permutation(len(X))
     runners = {"fastmlp": _backend_epoch(backend, net.copy(), X, y, order, batch)}
     if "numpy" in with_peers:
-        runners["numpy"] = _backend_epoch(get_backend("numpy"), net.copy(), X, y, order, batch)
+        runners["numpy"] = peers.numpy_lean_epoch(net.copy(), X, y, order, batch)
+    if "oracle" in with_peers:
+        runners["oracle"] = _backend_epoch(get_backend("numpy"), net.copy(), X, y, order, batch)
     if "torch" in with_peers:
         runners["torch"] = peers.torch_epoch(net.copy(), X, y, order, batch, threads)
     if "sklearn" in with_peers:
@@ -117,7 +126,39 @@ def bench_epoch(config, backend, settings, threads, rng, with_peers=PEERS):
     seconds = interleaved_medians({path: run for path, run in runners.items() if run is not None},
                                   repeats=settings.repeats, warmup=0)
     return {"name": f"epoch {short_name(config)}", "kind": "epoch", "config": config, "rows": len(X),
-            "steps": -(-len(X) // batch), "seconds": seconds, "ratio": _ratios(seconds)}
+            "steps": -(-len(X) // batch), "flops": epoch_flops(config, len(X)), "seconds": seconds,
+            "ratio": _ratios(seconds)}
+
+
+def epoch_flops(config, rows):
+    """Floating-point operations of one epoch's products: forward, dW of every layer and dX of
+    every layer but the first, 2 per multiply-add (the elementwise work is not counted)."""
+    sizes = EPOCH_CONFIGS[config][0]
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 2.0 * rows * (3 * macs - sizes[0] * sizes[1])
+
+
+def machine(threads, backend_name):
+    """What the figures were measured on: CPU, fastmlp's ISA, OpenBLAS's kernel (core type)
+    and this core's FMA peak (GFLOP/s, float32, times the threads)."""
+    from ..runtime import cpu_model
+
+    out = {"cpu": cpu_model(), "isa": None, "blas": None, "peak_gflops": None}
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+                for i in threadpool_info() if i.get("user_api") == "blas"]
+        out["blas"] = ", ".join(blas) or None
+    except ImportError:
+        pass
+    try:
+        from ..backends import cpp
+    except ImportError:
+        return out
+    out["isa"] = cpp.isa()
+    out["peak_gflops"] = cpp.fma_peak("float32") * threads
+    return out
 
 
 def run(settings, threads=1, backend_name="cpp", with_peers=PEERS, progress=None):
@@ -130,6 +171,7 @@ def run(settings, threads=1, backend_name="cpp", with_peers=PEERS, progress=None
     with_peers = tuple(p for p in with_peers if p in PEERS)
     results = []
     with thread_limit(threads, backend_name) as notes:
+        where = machine(threads, backend_name)
         for name in GEMM_SHAPES:
             if progress:
                 progress(f"matmul {name}")
@@ -138,6 +180,10 @@ def run(settings, threads=1, backend_name="cpp", with_peers=PEERS, progress=None
             if progress:
                 progress(f"epoch {config}")
             results.append(bench_epoch(config, backend, settings, threads, rng, with_peers))
+    peak = where["peak_gflops"]
+    for r in results:
+        r["gflops"] = r["flops"] / r["seconds"]["fastmlp"] / 1e9
+        r["pct_peak"] = 100 * r["gflops"] / peak if peak else None
     versions = {"numpy": np.__version__}
     if "torch" in with_peers:
         versions["torch"] = peers.torch_version()
@@ -149,6 +195,7 @@ def run(settings, threads=1, backend_name="cpp", with_peers=PEERS, progress=None
         "threads": threads,
         "settings": asdict(settings),
         "versions": versions,
+        "machine": where,
         "notes": notes,
         "results": results,
     }
@@ -164,12 +211,14 @@ def fmt_time(seconds):
 def table(report) -> str:
     """The results as an aligned text table: times, then fastmlp's speed-up over each peer."""
     peers_seen = [p for p in PEERS if any(p in r["seconds"] for r in report["results"])]
-    head = ["", "fastmlp", *peers_seen, *(f"vs {p}" for p in peers_seen)]
+    head = ["", "fastmlp", "GFLOP/s", "% peak", *peers_seen, *(f"vs {p}" for p in peers_seen)]
     rows = []
     for r in report["results"]:
         times = [fmt_time(r["seconds"][p]) if p in r["seconds"] else "-" for p in ["fastmlp", *peers_seen]]
         ratios = [f"{r['ratio'][p]:.2f}x" if p in r["ratio"] else "-" for p in peers_seen]
-        rows.append([r["name"], *times, *ratios])
+        rate = f"{r['gflops']:.1f}"
+        pct = f"{r['pct_peak']:.0f} %" if r.get("pct_peak") is not None else "-"
+        rows.append([r["name"], times[0], rate, pct, *times[1:], *ratios])
     widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
     lines = []
     for row in [head, *rows]:
