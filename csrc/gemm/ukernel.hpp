@@ -22,7 +22,7 @@
 // One implementation per instruction set, each in its own TU and namespace, named BLIS-style
 // <ISA>::<s|d>gemm_<MR>x<NR>. The TUs are compiled with their ISA's flags (CMakeLists.txt), so
 // only declarations and plain data live here: nothing inline that an ISA TU could compile with
-// wider instructions than the baseline code calling it (reference/ENGINEERING.md §2).
+// wider instructions than the baseline code calling it (the ODR rule, docs/isa.md).
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,7 @@
 // Edge tiles use the same arithmetic with vmaskmov loads/stores on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
 //
-// ODR (reference/ENGINEERING.md §2): everything here is in fastmlp::avx2 or an anonymous
+// ODR (docs/isa.md): everything here is in fastmlp::avx2 or an anonymous
 // namespace; no shared inline function or template is instantiated in this TU.
 #include <immintrin.h>
 

@@ -2,7 +2,7 @@
 // traits type K (vector type V, lanes W, loads, stores, fmadd, masks). It is NOT a normal
 // header: each ISA TU (ukernel_avx2.cpp, ukernel_avx512.cpp) includes it inside its own
 // anonymous namespace after defining its traits, so every ISA compiles its own copy with its
-// own flags and no inline function is shared across TUs (the ODR trap, ENGINEERING.md §2).
+// own flags and no inline function is shared across TUs (the ODR rule, docs/isa.md).
 //
 // Contract (ukernel.hpp): C[m_cur x n_cur] := alpha * A_panel * B_panel + beta * C, with
 // B_panel kc x NR packed and zero-padded or read in place (b_rs != 0), A_panel packed (a_rs = 1,

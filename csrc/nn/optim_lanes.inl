@@ -1,7 +1,7 @@
 // Adam's and RMSprop's vector loops written once over a traits type S (vector V, lanes W, load,
 // store, set1, add, sub, mul, div, sqrt). NOT a normal header: each optim_lanes_<isa>.cpp
 // includes it inside its own anonymous namespace after defining its traits, so each ISA
-// compiles its own copy with its own flags (the ODR trap, reference/ENGINEERING.md §2).
+// compiles its own copy with its own flags (the ODR rule, docs/isa.md).
 //
 // Each vector statement loads what the scalar statement of adam_step (optim.cpp) reads, after
 // the previous store, and does the same operations in the same order: the result is the scalar

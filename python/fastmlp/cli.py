@@ -195,6 +195,11 @@ def cmd_info(args) -> int:
             for sub_key, sub_value in value.items():
                 if isinstance(sub_value, (list, tuple)):
                     sub_value = ", ".join(map(str, sub_value))
+                if isinstance(sub_value, dict):  # e.g. the kernels: one line per dtype / cache
+                    print(f"  {sub_key}:")
+                    for k, v in sub_value.items():
+                        print(f"    {k}: {v}")
+                    continue
                 print(f"  {sub_key}: {sub_value}")
             continue
         if isinstance(value, (list, tuple)):

@@ -336,8 +336,9 @@ def set_parallel_min_macs(macs):
 
 
 def core_info():
-    """The C++ core as fastmlp.info() reports it under "core": active ISA and its blocking,
-    the ISAs this CPU supports, kernel threads, and how the core was compiled."""
+    """The C++ core as fastmlp.info() reports it under "core": active ISA, the caches detected
+    and the GEMM blocking derived from them (docs/gemm.md), the ISAs this CPU supports, kernel
+    threads, and how the core was compiled."""
     info = {"available_isas": available_isas(), "num_threads": get_num_threads(),
             "parallel_min_macs": parallel_min_macs(),
             "build_info": build_info()}
@@ -348,6 +349,9 @@ def core_info():
         info["isa_error"] = str(exc)
     else:
         info["isa"] = kernels.pop("isa")
+        for dtype in ("float32", "float64"):  # C++'s "no limit" (INT64_MAX) as None
+            if kernels[dtype]["pack_a_bytes"] >= 2**62:
+                kernels[dtype]["pack_a_bytes"] = None
         info["kernels"] = kernels
     return info
 
