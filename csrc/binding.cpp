@@ -174,6 +174,7 @@ nb::dict kernel_info() {
     nb::dict d;
     d["mr"] = b.mr, d["nr"] = b.nr, d["mc"] = b.mc, d["kc"] = b.kc, d["nc"] = b.nc;
     d["pack_a_bytes"] = b.pack_a_bytes;
+    d["masked_b"] = b.masked_b;
     return d;
   };
   const isa::Caches& c = isa::caches();

@@ -25,7 +25,7 @@ constexpr int64_t kMaxPanelBytes = int64_t(2) << 20;
 }  // namespace
 
 Blocking derive_blocking(const Tile& tile, int64_t elem, const isa::Caches& c) {
-  Blocking b{tile.mr, tile.nr, 0, 0, 0, 0};
+  Blocking b{tile.mr, tile.nr, 0, 0, 0, 0, tile.cheap_masks};
   // KC: the B micro-panel (KC x NR) in half of L1 or 1/16 of L2; a multiple of 8 (whole
   // 32-byte lines of a packed float32 A micro-panel row), at least 64 (C's loads and stores
   // then stay small next to the k loop) and at most 1024.

@@ -26,6 +26,7 @@ struct Blocking {
   int64_t mr, nr;      // register tile of the micro-kernel: MR rows of C by NR columns
   int64_t mc, kc, nc;  // cache blocks: MC x KC of A (L2), KC x NC of B (L3), KC x NR (L1/L2)
   int64_t pack_a_bytes;  // a row-major op(A) larger than this is packed (gemm.cpp use_direct_a)
+  bool masked_b;         // masked loads are cheap: a B of at most NR columns is read in place
 };
 
 // Where the KC x NR B micro-panel is meant to stay while the A block streams past it.
@@ -34,6 +35,7 @@ enum class PanelHome : int { l1, l2 };
 struct Tile {
   int64_t mr, nr;
   PanelHome b_home;
+  bool cheap_masks;  // masked vector loads cost about a plain load (AVX-512's k masks)
 };
 
 // When a row-major A is packed rather than read in place: past half of L2 for the tiles whose
@@ -43,15 +45,15 @@ struct Tile {
 int64_t pack_a_threshold(const Tile& tile, int64_t elem_bytes, const isa::Caches& c);
 
 // generic (SSE2, 16 xmm): 6 x 8 floats / 6 x 4 doubles = 12 acc + 2 B + 1 A = 15/16 xmm.
-inline constexpr Tile kGenericF32{6, 8, PanelHome::l1};
-inline constexpr Tile kGenericF64{6, 4, PanelHome::l1};
+inline constexpr Tile kGenericF32{6, 8, PanelHome::l1, false};
+inline constexpr Tile kGenericF64{6, 4, PanelHome::l1, false};
 // avx2 (16 ymm): 6 x 16 floats / 6 x 8 doubles = 12 acc + 2 B + 1 A = 15/16 ymm.
-inline constexpr Tile kAvx2F32{6, 16, PanelHome::l1};
-inline constexpr Tile kAvx2F64{6, 8, PanelHome::l1};
+inline constexpr Tile kAvx2F32{6, 16, PanelHome::l1, false};
+inline constexpr Tile kAvx2F64{6, 8, PanelHome::l1, false};
 // avx512 (32 zmm): 8 x 32 floats / 8 x 16 doubles = 16 acc + 2 B + 1 A = 19/32 zmm (why 8
 // rows: ukernel_avx512.cpp); B micro-panel in L2 (measured: docs/tuning.md).
-inline constexpr Tile kAvx512F32{8, 32, PanelHome::l2};
-inline constexpr Tile kAvx512F64{8, 16, PanelHome::l2};
+inline constexpr Tile kAvx512F32{8, 32, PanelHome::l2, true};
+inline constexpr Tile kAvx512F64{8, 16, PanelHome::l2, true};
 
 // The blocking of `tile` for elements of `elem_bytes` on a CPU with caches `c`. MC is a
 // multiple of MR and NC of NR, so only the matrix edge has partial tiles.

@@ -240,17 +240,23 @@ bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a
   return m * k <= max_bytes / int64_t(sizeof(T));  // m * k: checked by gemm() for overflow
 }
 
-// Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial): for a
-// row-major op(B) (b_cs == 1) of at most kDirectBMaxBytes, which stays in L1 whichever way it
-// is read, and at least NR wide. Packing such a B cost more than the GEMM saved on the small
-// layers of a training step (13-64-64-1 at batch 32: a fifth of the step went to packing w
-// and grad_z, the B of forward and dW). Narrower ones are packed: in place, every row of them
-// is a masked load (ukernel_simd.inl load_b_row), slower on AVX2 than packing them.
+// Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial), for a
+// row-major op(B) (b_cs == 1) only:
+// - at most NR columns (the output layer's w and grad_z), where masked loads are cheap
+//   (Blocking::masked_b): its rows are then contiguous and read in order, once per A
+//   micro-panel, at any size;
+// - at least NR columns and at most kDirectBMaxBytes, which stays in L1 however it is read:
+//   packing such a B cost more than the GEMM saved on the small layers of a training step
+//   (13-64-64-1 at batch 32: a fifth of the step packed w and grad_z). Whole rows are plain
+//   loads; only the last, partial micro-panel is masked. Narrower B on AVX2 is packed: there
+//   every row of it is a masked load, slower than packing it.
 constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
 
 template <class T>
 bool use_direct_b(const Blocking& bk, int64_t n, int64_t k, int64_t b_rs, int64_t b_cs) {
-  return b_cs == 1 && b_rs != 0 && n >= bk.nr && n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
+  if (b_cs != 1 || b_rs == 0) return false;
+  if (n <= bk.nr) return bk.masked_b;
+  return n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
 }
 
 }  // namespace
