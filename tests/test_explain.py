@@ -254,10 +254,10 @@ def test_good_rate_is_the_best_of_the_grid():
 def test_divergent_lr_raises_the_loss_and_says_so():
     result = explain(example="house", lr=50.0)
     assert result.lr == 50.0 and result.loss_after > result.loss_before
-    assert "The loss went up" in result.to_text(width=100)
+    assert "The batch loss went up" in result.to_text(width=100)
     good = explain(example="house")
     assert good.loss_after < good.loss_before
-    assert "The loss went down" in good.to_text(width=100)
+    assert "The batch loss went down" in good.to_text(width=100)
 
 
 # --- the result object and bad input ---------------------------------------------------------

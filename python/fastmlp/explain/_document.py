@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import _format as fmt
+from . import _format as fmt, _rows
 from ._lr_sweep import EXPLODE_FACTOR, SMALL_FACTOR
+
+MAX_ROWS_LISTED = 6  # more rows than this moving one way are counted, not listed
 
 
 @dataclass
@@ -232,9 +234,14 @@ def _update(v, lr, L) -> list:
 
 def _after(data, v) -> list:
     before, after = v["loss"], v["loss_after"]
+    one = len(v["t"][0]) == 1
+    dist = "|p - t|" if one else "sum |p - t|"
+    rows = _rows.moves(v)
     blocks = [Heading("6. After the step"),
-              Para("The same batch through the new weights:"),
-              Matrices([("p before", v["p"]), ("p after", v["p_after"]), ("t", v["t"])])]
+              Para(f"The same batch through the new weights, and each row's distance from its target, "
+                   f"{dist}{'' if one else ' over its outputs'}:"),
+              Matrices([("p before", v["p"]), ("p after", v["p_after"]), ("t", v["t"]),
+                        (f"{dist} before", rows["before"][:, None]), (f"{dist} after", rows["after"][:, None])])]
     if after is None:
         blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after: overflow"))
         blocks.append(Para("The step was so large that the loss overflowed: this learning rate is far "
@@ -244,14 +251,51 @@ def _after(data, v) -> list:
     rel = f", {change / before:+.2%}" if before else ""
     blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after {fmt.scalar(after)}   "
                           f"(change {fmt.scalar(change, 3)}{rel})"))
-    if after < before:
-        blocks.append(Para("The loss went down: the step moved the predictions toward the targets."))
-    elif after > before:
-        blocks.append(Para(f"The loss went up: lr = {fmt.rate(data['lr'])} is too large for this step "
-                           "(see the next section)."))
-    else:
-        blocks.append(Para("The loss did not change (the gradient is zero, or the step too small to show)."))
+    blocks.append(Para(_loss_sentence(data, before, after) + " " + _rows_sentence(rows, dist)))
+    if after < before and rows["away"]:
+        blocks.append(Para(
+            "That is normal for a batch step: the gradient is the mean of the rows' gradients, so the step "
+            "goes where the rows gain most together, and a row whose own gradient points another way can "
+            "lose ground. The next steps start from new gradients and can win it back."))
     return blocks
+
+
+def _loss_sentence(data, before, after) -> str:
+    if after < before:
+        return "The batch loss went down."
+    if after > before:
+        return (f"The batch loss went up: a step against the gradient lowers the loss when it is short "
+                f"enough, so lr = {fmt.rate(data['lr'])} is too long a step for this batch (see the next section).")
+    return "The loss did not change (the gradient is zero, or the step too small to show)."
+
+
+def _rows_sentence(rows, dist) -> str:
+    """Which rows moved toward their targets and which away, with the distances shown above."""
+    n = len(rows["before"])
+    if len(rows["toward"]) == n:
+        return f"Every row moved toward its target: {dist} fell in each one."
+    if len(rows["away"]) == n:
+        return f"Every row moved away from its target: {dist} grew in each one."
+    shown_before, shown_after = _column_text(rows["before"]), _column_text(rows["after"])
+    parts = []
+    for key, verb in (("toward", "moved toward its target"), ("away", "moved away from its target"),
+                      ("same", "stayed where it was")):
+        picked = rows[key]
+        if not picked:
+            continue
+        plural = len(picked) > 1
+        verb = verb.replace("its target", "their targets") if plural else verb
+        if len(picked) > MAX_ROWS_LISTED:  # a long list reads worse than a count
+            parts.append(f"{len(picked)} rows {verb}")
+            continue
+        changes = ", ".join(f"{shown_before[i - 1]} -> {shown_after[i - 1]}" for i in picked)
+        parts.append(f"row{'s' if plural else ''} {_rows.listing(picked)} {verb} ({dist} {changes})")
+    return f"Row by row (counted from 1): {'; '.join(parts)}."
+
+
+def _column_text(values) -> list:
+    """A column's entries as the matrix above prints them (same decimals), so the prose matches."""
+    return [row[0].strip() for row in fmt.matrix_cells(values[:, None], max_rows=len(values))]
 
 
 def _sweep(data) -> list:

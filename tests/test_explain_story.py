@@ -1,0 +1,89 @@
+"""What fm.explain *says* about its step: each sentence about rows, the loss and units must follow
+from the numbers it prints. Cases are built where rows move away, where the loss rises, where every
+row improves, and the text is checked against p, p after and t."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp.explain import explain
+
+WIDTH = 1000  # one paragraph per line: sentences are searched without line breaks
+
+
+def _paragraph(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def _distances(trace, key):
+    return np.abs(np.array(trace[key]) - np.array(trace["t"])).sum(axis=1)
+
+
+def _said_rows(sentence: str, verb: str) -> list:
+    """Rows the sentence lists as having moved ``verb`` ("toward" or "away from")."""
+    m = re.search(r"rows? ([\d, and]+) moved " + verb, sentence)
+    return [] if m is None else [int(n) for n in re.findall(r"\d+", m.group(1))]
+
+
+def _check_rows(result):
+    data = result.as_dict()
+    trace = data["backends"][data["backend"]]
+    before, after = _distances(trace, "p"), _distances(trace, "p_after")
+    text = result.to_text(width=WIDTH)
+    sentence = _paragraph(text, "The batch loss went") if data["loss_after"] != data["loss_before"] else ""
+    toward = [i + 1 for i in range(len(before)) if after[i] < before[i]]
+    away = [i + 1 for i in range(len(before)) if after[i] > before[i]]
+    if len(toward) == len(before):
+        assert "Every row moved toward its target" in sentence
+    elif len(away) == len(before):
+        assert "Every row moved away from its target" in sentence
+    else:
+        assert _said_rows(sentence, "toward") == toward
+        assert _said_rows(sentence, "away from") == away
+    return data, text, sentence, toward, away
+
+
+def test_xor_step_lowers_the_loss_but_two_rows_move_away():
+    data, text, sentence, toward, away = _check_rows(explain(example="xor"))
+    assert data["loss_after"] < data["loss_before"]
+    assert away == [2, 3] and toward == [1, 4]  # the issue's case: both target-1 rows lost ground
+    assert sentence.startswith("The batch loss went down.")
+    assert "0.3797 -> 0.4873" in sentence  # the distances as the matrix above prints them
+    assert "moved the predictions toward the targets" not in text
+    assert "That is normal for a batch step" in text
+
+
+def test_house_step_one_row_error_grows():
+    data, text, sentence, toward, away = _check_rows(explain(example="house"))
+    assert data["loss_after"] < data["loss_before"] and away
+    assert "That is normal for a batch step" in text
+
+
+def test_loss_rises_at_a_huge_rate_and_every_row_moves_away():
+    result = explain(example="house", lr=50.0)
+    data, text, sentence, toward, away = _check_rows(result)
+    assert data["loss_after"] > data["loss_before"]
+    assert sentence.startswith("The batch loss went up") and "lr = 50 is too long a step" in sentence
+    assert "That is normal for a batch step" not in text  # it explains a fall, not a rise
+
+
+def test_every_row_improving_is_said_so():
+    model = fm.MLP([1, 1], loss="mse", dtype="float64", backend="numpy", seed=0)
+    x, y = np.array([[1.0], [2.0]]), np.array([5.0, 10.0])  # both rows are far below their targets
+    result = explain(model, x, y, lr=0.01)
+    data, text, sentence, toward, away = _check_rows(result)
+    assert toward == [1, 2] and "Every row moved toward its target" in sentence
+    assert "That is normal for a batch step" not in text
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_row_sentences_match_the_numbers_on_random_models(seed):
+    rng = np.random.default_rng(seed)
+    model = fm.MLP([3, 4, 3], activation="tanh", loss="cross_entropy", dtype="float64", backend="numpy",
+                   seed=seed)
+    x, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    _check_rows(explain(model, x, labels, lr=float(rng.choice([0.1, 1.0, 10.0]))))
