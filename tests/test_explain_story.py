@@ -87,3 +87,14 @@ def test_row_sentences_match_the_numbers_on_random_models(seed):
                    seed=seed)
     x, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
     _check_rows(explain(model, x, labels, lr=float(rng.choice([0.1, 1.0, 10.0]))))
+
+
+def test_xor_sweep_text_says_the_best_single_step_is_not_the_best_run():
+    result = explain(example="xor")
+    by_label = {label: e for e in result.as_dict()["lr_sweep"]["rates"] for label in e["labels"]}
+    greedy, good = by_label["best single step"], by_label["good"]
+    assert greedy["run_curve"][-1] > good["run_curve"][-1]  # the numbers behind the sentence
+    text = result.to_text(width=1000)
+    assert (f"Here the best single step, lr = {greedy['lr']:g}, falls at every step too, but ends higher after "
+            f"100 steps than lr = {good['lr']:g}") in text
+    assert "100 steps: the loss" in text and "after 30 steps" in text  # the curve, in the table

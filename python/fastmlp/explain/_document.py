@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import _format as fmt, _rows
-from ._lr_sweep import EXPLODE_FACTOR, SMALL_FACTOR
+from . import _lr_sweep as sweep_rules
 
 MAX_ROWS_LISTED = 6  # more rows than this moving one way are counted, not listed
 
@@ -124,8 +124,8 @@ def _intro(data, sizes, acts, loss, lr) -> list:
     layers = ", then ".join(
         f"{n} {'output' if k == len(sizes) - 1 else 'hidden'} unit{'s' if n != 1 else ''} ({act})"
         for k, (n, act) in enumerate(zip(sizes[1:], acts), start=1))
-    chosen = ("the good rate found in the learning-rate section below" if data["lr_from"] == "sweep"
-              else "the rate you chose")
+    chosen = ("the rate whose one step lowers this batch's loss most (section 7 shows what it does "
+              "over many steps)" if data["lr_from"] == "sweep" else "the rate you chose")
     dtype = data["network"]["model_dtype"]
     cast = f" (the model is {dtype}; its weights were copied to float64)" if dtype != "float64" else ""
     seed = data["network"].get("seed")
@@ -300,39 +300,68 @@ def _column_text(values) -> list:
 
 def _sweep(data) -> list:
     sweep = data["lr_sweep"]
-    grid = sweep["grid"]
+    grid, steps = sweep["grid"], sweep["run_steps"]
     entries = sweep["rates"]
-    rows = [
-        ["lr"] + [fmt.rate(e["lr"]) for e in entries],
-        ["largest weight change"] + [fmt.scalar(e["largest_step"], 3) for e in entries],
-        ["loss before"] + [fmt.scalar(e["loss_before"]) for e in entries],
-        ["loss after"] + [fmt.scalar(e["loss_after"]) for e in entries],
-        ["change"] + [_change(e) for e in entries],
-        ["what happens"] + [e["verdict"] for e in entries],
-    ]
-    return [Heading("7. The learning rate: too small, good, too large"),
-            Para("The gradient fixes the direction of the step; the learning rate sets its length. The "
-                 f"loss after one step was computed (by the NumPy oracle) for every rate 1, 2, 5 x 10^k "
-                 f"from {fmt.rate(grid[0])} to {fmt.rate(grid[-1])}. 'good' lowers it the most; 'too "
-                 f"small' is good / {SMALL_FACTOR}; 'too large' is the smallest larger rate that "
-                 f"multiplies the loss by {EXPLODE_FACTOR:g} or more. The same step at each, by the "
-                 f"{data['backend']} backend:"),
+    rows = [["lr"] + [fmt.rate(e["lr"]) for e in entries],
+            ["loss at the start"] + [fmt.scalar(e["loss_before"]) for e in entries],
+            ["after 1 step"] + [fmt.scalar(e["loss_after"]) for e in entries],
+            ["1 step: the loss"] + [e["verdict"] for e in entries]]
+    for j, n in enumerate(sweep["checkpoints"][1:], start=1):
+        rows.append([f"after {n} steps"] + [_run_loss(e["run_loss"][j]) for e in entries])
+    rows.append([f"{steps} steps: the loss"] + [e["run_verdict"] for e in entries])
+    rules = sweep_rules
+    return [Heading("7. The learning rate: what a rate does over many steps"),
+            Para("The gradient fixes the direction of a step; the learning rate sets its length. One step "
+                 "says little about training, which takes many: so, starting from the same weights, "
+                 f"{steps} steps of gradient descent on this batch were run (by the NumPy oracle) at every "
+                 f"rate 1, 2, 5 x 10^k from {fmt.rate(grid[0])} to {fmt.rate(grid[-1])}. A run "
+                 f"'{rules.DIVERGES}' when it ends no lower than it started (runs are stopped once the loss "
+                 f"passes {rules.GIVE_UP:g} times its start), is '{rules.UNSTEADY}' when the loss rose on "
+                 f"some step on the way, and '{rules.CRAWLS}' when it falls less than "
+                 f"{rules.CRAWL_FRACTION:.0%} as far as the good run. 'good' ends lowest among the runs "
+                 f"that fall at every step; 'too small' is the largest smaller rate that crawls; 'too large' "
+                 f"the smallest larger rate that diverges; 'best single step' is the rate whose first step "
+                 f"alone lowers the loss most. The first step at each is by the {data['backend']} backend:"),
             Table([""] + [e["label"] for e in entries], rows, [False] + [True] * len(entries)),
-            Para(_sweep_moral(entries))]
+            Para(_sweep_moral(entries, steps))]
 
 
-def _sweep_moral(entries) -> str:
-    """What the three columns teach; said differently when this batch does not show it."""
-    good, large = entries[1]["verdict"], entries[2]["verdict"]
-    if good != "drops":
-        return ("No rate tried lowered this batch's loss noticeably: the gradient is zero or nearly so, "
-                "and a step along it changes almost nothing, whatever its length.")
-    if not large.startswith(("rises", "explodes")):
-        return ("No rate tried made this batch's loss rise: along this gradient it keeps falling (a "
-                "batch this small can be fit ever better by a longer step), so 'too large' shows the "
-                "larger rate that helped least. On more data, steps that long overshoot.")
-    return ("Too small and training crawls; too large and each step overshoots the valley it was "
-            "heading into, so the loss climbs instead of falling.")
+def _run_loss(value) -> str:
+    return "stopped" if value is None else fmt.scalar(value)
+
+
+def _sweep_moral(entries, steps) -> str:
+    """What the columns teach, said from this batch's runs."""
+    by_label = {label: e for e in entries for label in e["labels"]}
+    good, greedy, large = by_label["good"], by_label["best single step"], by_label["too large"]
+    g, best = fmt.rate(greedy["lr"]), fmt.rate(good["lr"])
+    if good["run_verdict"] != sweep_rules.STEADY:
+        return ("No rate tried lowered this batch's loss at every step of its run: the gradient is zero "
+                "or nearly so here, and the rates cannot be told apart.")
+    why = ("One step is judged only along the first gradient, where the loss curves gently; the next "
+           "gradients point across the valley's steeper sides, where a step that long jumps from wall to wall.")
+    if greedy is good:
+        text = (f"Here the best single step, lr = {g}, is also the rate whose {steps}-step run ends lowest "
+                "while falling at every step.")
+        if large["run_verdict"] == sweep_rules.DIVERGES:
+            text += (f" A few times larger, lr = {fmt.rate(large['lr'])} overshoots: its loss ends no lower "
+                     "than it started.")
+        return text
+    if greedy["run_verdict"] == sweep_rules.DIVERGES:
+        return (f"The best single step, lr = {g}, is too large to train with: after {steps} steps its loss is "
+                f"no lower than at the start, while at lr = {best} it falls at every step. " + why)
+    if greedy["run_verdict"] == sweep_rules.UNSTEADY:
+        end = "lower" if _end(greedy) < _end(good) else "higher"
+        return (f"The best single step, lr = {g}, overshoots: over {steps} steps its loss rose on some steps "
+                f"(it ends {end} than at lr = {best}, which falls at every step). " + why)
+    return (f"Here the best single step, lr = {g}, falls at every step too, but ends higher after {steps} "
+            f"steps than lr = {best}: which rate looks best depends on how many steps you look at, and "
+            "training takes many.")
+
+
+def _end(entry) -> float:
+    end = entry["run_loss"][-1]
+    return float("inf") if end is None else end
 
 
 def _backends(data) -> list:
