@@ -272,7 +272,8 @@ def test_lr_find_plot_shows_the_sweep(tmp_path):
     np.testing.assert_array_equal(line(ax, "smoothed").get_ydata(), result.smoothed)
     suggestion = ax.get_lines()[-1]
     assert list(suggestion.get_xdata()) == [result.suggested_lr] * 2
-    assert f"{result.suggested_lr:.1e}" in suggestion.get_label()
+    assert f"{result.suggested_lr:.1e} for adam" in suggestion.get_label()  # fit's default optimizer
+    assert ax.get_title() == "learning-rate range test, adam"
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from . import _mpl
 
 def lr_find(result, ax=None, *, show=False):
     """The raw and smoothed loss of each step against its learning rate (log x-axis), and a
-    dashed vertical line at the suggested rate. Returns the Axes (lines: "loss", "smoothed",
-    then the suggestion)."""
+    dashed vertical line at the suggested rate; the title and the suggestion's label name the
+    optimizer the test ran. Returns the Axes (lines: "loss", "smoothed", then the suggestion)."""
     for key in ("lrs", "losses", "smoothed", "suggested_lr"):
         if not hasattr(result, key):
             raise TypeError(f"result must be the LRFindResult fastmlp.lr_find returns, got {type(result).__name__}")
@@ -17,12 +17,13 @@ def lr_find(result, ax=None, *, show=False):
     ax = _mpl.axes(ax)
     ax.plot(result.lrs, result.losses, alpha=0.35, label="loss")
     ax.plot(result.lrs, result.smoothed, label="smoothed")
+    optimizer = getattr(result, "optimizer", "sgd")
     ax.axvline(result.suggested_lr, color="k", linestyle="--",
-               label=f"suggested lr {result.suggested_lr:.1e}")
+               label=f"suggested lr {result.suggested_lr:.1e} for {optimizer}")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
-    ax.set_title("learning-rate range test")
+    ax.set_title(f"learning-rate range test, {optimizer}")
     ax.grid(True, alpha=0.3)
     ax.legend()
     _mpl.finish(ax.figure, show)
