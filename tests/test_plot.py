@@ -76,6 +76,8 @@ def test_history_lines_are_the_recorded_values(moons_fit, tmp_path):
         np.testing.assert_array_equal(line(ax, "train").get_xdata(), epochs)
         np.testing.assert_array_equal(line(ax, "train").get_ydata(), train)
         np.testing.assert_array_equal(line(ax, "validation").get_ydata(), val)
+        # epoch 1's training value includes the first, untrained steps: the axis says how each is measured
+        assert ax.get_xlabel() == "epoch\ntrain: mean over the epoch's steps; validation: after the epoch"
     assert metric_ax.get_ylabel() == "accuracy"
 
 
@@ -88,6 +90,7 @@ def test_regression_history_has_validation_r2_only(tmp_path):
     fig = plot.history(history)
     loss_ax, r2_ax = fig.axes
     assert [ln.get_label() for ln in r2_ax.get_lines()] == ["validation"]
+    assert r2_ax.get_xlabel() == "epoch" and "validation: after the epoch" in loss_ax.get_xlabel()
     np.testing.assert_array_equal(line(r2_ax, "validation").get_ydata(), history.val_metric)
     no_validation = model.fit(X, y, epochs=2)
     fig = plot.history(no_validation)  # no metric at all: one panel

@@ -39,6 +39,10 @@ DEFAULTS = {
     "house-prices": Defaults((64, 32), 200, 32, 1e-3, 1000),
 }
 
+# Rows of the training data held out to validate on during training: the test set is touched
+# once, after training, so the reported test score was never used to choose or stop anything.
+VALIDATION_SPLIT = 0.1
+
 # Default learning rates of the optimizers themselves (PyTorch's), used for sgd / rmsprop.
 OPTIMIZER_LR = {"sgd": 0.01, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 0.01}
 
@@ -218,7 +222,6 @@ def cmd_train(args) -> int:
         Xtr, Xte = standardize(Xtr, Xte)
         ytr_s, _, y_mean, y_std = standardize(ytr, None, return_stats=True)
         fit_y, n_out, loss = ytr_s, 1, "mse"
-        yte_s = (yte - y_mean) / y_std
     else:
         n_out = int(max(ytr.max(), yte.max())) + 1
         fit_y, loss = ytr, "cross_entropy"
@@ -242,7 +245,9 @@ def cmd_train(args) -> int:
         except Exception:  # noqa: BLE001 - a report line must not fail the run
             threads = ""
     kind = "regression" if regression else f"{n_out} classes"
-    say(f"data:  {args.dataset} ({source}): {len(Xtr)} train, {len(Xte)} test, "
+    n_val = int(np.ceil(VALIDATION_SPLIT * len(Xtr)))
+    say(f"data:  {args.dataset} ({source}): {len(Xtr) - n_val} train + {n_val} validation (held out of "
+        f"the {len(Xtr)} training rows), {len(Xte)} test (scored once, after training), "
         f"{Xtr.shape[1]} features, {kind}")
     say(f"model: {'-'.join(map(str, sizes))} {args.activation}, loss {loss}, {args.dtype}, "
         f"backend {backend}{threads}, seed {args.seed}"
@@ -250,10 +255,9 @@ def cmd_train(args) -> int:
         + (f", alpha {args.alpha:g}" if getattr(args, "alpha", 0.0) else ""))
     say(f"train: {opt!r}, batch {batch_size}, {epochs} epochs")
 
-    validation = (Xte, yte_s if regression else yte)
     t_fit = time.perf_counter()
     history = model.fit(Xtr, fit_y, epochs=epochs, batch_size=batch_size, optimizer=opt,
-                        validation_data=validation, shuffle=True, verbose=0 if quiet else 1)
+                        validation_split=VALIDATION_SPLIT, shuffle=True, verbose=0 if quiet else 1)
     fit_seconds = time.perf_counter() - t_fit
 
     if regression:

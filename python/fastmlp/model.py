@@ -23,6 +23,7 @@ from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
+VALIDATION_STREAM = 0x5EED_7A11  # seeds validation_split's draw apart from init and shuffling
 
 
 class MLP:
@@ -125,7 +126,7 @@ class MLP:
 
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
             shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None,
-            sample_weight=None, class_weight=None):
+            sample_weight=None, class_weight=None, validation_split=None):
         """Train on (X, y) for ``epochs`` passes; returns a `History`.
 
         ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
@@ -147,9 +148,18 @@ class MLP:
         (``fastmlp.backends.numpy.loss_forward_backward``); a batch whose weights are all 0 has
         loss 0/0 and stops training with FloatingPointError, so rows of weight 0 are best left
         out of X. Validation loss and metric stay unweighted.
+        ``validation_split``: a fraction in (0, 1) of the rows of X (and y, sample_weight) held out
+        of training as validation data, as Keras has it, so the test set is never used to tune or
+        stop training. The rows are drawn at random from the model's seed (the same rows on every
+        fit of this model with the same number of rows); it excludes ``validation_data``.
         """
 
         X, y = self._check_xy(X, y, "X", "y")
+        if validation_split is not None:
+            if validation_data is not None:
+                raise ValueError("validation_split and validation_data exclude each other: hold out "
+                                 "part of X with validation_split, or pass your own validation_data")
+            X, y, sample_weight, validation_data = self._split_validation(X, y, sample_weight, validation_split)
         self._warn_if_badly_scaled(X, y)
         epochs = check.integer(epochs, "epochs", low=0)
         batch_size = check.integer(batch_size, "batch_size", low=1)
@@ -176,6 +186,22 @@ class MLP:
                           verbose=int(verbose), rng=rng, callbacks=callbacks,
                           sample_weight=None if sample_weight is None else sample_weight.astype(self.dtype),
                           row_weights=row_weights)
+
+    def _split_validation(self, X, y, sample_weight, fraction):
+        """(X_train, y_train, sample_weight_train, (X_val, y_val)): ``fraction`` of the rows held
+        out at random, drawn from the model's seed so every fit holds out the same rows."""
+        fraction = check.number(fraction, "validation_split", low=0.0, high=1.0, low_open=True, high_open=True)
+        n = len(X)
+        n_val = int(np.ceil(fraction * n))
+        if not 1 <= n_val <= n - 1:
+            raise ValueError(f"validation_split={fraction:g} of {n} rows leaves {n - n_val} to train on "
+                             f"and {n_val} to validate; each needs at least 1")
+        order = np.random.default_rng([self.seed, VALIDATION_STREAM]).permutation(n)
+        val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+        sample_weight = _weighting.check_sample_weight(sample_weight, n)
+        if sample_weight is not None:
+            sample_weight = sample_weight[train]
+        return X[train], y[train], sample_weight, (X[val], y[val])
 
     @property
     def schedule(self) -> ScheduleConfig:
