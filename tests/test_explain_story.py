@@ -98,3 +98,57 @@ def test_xor_sweep_text_says_the_best_single_step_is_not_the_best_run():
     assert (f"Here the best single step, lr = {greedy['lr']:g}, falls at every step too, but ends higher after "
             f"100 steps than lr = {good['lr']:g}") in text
     assert "100 steps: the loss" in text and "after 30 steps" in text  # the curve, in the table
+
+
+def _dead_unit_case():
+    model = fm.MLP([2, 3, 2], activation="relu", loss="cross_entropy", dtype="float64", backend="numpy", seed=0)
+    model.weights[0][:, 1] = -1.0  # unit 2's z is negative for every non-negative input
+    model.biases[0][1] = -0.5
+    x, y = np.array([[0.5, 1.0], [1.0, 0.2], [0.3, 0.3]]), np.array([0, 1, 1])
+    return explain(model, x, y, lr=0.1)
+
+
+def test_a_dead_relu_unit_is_pointed_out_and_its_zeros_are_in_the_numbers():
+    result = _dead_unit_case()
+    trace = result.as_dict()["backends"]["numpy"]
+    a1, delta1 = np.array(trace["a1"]), np.array(trace["delta1"])
+    assert np.all(a1[:, 1] == 0) and np.all(delta1[:, 1] == 0)  # what the text is about to claim
+    assert np.all(np.array(trace["dL_dW1"])[:, 1] == 0) and np.array(trace["dL_db1"])[1] == 0
+    assert np.all(np.array(trace["dL_dW2"])[1] == 0)  # the weights out of it: a1 is 0 there
+    np.testing.assert_array_equal(np.array(trace["W1_new"])[:, 1], np.array(trace["W1"])[:, 1])
+    text = result.to_text(width=1000)
+    note = _paragraph(text, "Unit 2 of layer 1")
+    assert "is 0 for every row" in note and "no gradient flows back through it" in note
+    assert "(column 2 of W1, entry 2 of b1) do not change" in note and "(row 2 of W2)" in note
+    assert "dead" in note
+
+
+def test_no_dead_unit_note_without_one():
+    text = explain(example="xor").to_text(width=1000)
+    assert "dead" not in text  # sigmoid units never are
+    model = fm.MLP([2, 3, 2], activation="relu", loss="cross_entropy", dtype="float64", backend="numpy", seed=0)
+    model.weights[0][...] = [[1.0, 0.5, 0.2], [0.3, 1.0, 0.4]]  # positive inputs: every unit on
+    x = np.array([[0.5, 1.0], [1.0, 0.2], [0.3, 0.3]])
+    data = explain(model, x, np.array([0, 1, 1]), lr=0.1)
+    a1 = np.array(data.as_dict()["backends"]["numpy"]["a1"])
+    assert np.all(a1.max(axis=0) > 0) and "dead" not in data.to_text(width=1000)
+
+
+def test_a_row_with_every_unit_off_is_pointed_out():
+    model = fm.MLP([1, 2, 1], activation="relu", loss="mse", dtype="float64", backend="numpy", seed=0)
+    model.weights[0][...] = [[1.0, 2.0]]
+    x, y = np.array([[1.0], [-1.0]]), np.array([0.5, 0.5])  # row 2: both z negative
+    text = explain(model, x, y, lr=0.1).to_text(width=1000)
+    assert "Row 2 of a1 is 0 in every unit: that example sends no gradient to the weights below layer 2." in text
+
+
+def test_header_describes_how_matrices_are_rounded():
+    result = explain(example="xor")
+    text = result.to_text(width=1000)
+    assert "each matrix shows its largest entry to 4 significant digits" in text
+    from fastmlp.explain._format import matrix_cells
+
+    w1 = np.array(result.as_dict()["backends"]["numpy"]["W1"])
+    cells = [c.strip() for row in matrix_cells(w1) for c in row]
+    largest = cells[int(np.argmax(np.abs(w1).ravel()))]
+    assert len(largest.lstrip("-").replace(".", "").lstrip("0")) == 4  # 1.184: four significant digits

@@ -133,7 +133,8 @@ def _intro(data, sizes, acts, loss, lr) -> list:
             f"{'Its weights are fastmlp initial weights (seed ' + str(seed) + '). ' if seed is not None else ''}"
             f"The step is plain gradient descent with learning rate lr = {lr}, {chosen}. "
             f"Every number was computed by the {data['backend']} backend's kernels in float64{cast}; "
-            f"matrices show {fmt.MATRIX_DIGITS} significant digits.")
+            f"each matrix shows its largest entry to {fmt.MATRIX_DIGITS} significant digits and its "
+            "other entries with as many decimals, so the decimal points line up.")
     blocks = [Para(text)]
     if data["data"]["note"]:
         blocks.append(Para(data["data"]["note"]))
@@ -168,6 +169,37 @@ def _forward(v, sizes, acts, L) -> list:
         if k == L and act != "identity":
             blocks.append(Para(f"fastmlp fuses this {act} into the loss, which is faster and never takes "
                                "the log of a probability rounded to 0; the numbers are the same."))
+        if k < L:
+            blocks += _dead_units(v, k, act)
+    return blocks
+
+
+def _dead_units(v, k, act) -> list:
+    """A note when a ReLU unit is 0 for every row (or a row has every unit at 0): no gradient
+    flows back through it, which the backward pass will show as zeros."""
+    blocks = []
+    dead = _rows.dead_units(v, k, act)
+    if dead:
+        cols = _rows.listing(dead)
+        one = len(dead) == 1
+        blocks.append(Para(
+            f"Unit{'' if one else 's'} {cols} of layer {k} (column{'' if one else 's'} {cols} of a{k}, "
+            f"counted from 1) {'is' if one else 'are'} 0 for every row: z{k} is never positive there, so "
+            f"relu's slope f'(z) is 0 and no gradient flows back through {'it' if one else 'them'}. The "
+            f"backward pass shows {'this column' if one else 'these columns'} of delta{k} and dL/dW{k} as "
+            f"zeros, so the weights into {'it' if one else 'them'} (column{'' if one else 's'} {cols} of W{k}, "
+            f"entr{'y' if one else 'ies'} {cols} of b{k}) do not change in this step, nor, since a{k} is 0 "
+            f"there, the weights out of {'it' if one else 'them'} (row{'' if one else 's'} {cols} of W{k + 1}). "
+            "A ReLU unit that is off for every example is called dead; if it stays so on all the data, it "
+            "never learns again (a smaller learning rate, or leaky_relu, can avoid it)."))
+    silent = _rows.silent_rows(v, k, act)
+    if silent and len(silent) < len(v[f"a{k}"]):
+        rows = _rows.listing(silent)
+        one = len(silent) == 1
+        blocks.append(Para(
+            f"Row{'' if one else 's'} {rows} of a{k} {'is' if one else 'are'} 0 in every unit: "
+            f"{'that example sends' if one else 'those examples send'} no gradient to the weights below "
+            f"layer {k + 1}."))
     return blocks
 
 
