@@ -121,3 +121,18 @@ def test_predict_on_a_loaded_trained_model_is_silent(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fm.MLP.load(tmp_path / "m.npz", backend="numpy").predict(X)
+
+
+def test_regressor_convergence_warning_names_an_unscaled_target():
+    from sklearn.exceptions import ConvergenceWarning
+    from fastmlp.sklearn import MLPRegressor
+
+    X, y = fm.datasets.house_prices(n_samples=200, seed=0)
+    X = (X - X.mean(0)) / X.std(0)  # inputs scaled; the price (in thousands) is not
+    with pytest.warns(ConvergenceWarning) as record:
+        MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    text = str(record[0].message)
+    assert "The target y reaches" in text and "TransformedTargetRegressor" in text
+    with pytest.warns(ConvergenceWarning) as record:  # a scaled target: no such advice
+        MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, (y - y.mean()) / y.std())
+    assert "The target y reaches" not in str(record[0].message)

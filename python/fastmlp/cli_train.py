@@ -5,6 +5,7 @@ Every data set has its own default hyperparameters (`DEFAULTS`); options overrid
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -174,6 +175,21 @@ def _check_plot_target(path):
         raise CLIError(f"--plot: directory {str(parent)!r} does not exist")
 
 
+def _check_save_target(path):
+    """Fail before training, not after it, when --save cannot be written: a name not ending in
+    .npz, a missing or read-only directory, or a directory in the file's place."""
+    target = path.expanduser()
+    if target.suffix != ".npz":
+        raise CLIError(f"--save: the model file name must end in .npz, got {str(path)!r}")
+    if target.is_dir():
+        raise CLIError(f"--save: {str(path)!r} is a directory; name a file in it, e.g. {str(path / 'model.npz')!r}")
+    parent = target.parent
+    if not parent.is_dir():
+        raise CLIError(f"--save: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):  # the file is written beside its target, then renamed
+        raise CLIError(f"--save: cannot write to directory {str(parent)!r} (permission denied)")
+
+
 def _write_plot(history, path):
     from .plot import save_history
 
@@ -200,6 +216,8 @@ def cmd_train(args) -> int:
     plot_path = getattr(args, "plot", None)
     if plot_path is not None:
         _check_plot_target(plot_path)
+    if args.save is not None:
+        _check_save_target(args.save)
     d = DEFAULTS[args.dataset]
     Xtr, ytr, Xte, yte, source = _load_dataset(args, say)
     backend = _choose_backend(args.backend, note)
