@@ -279,6 +279,19 @@ def test_lr_find_plot_shows_the_sweep(tmp_path):
     assert ax.get_title() == "learning-rate range test, adam"
 
 
+def test_lr_sweep_plot_draws_each_named_run(tmp_path):
+    result = fm.explain(example="house")
+    ax = plot.lr_sweep(result)
+    assert png_size(ax.figure, tmp_path / "sweep.png") == expected_size(ax.figure)
+    entries = result.as_dict()["lr_sweep"]["rates"]
+    assert len(ax.get_lines()) == len(entries) and ax.get_yscale() == "log"
+    for ln, entry in zip(ax.get_lines(), entries):
+        assert entry["label"] in ln.get_label() and entry["run_verdict"] in ln.get_label()
+        np.testing.assert_array_equal(ln.get_ydata(), entry["run_curve"])
+    with pytest.raises(TypeError, match="explanation"):
+        plot.lr_sweep({"loss": []})
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 

@@ -353,7 +353,8 @@ def _sweep(data) -> list:
                  f"{rules.CRAWL_FRACTION:.0%} as far as the good run. 'good' ends lowest among the runs "
                  f"that fall at every step; 'too small' is the largest smaller rate that crawls; 'too large' "
                  f"the smallest larger rate that diverges; 'best single step' is the rate whose first step "
-                 f"alone lowers the loss most. The first step at each is by the {data['backend']} backend:"),
+                 f"alone lowers the loss most (fm.plot.lr_sweep draws each run's whole curve). The first "
+                 f"step at each is by the {data['backend']} backend:"),
             Table([""] + [e["label"] for e in entries], rows, [False] + [True] * len(entries)),
             Para(_sweep_moral(entries, steps))]
 

@@ -28,3 +28,25 @@ def lr_find(result, ax=None, *, show=False):
     ax.legend()
     _mpl.finish(ax.figure, show)
     return ax
+
+
+def lr_sweep(explanation, ax=None, *, show=False):
+    """The loss curves of `fastmlp.explain`'s learning-rate sweep: the loss after each step of the
+    run at every rate its table names (too small, good, best single step, too large), log y-axis.
+    A run that diverged ends where it was stopped. Returns the Axes (one line per column, labelled
+    like the table's column and its rate)."""
+    data = explanation.as_dict() if hasattr(explanation, "as_dict") else explanation
+    if not isinstance(data, dict) or "lr_sweep" not in data:
+        raise TypeError(f"explanation must be what fastmlp.explain returns, got {type(explanation).__name__}")
+    ax = _mpl.axes(ax)
+    for entry in data["lr_sweep"]["rates"]:
+        curve = [float("nan") if x is None else x for x in entry["run_curve"]]
+        ax.plot(range(len(curve)), curve, label=f"{entry['label']}: lr {entry['lr']:g} ({entry['run_verdict']})")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss on the batch")
+    ax.set_title("gradient descent at each rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    _mpl.finish(ax.figure, show)
+    return ax
