@@ -413,3 +413,17 @@ def test_models_with_dropout_or_alpha_are_refused_by_name(extra):
     x, y = np.array([[0.5, -1.0]]), np.array([1])
     with pytest.raises(ValueError, match=next(iter(extra))):
         fm.explain(model, x, y, lr=0.1)
+
+
+def test_run_length_and_window_keep_the_sweep_quick():
+    from fastmlp.explain import _lr_sweep
+
+    assert _lr_sweep.run_steps(4, 9, 22) == 100  # the examples: full runs
+    assert _lr_sweep.run_steps(1024, 100_000, 22) == _lr_sweep.MIN_RUN_STEPS  # the largest batch and model
+    assert _lr_sweep.checkpoints_of(100) == [1, 10, 30, 100] and _lr_sweep.checkpoints_of(10) == [1, 3, 10]
+    grid = _lr_sweep.grid()
+    losses = [abs(np.log10(r) - np.log10(2.0)) for r in grid]  # best single step: 2
+    window = [grid[i] for i in _lr_sweep.run_window(grid, losses)]
+    assert window[0] == 0.0002 and window[-1] == 2000.0 and len(window) == 22
+    data = explain(example="xor").as_dict()["lr_sweep"]
+    assert data["run_grid"] == window and len(data["grid_run_verdict"]) == len(window)

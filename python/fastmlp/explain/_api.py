@@ -84,10 +84,15 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
                          "model's weights and x, y for extreme values")
     grid = _lr_sweep.grid()
     grid_losses = [loss_after_update(oracle, setup, grads_w, grads_b, r) for r in grid]
-    curves = [run(oracle, setup, r, _lr_sweep.RUN_STEPS, _lr_sweep.GIVE_UP) for r in grid]
-    named = _lr_sweep.name_runs(grid, curves, grid_losses)
+    window = _lr_sweep.run_window(grid, grid_losses)
+    run_grid, run_losses = [grid[i] for i in window], [grid_losses[i] for i in window]
+    params = sum(w.size + b.size for w, b in zip(setup.weights, setup.biases))
+    steps = _lr_sweep.run_steps(len(setup.x), params, len(run_grid))
+    points = _lr_sweep.checkpoints_of(steps)
+    curves = [run(oracle, setup, r, steps, _lr_sweep.GIVE_UP) for r in run_grid]
+    named = _lr_sweep.name_runs(run_grid, curves, run_losses)
     picked = named["picked"]
-    step_lr = grid[picked["best single step"]] if lr is None else lr
+    step_lr = run_grid[picked["best single step"]] if lr is None else lr
 
     traces, unavailable = {}, {}
     for name in COMPARISON_ORDER:
@@ -114,11 +119,12 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
             "computed_by": REFERENCE,
             "grid": grid,
             "grid_loss_after": grid_losses,
-            "run_steps": _lr_sweep.RUN_STEPS,
-            "checkpoints": list(_lr_sweep.CHECKPOINTS),
+            "run_steps": steps,
+            "checkpoints": points,
+            "run_grid": run_grid,
             "grid_run_verdict": named["verdicts"],
-            "grid_run_loss": [_lr_sweep.checkpoints(c) for c in curves],
-            "rates": [_sweep_entry(kernels, setup, labels, grid[i], curves[i], named["verdicts"][i])
+            "grid_run_loss": [_lr_sweep.checkpoints(c, points) for c in curves],
+            "rates": [_sweep_entry(kernels, setup, labels, run_grid[i], curves[i], named["verdicts"][i], points)
                       for i, labels in _columns(picked)],
         },
     }
@@ -133,7 +139,8 @@ def _columns(picked: dict) -> list:
     return sorted(labels.items())
 
 
-def _sweep_entry(kernels, setup: Setup, labels: list, rate: float, curve: list, run_verdict: str) -> dict:
+def _sweep_entry(kernels, setup: Setup, labels: list, rate: float, curve: list, run_verdict: str,
+                 points: list) -> dict:
     """The step at ``rate`` by the explained backend, and the oracle's run at it, for the table."""
     step = one_step(kernels, setup, rate)
     L = setup.n_layers
@@ -144,7 +151,7 @@ def _sweep_entry(kernels, setup: Setup, labels: list, rate: float, curve: list, 
         "change": after - before, "relative_change": _lr_sweep.relative_change(before, after),
         "largest_step": largest, "verdict": _lr_sweep.verdict(before, after),
         "p_after": step["p_after"],
-        "run_loss": _lr_sweep.checkpoints(curve), "run_curve": curve, "run_verdict": run_verdict,
+        "run_loss": _lr_sweep.checkpoints(curve, points), "run_curve": curve, "run_verdict": run_verdict,
     }
 
 

@@ -332,7 +332,7 @@ def _column_text(values) -> list:
 
 def _sweep(data) -> list:
     sweep = data["lr_sweep"]
-    grid, steps = sweep["grid"], sweep["run_steps"]
+    runs, steps = sweep["run_grid"], sweep["run_steps"]
     entries = sweep["rates"]
     rows = [["lr"] + [fmt.rate(e["lr"]) for e in entries],
             ["loss at the start"] + [fmt.scalar(e["loss_before"]) for e in entries],
@@ -346,7 +346,7 @@ def _sweep(data) -> list:
             Para("The gradient fixes the direction of a step; the learning rate sets its length. One step "
                  "says little about training, which takes many: so, starting from the same weights, "
                  f"{steps} steps of gradient descent on this batch were run (by the NumPy oracle) at every "
-                 f"rate 1, 2, 5 x 10^k from {fmt.rate(grid[0])} to {fmt.rate(grid[-1])}. A run "
+                 f"rate 1, 2, 5 x 10^k from {fmt.rate(runs[0])} to {fmt.rate(runs[-1])}. A run "
                  f"'{rules.DIVERGES}' when it ends no lower than it started (runs are stopped once the loss "
                  f"passes {rules.GIVE_UP:g} times its start), is '{rules.UNSTEADY}' when the loss rose on "
                  f"some step on the way, and '{rules.CRAWLS}' when it falls less than "

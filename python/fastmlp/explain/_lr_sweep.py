@@ -1,9 +1,9 @@
 """Learning rates named by what a short training run at each does, and the best single step.
 
 The step's direction is fixed (minus the gradient); only its length, the learning rate, varies.
-For every rate 1, 2, 5 x 10^k on a wide grid, two things are computed from the same weights:
-the loss after one step, and the loss curve of RUN_STEPS steps of plain gradient descent on the
-batch. A rate's run is then named by what it does:
+For every rate 1, 2, 5 x 10^k on a wide grid, the loss after one step is computed; for those
+within a few decades of the best single step (`run_window`), also the loss curve of RUN_STEPS steps (fewer for a large batch and
+model, see `run_steps`) of plain gradient descent on the batch. A rate's run is then named by what it does:
 
 - "diverges":  it ends no lower than it started (or overflows);
 - "unsteady":  it ends lower, but the loss rose on some step on the way;
@@ -24,8 +24,9 @@ import numpy as np
 
 GRID_DECADES = range(-5, 7)  # 1e-5 .. 5e6: wide enough that the largest step overshoots any small net
 GRID_MANTISSAS = (1, 2, 5)
-RUN_STEPS = 100  # long enough to see a rate oscillate or creep; quick on an explained batch (<0.5 s)
-CHECKPOINTS = (1, 10, 30, RUN_STEPS)  # the loss curve shown in the table, after these many steps
+RUN_STEPS = 100  # long enough to see a rate oscillate or creep; quick on a small batch (<0.5 s)
+MIN_RUN_STEPS = 10  # a large batch and model get shorter runs, never shorter than this
+RUN_FLOPS = 2e9  # about a second of float64 work for all the runs together, past the small cases
 CRAWL_FRACTION = 0.1  # a run "crawls" when it lowers the loss by less than a tenth of the good run
 RISE_TOL = 1e-9  # relative: a step "raises" the loss by more than roundoff, not by 1e-16 noise
 GIVE_UP = 1e3  # a run whose loss passes 1000x its start has diverged: stop it there
@@ -38,6 +39,30 @@ DIVERGES, UNSTEADY, CRAWLS, STEADY, FLAT = "diverges", "unsteady", "crawls", "fa
 def grid() -> list:
     """The rates tried: 1, 2, 5 x 10^k, as exact decimal floats (0.002, not 2 * 0.001)."""
     return [float(f"{m}e{k}") for k in GRID_DECADES for m in GRID_MANTISSAS]
+
+
+RUN_BELOW, RUN_ABOVE = 1e4, 1e3  # runs cover the grid from best single step / 1e4 to x 1e3
+
+
+def run_window(rates: list, one_step_losses: list) -> list:
+    """Indices of the grid rates that get a run: from RUN_BELOW below the best single step to
+    RUN_ABOVE above it. Far smaller rates only crawl and far larger ones blow up at once; leaving
+    them out keeps the runs quick."""
+    losses = np.array([x if math.isfinite(x) else np.inf for x in one_step_losses])
+    greedy = rates[int(np.argmin(losses))]
+    return [i for i, r in enumerate(rates) if greedy / RUN_BELOW <= r * (1 + 1e-9) and r <= greedy * RUN_ABOVE * (1 + 1e-9)]
+
+
+def run_steps(rows: int, params: int, n_rates: int) -> int:
+    """Steps per run: RUN_STEPS, fewer when rows x params makes the runs long (a step costs about
+    6 rows x params flops: forward, and backward's two products)."""
+    affordable = int(RUN_FLOPS // (6 * rows * params * n_rates))
+    return max(MIN_RUN_STEPS, min(RUN_STEPS, affordable))
+
+
+def checkpoints_of(steps: int) -> list:
+    """The steps after which the table shows the loss: 1, a tenth, three tenths and all of them."""
+    return sorted({1, max(1, steps // 10), max(1, 3 * steps // 10), steps})
 
 
 def run_kind(curve) -> str:
@@ -76,9 +101,9 @@ def name_runs(rates: list, curves: list, one_step_losses: list) -> dict:
             "picked": {"too small": small, "good": good, "too large": large, "best single step": greedy}}
 
 
-def checkpoints(curve) -> list:
-    """The loss after each of CHECKPOINTS steps; None for steps a diverged run never took."""
-    return [curve[n] if n < len(curve) else None for n in CHECKPOINTS]
+def checkpoints(curve, points) -> list:
+    """The loss after each of ``points`` steps; None for steps a diverged run never took."""
+    return [curve[n] if n < len(curve) else None for n in points]
 
 
 def verdict(loss_before: float, loss_after: float) -> str:
