@@ -138,8 +138,12 @@ def test_a_row_with_every_unit_off_is_pointed_out():
     model = fm.MLP([1, 2, 1], activation="relu", loss="mse", dtype="float64", backend="numpy", seed=0)
     model.weights[0][...] = [[1.0, 2.0]]
     x, y = np.array([[1.0], [-1.0]]), np.array([0.5, 0.5])  # row 2: both z negative
-    text = explain(model, x, y, lr=0.1).to_text(width=1000)
-    assert "Row 2 of a1 is 0 in every unit: that example sends no gradient to the weights below layer 2." in text
+    result = explain(model, x, y, lr=0.1)
+    trace = result.as_dict()["backends"]["numpy"]
+    assert np.all(np.array(trace["a1"])[1] == 0) and np.all(np.array(trace["delta1"])[1] == 0)
+    text = result.to_text(width=1000)
+    assert ("Row 2 of a1 is 0 in every unit: that example adds nothing to dL/dW2 and sends no gradient "
+            "further back, to layer 1.") in text
 
 
 def test_header_describes_how_matrices_are_rounded():

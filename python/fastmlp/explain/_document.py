@@ -198,8 +198,9 @@ def _dead_units(v, k, act) -> list:
         one = len(silent) == 1
         blocks.append(Para(
             f"Row{'' if one else 's'} {rows} of a{k} {'is' if one else 'are'} 0 in every unit: "
-            f"{'that example sends' if one else 'those examples send'} no gradient to the weights below "
-            f"layer {k + 1}."))
+            f"{'that example adds' if one else 'those examples add'} nothing to dL/dW{k + 1} and "
+            f"{'sends' if one else 'send'} no gradient further back, to "
+            f"{'layer 1' if k == 1 else f'layers 1 to {k}'}."))
     return blocks
 
 
