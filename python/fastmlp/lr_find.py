@@ -150,15 +150,12 @@ def _check_run(model, config, X, y, lr, batch_size, seed):
     batches = _batches(np.random.default_rng([seed, 2]), len(X), batch_size)
     try:
         for _ in range(CHECK_STEPS):
-            model.backend.train_step(net, *_rows(X, y, next(batches)))
+            batch = next(batches)
+            model.backend.train_step(net, X[batch], y[batch])
     except FloatingPointError:
         return before, float("inf")
     after = _loss(model, net, X[rows], y[rows])
     return before, after if np.isfinite(after) else float("inf")
-
-
-def _rows(X, y, rows):
-    return X[rows], y[rows]
 
 
 def _loss(model, net, X, y) -> float:
