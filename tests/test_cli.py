@@ -91,7 +91,7 @@ def test_train_options_are_used(capsys):
             "--dtype", "float64", "--backend", "numpy", "--seed", "4"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "96 train, 24 test" in out
+    assert "86 train + 10 validation (held out of the 96 training rows), 24 test (scored once, after training)" in out
     assert "2-5-3-2 tanh" in out and "float64" in out and "seed 4" in out
     assert "SGD(lr=0.1, momentum=0.9" in out and "batch 7, 3 epochs" in out
 

@@ -38,7 +38,7 @@ def test_default_run_prints_the_step():
     out = _stdout(proc)
     assert out.startswith("One training step of a 2-2-1 network on the XOR truth table")
     for line in ["2. Forward pass", "z1 = x W1 + b1", "delta2 = dL/dz2 = (p - t) / N",
-                 "The loss went down", "8. Three implementations, the same numbers"]:
+                 "The batch loss went down", "8. Three implementations, the same numbers"]:
         assert line in out, line
     assert max(len(line) for line in out.splitlines()) <= 72  # the terminal's width, from COLUMNS
 
@@ -98,4 +98,4 @@ def test_markdown_in_process(capsys):
     assert main(["explain", "--format", "markdown", "--example", "house"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# One training step of a 3-2-1 network on house prices")
-    assert "| what happens | barely moves | drops | explodes |" in out
+    assert "| 100 steps: the loss | crawls | falls steadily | diverges |" in out

@@ -82,7 +82,8 @@ def test_text_numbers_are_the_data(xor):
         for row in matrix_cells(trace[key]):
             assert "[ " + " ".join(row) + " ]" in text, key
     sweep = text[text.index(SECTIONS[6]):text.index(SECTIONS[7])]
-    assert re.search(r"what happens\s+barely moves\s+drops\s+explodes", sweep)
+    # xor, seed 0: too small crawls, the best single step and good both fall steadily, too large diverges
+    assert re.search(r"100 steps: the loss\s+crawls\s+falls steadily\s+falls steadily\s+diverges", sweep)
 
 
 def test_wide_matrices_are_split_and_elided(wide):

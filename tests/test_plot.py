@@ -76,6 +76,8 @@ def test_history_lines_are_the_recorded_values(moons_fit, tmp_path):
         np.testing.assert_array_equal(line(ax, "train").get_xdata(), epochs)
         np.testing.assert_array_equal(line(ax, "train").get_ydata(), train)
         np.testing.assert_array_equal(line(ax, "validation").get_ydata(), val)
+        # epoch 1's training value includes the first, untrained steps: the axis says how each is measured
+        assert ax.get_xlabel() == "epoch\ntrain: mean over the epoch's steps; validation: after the epoch"
     assert metric_ax.get_ylabel() == "accuracy"
 
 
@@ -88,6 +90,7 @@ def test_regression_history_has_validation_r2_only(tmp_path):
     fig = plot.history(history)
     loss_ax, r2_ax = fig.axes
     assert [ln.get_label() for ln in r2_ax.get_lines()] == ["validation"]
+    assert r2_ax.get_xlabel() == "epoch" and "validation: after the epoch" in loss_ax.get_xlabel()
     np.testing.assert_array_equal(line(r2_ax, "validation").get_ydata(), history.val_metric)
     no_validation = model.fit(X, y, epochs=2)
     fig = plot.history(no_validation)  # no metric at all: one panel
@@ -272,7 +275,21 @@ def test_lr_find_plot_shows_the_sweep(tmp_path):
     np.testing.assert_array_equal(line(ax, "smoothed").get_ydata(), result.smoothed)
     suggestion = ax.get_lines()[-1]
     assert list(suggestion.get_xdata()) == [result.suggested_lr] * 2
-    assert f"{result.suggested_lr:.1e}" in suggestion.get_label()
+    assert f"{result.suggested_lr:.1e} for adam" in suggestion.get_label()  # fit's default optimizer
+    assert ax.get_title() == "learning-rate range test, adam"
+
+
+def test_lr_sweep_plot_draws_each_named_run(tmp_path):
+    result = fm.explain(example="house")
+    ax = plot.lr_sweep(result)
+    assert png_size(ax.figure, tmp_path / "sweep.png") == expected_size(ax.figure)
+    entries = result.as_dict()["lr_sweep"]["rates"]
+    assert len(ax.get_lines()) == len(entries) and ax.get_yscale() == "log"
+    for ln, entry in zip(ax.get_lines(), entries):
+        assert entry["label"] in ln.get_label() and entry["run_verdict"] in ln.get_label()
+        np.testing.assert_array_equal(ln.get_ydata(), entry["run_curve"])
+    with pytest.raises(TypeError, match="explanation"):
+        plot.lr_sweep({"loss": []})
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "One step of backpropagation and gradient descent on a small network, in the order a "
             "learner meets it: inputs, each layer's z = x W + b and a = f(z), prediction, error and "
             "loss, the deltas going back by the chain rule, the gradients, the update and the loss "
-            "after it. Then the same step at a too-small, a good and a too-large learning rate, and "
+            "after it. Then short runs at many learning rates (which crawl, which train, which diverge), and "
             "the C++, Numba and NumPy backends computing the same numbers digit by digit."
         ),
     )
@@ -57,7 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="xor: the XOR truth table on a 2-2-1 sigmoid network (default); "
                              "house: 4 scaled houses on a 3-2-1 tanh regression network")
     parser.add_argument("--lr", type=_positive_float, metavar="LR",
-                        help="learning rate of the step (default: the good rate the sweep finds)")
+                        help="learning rate of the step (default: the best single step the sweep finds)")
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="text for the terminal (default), markdown, html or json")
     parser.add_argument("--backend", choices=BACKENDS,

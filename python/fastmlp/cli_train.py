@@ -5,6 +5,7 @@ Every data set has its own default hyperparameters (`DEFAULTS`); options overrid
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ DEFAULTS = {
     "spirals": Defaults((64, 64), 300, 32, 1e-2, 600),
     "house-prices": Defaults((64, 32), 200, 32, 1e-3, 1000),
 }
+
+# Rows of the training data held out to validate on during training: the test set is touched
+# once, after training, so the reported test score was never used to choose or stop anything.
+VALIDATION_SPLIT = 0.1
 
 # Default learning rates of the optimizers themselves (PyTorch's), used for sgd / rmsprop.
 OPTIMIZER_LR = {"sgd": 0.01, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 0.01}
@@ -170,6 +175,21 @@ def _check_plot_target(path):
         raise CLIError(f"--plot: directory {str(parent)!r} does not exist")
 
 
+def _check_save_target(path):
+    """Fail before training, not after it, when --save cannot be written: a name not ending in
+    .npz, a missing or read-only directory, or a directory in the file's place."""
+    target = path.expanduser()
+    if target.suffix != ".npz":
+        raise CLIError(f"--save: the model file name must end in .npz, got {str(path)!r}")
+    if target.is_dir():
+        raise CLIError(f"--save: {str(path)!r} is a directory; name a file in it, e.g. {str(path / 'model.npz')!r}")
+    parent = target.parent
+    if not parent.is_dir():
+        raise CLIError(f"--save: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):  # the file is written beside its target, then renamed
+        raise CLIError(f"--save: cannot write to directory {str(parent)!r} (permission denied)")
+
+
 def _write_plot(history, path):
     from .plot import save_history
 
@@ -196,6 +216,8 @@ def cmd_train(args) -> int:
     plot_path = getattr(args, "plot", None)
     if plot_path is not None:
         _check_plot_target(plot_path)
+    if args.save is not None:
+        _check_save_target(args.save)
     d = DEFAULTS[args.dataset]
     Xtr, ytr, Xte, yte, source = _load_dataset(args, say)
     backend = _choose_backend(args.backend, note)
@@ -218,7 +240,6 @@ def cmd_train(args) -> int:
         Xtr, Xte = standardize(Xtr, Xte)
         ytr_s, _, y_mean, y_std = standardize(ytr, None, return_stats=True)
         fit_y, n_out, loss = ytr_s, 1, "mse"
-        yte_s = (yte - y_mean) / y_std
     else:
         n_out = int(max(ytr.max(), yte.max())) + 1
         fit_y, loss = ytr, "cross_entropy"
@@ -242,7 +263,9 @@ def cmd_train(args) -> int:
         except Exception:  # noqa: BLE001 - a report line must not fail the run
             threads = ""
     kind = "regression" if regression else f"{n_out} classes"
-    say(f"data:  {args.dataset} ({source}): {len(Xtr)} train, {len(Xte)} test, "
+    n_val = int(np.ceil(VALIDATION_SPLIT * len(Xtr)))
+    say(f"data:  {args.dataset} ({source}): {len(Xtr) - n_val} train + {n_val} validation (held out of "
+        f"the {len(Xtr)} training rows), {len(Xte)} test (scored once, after training), "
         f"{Xtr.shape[1]} features, {kind}")
     say(f"model: {'-'.join(map(str, sizes))} {args.activation}, loss {loss}, {args.dtype}, "
         f"backend {backend}{threads}, seed {args.seed}"
@@ -250,10 +273,9 @@ def cmd_train(args) -> int:
         + (f", alpha {args.alpha:g}" if getattr(args, "alpha", 0.0) else ""))
     say(f"train: {opt!r}, batch {batch_size}, {epochs} epochs")
 
-    validation = (Xte, yte_s if regression else yte)
     t_fit = time.perf_counter()
     history = model.fit(Xtr, fit_y, epochs=epochs, batch_size=batch_size, optimizer=opt,
-                        validation_data=validation, shuffle=True, verbose=0 if quiet else 1)
+                        validation_split=VALIDATION_SPLIT, shuffle=True, verbose=0 if quiet else 1)
     fit_seconds = time.perf_counter() - t_fit
 
     if regression:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+import zlib
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
+VALIDATION_STREAM = 0x5EED_7A11  # seeds validation_split's draw apart from init and shuffling
 
 
 class MLP:
@@ -41,8 +43,9 @@ class MLP:
         poisson (log link fused: the output is log(rate); predict returns the rate; y >= 0).
     dtype : "float32" or "float64"
     backend : "cpp", "numba" or "numpy"
-    seed : int
-        Seeds the initial weights and the shuffling in `fit`.
+    seed : int or None
+        Seeds the initial weights and the shuffling in `fit`. None draws a fresh random seed
+        (as scikit-learn's ``random_state=None``); ``model.seed`` keeps it, to repeat the run.
     init : "auto", "he" or "glorot"
     alpha : float
         L2 penalty in scikit-learn's definition: each step's loss gains
@@ -63,7 +66,8 @@ class MLP:
         self.dtype = _dtype(dtype)
         self.backend_name = backend
         self.backend = get_backend(backend)
-        self.seed = check.integer(seed, "seed", low=0)
+        # None: a fresh random seed, as scikit-learn's random_state=None; kept so a run can be repeated
+        self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0)
         self.init = init
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
@@ -73,6 +77,8 @@ class MLP:
                                seed=self.seed)
         self.optimizer = None
         self._fit_count = 0
+        self._initial_crc = _crc(self.network.params)  # tells "never trained" from loaded or set weights
+        self._warned_untrained = False
 
     # --- what the model is -------------------------------------------------------------------
 
@@ -125,7 +131,7 @@ class MLP:
 
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
             shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None,
-            sample_weight=None, class_weight=None):
+            sample_weight=None, class_weight=None, validation_split=None, **unknown):
         """Train on (X, y) for ``epochs`` passes; returns a `History`.
 
         ``optimizer`` is a `fastmlp.optim` instance or a name; None keeps the optimizer (and
@@ -147,9 +153,20 @@ class MLP:
         (``fastmlp.backends.numpy.loss_forward_backward``); a batch whose weights are all 0 has
         loss 0/0 and stops training with FloatingPointError, so rows of weight 0 are best left
         out of X. Validation loss and metric stay unweighted.
+        ``validation_split``: a fraction in (0, 1) of the rows of X (and y, sample_weight) held out
+        of training as validation data, as Keras has it, so the test set is never used to tune or
+        stop training. The rows are drawn at random from the model's seed (the same rows on every
+        fit of this model with the same number of rows); it excludes ``validation_data``.
         """
 
+        if unknown:
+            raise TypeError(_unknown_fit_args(unknown))
         X, y = self._check_xy(X, y, "X", "y")
+        if validation_split is not None:
+            if validation_data is not None:
+                raise ValueError("validation_split and validation_data exclude each other: hold out "
+                                 "part of X with validation_split, or pass your own validation_data")
+            X, y, sample_weight, validation_data = self._split_validation(X, y, sample_weight, validation_split)
         self._warn_if_badly_scaled(X, y)
         epochs = check.integer(epochs, "epochs", low=0)
         batch_size = check.integer(batch_size, "batch_size", low=1)
@@ -176,6 +193,22 @@ class MLP:
                           verbose=int(verbose), rng=rng, callbacks=callbacks,
                           sample_weight=None if sample_weight is None else sample_weight.astype(self.dtype),
                           row_weights=row_weights)
+
+    def _split_validation(self, X, y, sample_weight, fraction):
+        """(X_train, y_train, sample_weight_train, (X_val, y_val)): ``fraction`` of the rows held
+        out at random, drawn from the model's seed so every fit holds out the same rows."""
+        fraction = check.number(fraction, "validation_split", low=0.0, high=1.0, low_open=True, high_open=True)
+        n = len(X)
+        n_val = int(np.ceil(fraction * n))
+        if not 1 <= n_val <= n - 1:
+            raise ValueError(f"validation_split={fraction:g} of {n} rows leaves {n - n_val} to train on "
+                             f"and {n_val} to validate; each needs at least 1")
+        order = np.random.default_rng([self.seed, VALIDATION_STREAM]).permutation(n)
+        val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+        sample_weight = _weighting.check_sample_weight(sample_weight, n)
+        if sample_weight is not None:
+            sample_weight = sample_weight[train]
+        return X[train], y[train], sample_weight, (X[val], y[val])
 
     @property
     def schedule(self) -> ScheduleConfig:
@@ -221,16 +254,30 @@ class MLP:
             out[start:start + PREDICT_CHUNK] = a
         return out
 
+    def _warn_if_untrained(self, what: str):
+        """Warn once when predicting with the random initial weights: the answers look confident
+        (a class for every row) but mean nothing yet."""
+        if self._warned_untrained or self._fit_count or self.optimizer is not None:
+            return
+        if _crc(self.network.params) != self._initial_crc:  # weights loaded, converted or set by hand
+            return
+        self._warned_untrained = True
+        warnings.warn(f"{what} on a model that was never trained: its weights are the random initial "
+                      "ones, so the predictions are arbitrary; call fit(X, y) first (or MLP.load a "
+                      "trained model)", UserWarning, stacklevel=3)
+
     def predict_proba(self, X):
         """Class probabilities: softmax (cross_entropy) or sigmoid (binary_cross_entropy) of the output."""
         if not self.is_classifier:
             raise AttributeError(f"predict_proba needs a classification loss, this model uses {self.loss!r}")
+        self._warn_if_untrained("predict_proba")
         logits = self.forward(X)
         return self.backend.activation_forward(_losses.output_link(self.loss), logits)
 
     def predict(self, X):
         """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression,
         poisson: the rate exp(output); 1-D when there is one output)."""
+        self._warn_if_untrained("predict")
         out = self.forward(X)
         if self.loss == "poisson":
             out = np.exp(out)
@@ -340,6 +387,39 @@ class MLP:
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 
+    def _check_labels(self, y, y_name, n_out):
+        """Integer class labels for cross_entropy, or an error that says what is wrong with them."""
+        if y.dtype.kind == "f":
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"{y_name} contains NaN or infinity; cross_entropy needs a class label "
+                                 "(an integer) for every row")
+            if not np.all(y == np.round(y)):
+                odd = y[y != np.round(y)][0]
+                raise TypeError(f"{y_name} must hold integer class labels for cross_entropy, got "
+                                f"{float(odd)!r} (dtype {y.dtype}): labels are 0 .. n_classes-1 (or pass "
+                                "one-hot rows); for real-valued targets use loss='mse'")
+            y = y.astype(np.int64)
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"{y_name} must hold integer class labels for cross_entropy, got dtype {y.dtype}"
+                            + (" (map the names to 0 .. n_classes-1, e.g. with np.unique(y, "
+                               "return_inverse=True))" if y.dtype.kind in "OUS" else ""))
+        if y.min() < 0 or y.max() >= n_out:
+            raise ValueError(_label_advice(y_name, y.min(), y.max(), n_out))
+        return np.ascontiguousarray(y, dtype=np.int64)
+
+    def _shape_advice(self, y, y_name, n, n_out) -> str:
+        """The shape error for y, with the fix a newcomer most likely needs."""
+        text = f"{y_name} must have shape ({n}, {n_out}) for this model, got {y.shape}"
+        if self.loss == "cross_entropy" and y.ndim == 2 and y.shape[1] == 1:
+            return (text + f": a column of class labels? pass {y_name}.ravel() (labels, shape ({n},)), "
+                    f"or one-hot targets of shape ({n}, {n_out})")
+        if self.loss == "cross_entropy":
+            return text + f": pass integer labels of shape ({n},) or one-hot targets of shape ({n}, {n_out})"
+        if y.ndim == 2 and n_out == 1:
+            return text + f": this model has 1 output; give it {y.shape[1]} (the last of layer_sizes) " \
+                          "to predict that many targets"
+        return text
+
     def _check_xy(self, X, y, x_name, y_name):
         X = self._check_x(X, x_name)
         y = np.asarray(y)
@@ -347,25 +427,57 @@ class MLP:
             raise ValueError(f"{y_name} has {y.shape[0] if y.ndim else 0} rows, {x_name} has {len(X)}")
         n_out = self.layer_sizes[-1]
         if self.loss == "cross_entropy" and y.ndim == 1:
-            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-                y = y.astype(np.int64)
-            if y.dtype.kind not in "iu":
-                raise TypeError(f"{y_name} must hold integer class labels for cross_entropy, got dtype {y.dtype}")
-            if y.min() < 0 or y.max() >= n_out:
-                raise ValueError(f"{y_name} labels must lie in [0, {n_out}), got [{y.min()}, {y.max()}]")
-            return X, np.ascontiguousarray(y, dtype=np.int64)
+            return X, self._check_labels(y, y_name, n_out)
         if y.dtype.kind not in "fiu":
             raise TypeError(f"{y_name} must hold numbers, got dtype {y.dtype}")
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape[1] != n_out:
-            raise ValueError(f"{y_name} must have shape ({len(X)}, {n_out}) for this model, got {y.shape}")
+            raise ValueError(self._shape_advice(y, y_name, len(X), n_out))
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if not check.all_finite(y):
             raise ValueError(f"{y_name} contains NaN or infinity")
         if self.loss == "poisson" and y.min() < 0:
             raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
         return X, y
+
+
+OPTIMIZER_ARGS = ("lr", "learning_rate", "momentum", "weight_decay", "beta1", "beta2", "eps", "nesterov")
+
+
+def _unknown_fit_args(unknown: dict) -> str:
+    """fit's error for keywords it does not take; optimizer settings point to the optimizer."""
+    names = ", ".join(sorted(unknown))
+    optimizer = [k for k in unknown if k in OPTIMIZER_ARGS]
+    if optimizer:
+        settings = ", ".join(f"{'lr' if k == 'learning_rate' else k}={unknown[k]!r}" for k in optimizer)
+        return (f"fit() got an unexpected keyword argument {names}: {', '.join(optimizer)} belongs to the "
+                f"optimizer, as in fit(X, y, optimizer=fm.optim.Adam({settings})) (or fm.optim.SGD, AdamW, "
+                "RMSprop)")
+    return f"fit() got an unexpected keyword argument {names}"
+
+
+def _crc(arrays) -> int:
+    """A checksum of the parameters' bytes (fast: about a GB/s), to notice that they changed."""
+    crc = 0
+    for a in arrays:
+        crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel(), crc)
+    return crc
+
+
+def fresh_seed() -> int:
+    """A random seed from the operating system's entropy, in [0, 2**32)."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+def _label_advice(y_name: str, low, high, n_out: int) -> str:
+    """Why labels outside [0, n_out) do not fit, and the two ways out for a binary problem."""
+    text = (f"{y_name} labels must lie in [0, {n_out}), got [{low}, {high}]: a cross_entropy model has one "
+            f"output per class, so labels 0 .. {high} need {high + 1} outputs (the last of layer_sizes)")
+    if n_out == 1:
+        text += ("; for two classes use 2 outputs, or loss='binary_cross_entropy' with 1 output and "
+                 "0/1 targets")
+    return text
 
 
 def _layer_sizes(layer_sizes):

@@ -10,7 +10,7 @@ from . import _examples, _lr_sweep
 from ._compare import REFERENCE, compare
 from ._explanation import FORMATS, Explanation
 from ._json import plain
-from ._trace import Setup, gradients, loss_after_update, one_step
+from ._trace import Setup, gradients, loss_after_update, one_step, run
 
 # explain shows every number of the step (three times, for the backends): past these sizes the
 # output is no longer something a person reads, and fm.gradcheck is the tool to use instead.
@@ -25,8 +25,8 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
     The inputs; for each layer ``z = a_prev W + b`` and ``a = f(z)``; the prediction, the error
     and the loss; the output delta dL/dz; going back, each layer's delta by the chain rule and
     the gradients dL/dW and dL/db; the update ``dW = -lr * dL/dW`` and the new weights; the
-    loss after the step. Then the same step at a too-small, a good and a too-large learning
-    rate, and the C++, Numba and NumPy backends computing the same numbers digit by digit.
+    loss after the step. Then short training runs at many learning rates, naming the rates
+    that crawl, train well and diverge over the run beside the best single step, and the C++, Numba and NumPy backends computing the same numbers digit by digit.
 
     Parameters
     ----------
@@ -37,7 +37,8 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
         The batch, required with ``model`` (a few rows: every number is shown).
     lr : float, optional
         Learning rate of the step (plain gradient descent, whatever optimizer the model has).
-        Default: the "good" rate of the learning-rate sweep.
+        Default: the sweep's best single step, the grid rate whose one step lowers this
+        batch's loss most (the sweep shows what it does over many steps).
     example : "xor" or "house", optional
         Without a model: "xor" (default), the XOR truth table on a 2-2-1 sigmoid network with
         binary cross-entropy, or "house", 4 scaled houses on a 3-2-1 tanh network with mean
@@ -83,8 +84,15 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
                          "model's weights and x, y for extreme values")
     grid = _lr_sweep.grid()
     grid_losses = [loss_after_update(oracle, setup, grads_w, grads_b, r) for r in grid]
-    rates = _lr_sweep.choose(loss_before, grid, grid_losses)
-    step_lr = rates["good"] if lr is None else lr
+    window = _lr_sweep.run_window(grid, grid_losses)
+    run_grid, run_losses = [grid[i] for i in window], [grid_losses[i] for i in window]
+    params = sum(w.size + b.size for w, b in zip(setup.weights, setup.biases))
+    steps = _lr_sweep.run_steps(len(setup.x), params, len(run_grid))
+    points = _lr_sweep.checkpoints_of(steps)
+    curves = [run(oracle, setup, r, steps, _lr_sweep.GIVE_UP) for r in run_grid]
+    named = _lr_sweep.name_runs(run_grid, curves, run_losses)
+    picked = named["picked"]
+    step_lr = run_grid[picked["best single step"]] if lr is None else lr
 
     traces, unavailable = {}, {}
     for name in COMPARISON_ORDER:
@@ -111,23 +119,39 @@ def explain(model=None, x=None, y=None, lr=None, example=None, backend=None, for
             "computed_by": REFERENCE,
             "grid": grid,
             "grid_loss_after": grid_losses,
-            "rates": [_sweep_entry(kernels, setup, label, r) for label, r in rates.items()],
+            "run_steps": steps,
+            "checkpoints": points,
+            "run_grid": run_grid,
+            "grid_run_verdict": named["verdicts"],
+            "grid_run_loss": [_lr_sweep.checkpoints(c, points) for c in curves],
+            "rates": [_sweep_entry(kernels, setup, labels, run_grid[i], curves[i], named["verdicts"][i], points)
+                      for i, labels in _columns(picked)],
         },
     }
     return Explanation(plain(data), format=format)
 
 
-def _sweep_entry(kernels, setup: Setup, label: str, rate: float) -> dict:
-    """The step at ``rate`` by the explained backend, summarized for the side-by-side table."""
+def _columns(picked: dict) -> list:
+    """(grid index, labels) of the sweep table's columns, by rate; a rate picked twice is one column."""
+    labels = {}
+    for label, i in picked.items():
+        labels.setdefault(i, []).append(label)
+    return sorted(labels.items())
+
+
+def _sweep_entry(kernels, setup: Setup, labels: list, rate: float, curve: list, run_verdict: str,
+                 points: list) -> dict:
+    """The step at ``rate`` by the explained backend, and the oracle's run at it, for the table."""
     step = one_step(kernels, setup, rate)
     L = setup.n_layers
     largest = max(float(np.max(np.abs(step[f"{p}{k}"]))) for k in range(1, L + 1) for p in ("dW", "db"))
     before, after = step["loss"], step["loss_after"]
     return {
-        "label": label, "lr": rate, "loss_before": before, "loss_after": after,
+        "label": " = ".join(labels), "labels": labels, "lr": rate, "loss_before": before, "loss_after": after,
         "change": after - before, "relative_change": _lr_sweep.relative_change(before, after),
         "largest_step": largest, "verdict": _lr_sweep.verdict(before, after),
         "p_after": step["p_after"],
+        "run_loss": _lr_sweep.checkpoints(curve, points), "run_curve": curve, "run_verdict": run_verdict,
     }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import _format as fmt
-from ._lr_sweep import EXPLODE_FACTOR, SMALL_FACTOR
+from . import _format as fmt, _rows
+from . import _lr_sweep as sweep_rules
+
+MAX_ROWS_LISTED = 6  # more rows than this moving one way are counted, not listed
 
 
 @dataclass
@@ -122,8 +124,8 @@ def _intro(data, sizes, acts, loss, lr) -> list:
     layers = ", then ".join(
         f"{n} {'output' if k == len(sizes) - 1 else 'hidden'} unit{'s' if n != 1 else ''} ({act})"
         for k, (n, act) in enumerate(zip(sizes[1:], acts), start=1))
-    chosen = ("the good rate found in the learning-rate section below" if data["lr_from"] == "sweep"
-              else "the rate you chose")
+    chosen = ("the rate whose one step lowers this batch's loss most (section 7 shows what it does "
+              "over many steps)" if data["lr_from"] == "sweep" else "the rate you chose")
     dtype = data["network"]["model_dtype"]
     cast = f" (the model is {dtype}; its weights were copied to float64)" if dtype != "float64" else ""
     seed = data["network"].get("seed")
@@ -131,7 +133,8 @@ def _intro(data, sizes, acts, loss, lr) -> list:
             f"{'Its weights are fastmlp initial weights (seed ' + str(seed) + '). ' if seed is not None else ''}"
             f"The step is plain gradient descent with learning rate lr = {lr}, {chosen}. "
             f"Every number was computed by the {data['backend']} backend's kernels in float64{cast}; "
-            f"matrices show {fmt.MATRIX_DIGITS} significant digits.")
+            f"each matrix shows its largest entry to {fmt.MATRIX_DIGITS} significant digits and its "
+            "other entries with as many decimals, so the decimal points line up.")
     blocks = [Para(text)]
     if data["data"]["note"]:
         blocks.append(Para(data["data"]["note"]))
@@ -166,6 +169,38 @@ def _forward(v, sizes, acts, L) -> list:
         if k == L and act != "identity":
             blocks.append(Para(f"fastmlp fuses this {act} into the loss, which is faster and never takes "
                                "the log of a probability rounded to 0; the numbers are the same."))
+        if k < L:
+            blocks += _dead_units(v, k, act)
+    return blocks
+
+
+def _dead_units(v, k, act) -> list:
+    """A note when a ReLU unit is 0 for every row (or a row has every unit at 0): no gradient
+    flows back through it, which the backward pass will show as zeros."""
+    blocks = []
+    dead = _rows.dead_units(v, k, act)
+    if dead:
+        cols = _rows.listing(dead)
+        one = len(dead) == 1
+        blocks.append(Para(
+            f"Unit{'' if one else 's'} {cols} of layer {k} (column{'' if one else 's'} {cols} of a{k}, "
+            f"counted from 1) {'is' if one else 'are'} 0 for every row: z{k} is never positive there, so "
+            f"relu's slope f'(z) is 0 and no gradient flows back through {'it' if one else 'them'}. The "
+            f"backward pass shows {'this column' if one else 'these columns'} of delta{k} and dL/dW{k} as "
+            f"zeros, so the weights into {'it' if one else 'them'} (column{'' if one else 's'} {cols} of W{k}, "
+            f"entr{'y' if one else 'ies'} {cols} of b{k}) do not change in this step, nor, since a{k} is 0 "
+            f"there, the weights out of {'it' if one else 'them'} (row{'' if one else 's'} {cols} of W{k + 1}). "
+            "A ReLU unit that is off for every example is called dead; if it stays so on all the data, it "
+            "never learns again (a smaller learning rate, or leaky_relu, can avoid it)."))
+    silent = _rows.silent_rows(v, k, act)
+    if silent and len(silent) < len(v[f"a{k}"]):
+        rows = _rows.listing(silent)
+        one = len(silent) == 1
+        blocks.append(Para(
+            f"Row{'' if one else 's'} {rows} of a{k} {'is' if one else 'are'} 0 in every unit: "
+            f"{'that example adds' if one else 'those examples add'} nothing to dL/dW{k + 1} and "
+            f"{'sends' if one else 'send'} no gradient further back, to "
+            f"{'layer 1' if k == 1 else f'layers 1 to {k}'}."))
     return blocks
 
 
@@ -232,9 +267,14 @@ def _update(v, lr, L) -> list:
 
 def _after(data, v) -> list:
     before, after = v["loss"], v["loss_after"]
+    one = len(v["t"][0]) == 1
+    dist = "|p - t|" if one else "sum |p - t|"
+    rows = _rows.moves(v)
     blocks = [Heading("6. After the step"),
-              Para("The same batch through the new weights:"),
-              Matrices([("p before", v["p"]), ("p after", v["p_after"]), ("t", v["t"])])]
+              Para(f"The same batch through the new weights, and each row's distance from its target, "
+                   f"{dist}{'' if one else ' over its outputs'}:"),
+              Matrices([("p before", v["p"]), ("p after", v["p_after"]), ("t", v["t"]),
+                        (f"{dist} before", rows["before"][:, None]), (f"{dist} after", rows["after"][:, None])])]
     if after is None:
         blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after: overflow"))
         blocks.append(Para("The step was so large that the loss overflowed: this learning rate is far "
@@ -244,51 +284,118 @@ def _after(data, v) -> list:
     rel = f", {change / before:+.2%}" if before else ""
     blocks.append(Formula(f"loss before {fmt.scalar(before)}  ->  after {fmt.scalar(after)}   "
                           f"(change {fmt.scalar(change, 3)}{rel})"))
-    if after < before:
-        blocks.append(Para("The loss went down: the step moved the predictions toward the targets."))
-    elif after > before:
-        blocks.append(Para(f"The loss went up: lr = {fmt.rate(data['lr'])} is too large for this step "
-                           "(see the next section)."))
-    else:
-        blocks.append(Para("The loss did not change (the gradient is zero, or the step too small to show)."))
+    blocks.append(Para(_loss_sentence(data, before, after) + " " + _rows_sentence(rows, dist)))
+    if after < before and rows["away"]:
+        blocks.append(Para(
+            "That is normal for a batch step: the gradient is the mean of the rows' gradients, so the step "
+            "goes where the rows gain most together, and a row whose own gradient points another way can "
+            "lose ground. The next steps start from new gradients and can win it back."))
     return blocks
+
+
+def _loss_sentence(data, before, after) -> str:
+    if after < before:
+        return "The batch loss went down."
+    if after > before:
+        return (f"The batch loss went up: a step against the gradient lowers the loss when it is short "
+                f"enough, so lr = {fmt.rate(data['lr'])} is too long a step for this batch (see the next section).")
+    return "The loss did not change (the gradient is zero, or the step too small to show)."
+
+
+def _rows_sentence(rows, dist) -> str:
+    """Which rows moved toward their targets and which away, with the distances shown above."""
+    n = len(rows["before"])
+    if len(rows["toward"]) == n:
+        return f"Every row moved toward its target: {dist} fell in each one."
+    if len(rows["away"]) == n:
+        return f"Every row moved away from its target: {dist} grew in each one."
+    shown_before, shown_after = _column_text(rows["before"]), _column_text(rows["after"])
+    parts = []
+    for key, verb in (("toward", "moved toward its target"), ("away", "moved away from its target"),
+                      ("same", "stayed where it was")):
+        picked = rows[key]
+        if not picked:
+            continue
+        plural = len(picked) > 1
+        verb = verb.replace("its target", "their targets") if plural else verb
+        if len(picked) > MAX_ROWS_LISTED:  # a long list reads worse than a count
+            parts.append(f"{len(picked)} rows {verb}")
+            continue
+        changes = ", ".join(f"{shown_before[i - 1]} -> {shown_after[i - 1]}" for i in picked)
+        parts.append(f"row{'s' if plural else ''} {_rows.listing(picked)} {verb} ({dist} {changes})")
+    return f"Row by row (counted from 1): {'; '.join(parts)}."
+
+
+def _column_text(values) -> list:
+    """A column's entries as the matrix above prints them (same decimals), so the prose matches."""
+    return [row[0].strip() for row in fmt.matrix_cells(values[:, None], max_rows=len(values))]
 
 
 def _sweep(data) -> list:
     sweep = data["lr_sweep"]
-    grid = sweep["grid"]
+    runs, steps = sweep["run_grid"], sweep["run_steps"]
     entries = sweep["rates"]
-    rows = [
-        ["lr"] + [fmt.rate(e["lr"]) for e in entries],
-        ["largest weight change"] + [fmt.scalar(e["largest_step"], 3) for e in entries],
-        ["loss before"] + [fmt.scalar(e["loss_before"]) for e in entries],
-        ["loss after"] + [fmt.scalar(e["loss_after"]) for e in entries],
-        ["change"] + [_change(e) for e in entries],
-        ["what happens"] + [e["verdict"] for e in entries],
-    ]
-    return [Heading("7. The learning rate: too small, good, too large"),
-            Para("The gradient fixes the direction of the step; the learning rate sets its length. The "
-                 f"loss after one step was computed (by the NumPy oracle) for every rate 1, 2, 5 x 10^k "
-                 f"from {fmt.rate(grid[0])} to {fmt.rate(grid[-1])}. 'good' lowers it the most; 'too "
-                 f"small' is good / {SMALL_FACTOR}; 'too large' is the smallest larger rate that "
-                 f"multiplies the loss by {EXPLODE_FACTOR:g} or more. The same step at each, by the "
-                 f"{data['backend']} backend:"),
+    rows = [["lr"] + [fmt.rate(e["lr"]) for e in entries],
+            ["loss at the start"] + [fmt.scalar(e["loss_before"]) for e in entries],
+            ["after 1 step"] + [fmt.scalar(e["loss_after"]) for e in entries],
+            ["1 step: the loss"] + [e["verdict"] for e in entries]]
+    for j, n in enumerate(sweep["checkpoints"][1:], start=1):
+        rows.append([f"after {n} steps"] + [_run_loss(e["run_loss"][j]) for e in entries])
+    rows.append([f"{steps} steps: the loss"] + [e["run_verdict"] for e in entries])
+    rules = sweep_rules
+    return [Heading("7. The learning rate: what a rate does over many steps"),
+            Para("The gradient fixes the direction of a step; the learning rate sets its length. One step "
+                 "says little about training, which takes many: so, starting from the same weights, "
+                 f"{steps} steps of gradient descent on this batch were run (by the NumPy oracle) at every "
+                 f"rate 1, 2, 5 x 10^k from {fmt.rate(runs[0])} to {fmt.rate(runs[-1])}. A run "
+                 f"'{rules.DIVERGES}' when it ends no lower than it started (runs are stopped once the loss "
+                 f"passes {rules.GIVE_UP:g} times its start), is '{rules.UNSTEADY}' when the loss rose on "
+                 f"some step on the way, and '{rules.CRAWLS}' when it falls less than "
+                 f"{rules.CRAWL_FRACTION:.0%} as far as the good run. 'good' ends lowest among the runs "
+                 f"that fall at every step; 'too small' is the largest smaller rate that crawls; 'too large' "
+                 f"the smallest larger rate that diverges; 'best single step' is the rate whose first step "
+                 f"alone lowers the loss most (fm.plot.lr_sweep draws each run's whole curve). The first "
+                 f"step at each is by the {data['backend']} backend:"),
             Table([""] + [e["label"] for e in entries], rows, [False] + [True] * len(entries)),
-            Para(_sweep_moral(entries))]
+            Para(_sweep_moral(entries, steps))]
 
 
-def _sweep_moral(entries) -> str:
-    """What the three columns teach; said differently when this batch does not show it."""
-    good, large = entries[1]["verdict"], entries[2]["verdict"]
-    if good != "drops":
-        return ("No rate tried lowered this batch's loss noticeably: the gradient is zero or nearly so, "
-                "and a step along it changes almost nothing, whatever its length.")
-    if not large.startswith(("rises", "explodes")):
-        return ("No rate tried made this batch's loss rise: along this gradient it keeps falling (a "
-                "batch this small can be fit ever better by a longer step), so 'too large' shows the "
-                "larger rate that helped least. On more data, steps that long overshoot.")
-    return ("Too small and training crawls; too large and each step overshoots the valley it was "
-            "heading into, so the loss climbs instead of falling.")
+def _run_loss(value) -> str:
+    return "stopped" if value is None else fmt.scalar(value)
+
+
+def _sweep_moral(entries, steps) -> str:
+    """What the columns teach, said from this batch's runs."""
+    by_label = {label: e for e in entries for label in e["labels"]}
+    good, greedy, large = by_label["good"], by_label["best single step"], by_label["too large"]
+    g, best = fmt.rate(greedy["lr"]), fmt.rate(good["lr"])
+    if good["run_verdict"] != sweep_rules.STEADY:
+        return ("No rate tried lowered this batch's loss at every step of its run: the gradient is zero "
+                "or nearly so here, and the rates cannot be told apart.")
+    why = ("One step is judged only along the first gradient, where the loss curves gently; the next "
+           "gradients point across the valley's steeper sides, where a step that long jumps from wall to wall.")
+    if greedy is good:
+        text = (f"Here the best single step, lr = {g}, is also the rate whose {steps}-step run ends lowest "
+                "while falling at every step.")
+        if large["run_verdict"] == sweep_rules.DIVERGES:
+            text += (f" A few times larger, lr = {fmt.rate(large['lr'])} overshoots: its loss ends no lower "
+                     "than it started.")
+        return text
+    if greedy["run_verdict"] == sweep_rules.DIVERGES:
+        return (f"The best single step, lr = {g}, is too large to train with: after {steps} steps its loss is "
+                f"no lower than at the start, while at lr = {best} it falls at every step. " + why)
+    if greedy["run_verdict"] == sweep_rules.UNSTEADY:
+        end = "lower" if _end(greedy) < _end(good) else "higher"
+        return (f"The best single step, lr = {g}, overshoots: over {steps} steps its loss rose on some steps "
+                f"(it ends {end} than at lr = {best}, which falls at every step). " + why)
+    return (f"Here the best single step, lr = {g}, falls at every step too, but ends higher after {steps} "
+            f"steps than lr = {best}: which rate looks best depends on how many steps you look at, and "
+            "training takes many.")
+
+
+def _end(entry) -> float:
+    end = entry["run_loss"][-1]
+    return float("inf") if end is None else end
 
 
 def _backends(data) -> list:

@@ -74,11 +74,11 @@ def _number_style(values: np.ndarray, digits: int):
     return lambda v: f"{v:.{digits - 1}e}"
 
 
-def matrix_cells(value, digits: int = MATRIX_DIGITS) -> list:
+def matrix_cells(value, digits: int = MATRIX_DIGITS, max_rows: int = MAX_ROWS) -> list:
     """The entries of ``value`` (scalar, vector or matrix) as rows of strings, every column
     right-aligned to its widest entry, large matrices elided with "..." rows and columns."""
     arr = as_matrix(value)
-    rows, cols = _shown(arr.shape[0], MAX_ROWS), _shown(arr.shape[1], MAX_COLS)
+    rows, cols = _shown(arr.shape[0], max_rows), _shown(arr.shape[1], MAX_COLS)
     shown = arr[np.ix_([r for r in rows if r is not None], [c for c in cols if c is not None])]
     fmt = _number_style(shown, digits)
 

@@ -1,15 +1,19 @@
-"""Three learning rates for the same step, picked from the step's own numbers.
+"""Learning rates named by what a short training run at each does, and the best single step.
 
 The step's direction is fixed (minus the gradient); only its length, the learning rate, varies.
-The loss after the step is computed for every rate 1, 2, 5 x 10^k on a wide grid, then:
+For every rate 1, 2, 5 x 10^k on a wide grid, the loss after one step is computed; for those
+within a few decades of the best single step (`run_window`), also the loss curve of RUN_STEPS steps (fewer for a large batch and
+model, see `run_steps`) of plain gradient descent on the batch. A rate's run is then named by what it does:
 
-- good:      the grid rate whose step lowers this batch's loss the most;
-- too small: good / 1000, a step so short the loss barely moves;
-- too large: the smallest grid rate above good whose step multiplies the loss by at least
-  EXPLODE_FACTOR (or, if none does, the one that raises it most).
+- "diverges":  it ends no lower than it started (or overflows);
+- "unsteady":  it ends lower, but the loss rose on some step on the way;
+- "crawls":    it falls at every step but by less than CRAWL_FRACTION of what the good run falls;
+- "falls steadily": it falls at every step, and by a good part of what the good run falls.
 
-Picking from the curve rather than fixing 0.001 / 0.1 / 100 makes the three outcomes happen for
-any network and batch: rates are only "small" or "large" relative to the curvature of the loss.
+and three rates are picked: good (lowest after the run among runs that fall at every step), too
+small (the largest smaller rate that crawls) and too large (the smallest larger rate that
+diverges). The best single step (the rate whose first step lowers the loss most) is shown beside
+them with its own run: greedy in one step, it is often too long for the steps that follow.
 """
 
 from __future__ import annotations
@@ -20,9 +24,16 @@ import numpy as np
 
 GRID_DECADES = range(-5, 7)  # 1e-5 .. 5e6: wide enough that the largest step overshoots any small net
 GRID_MANTISSAS = (1, 2, 5)
-SMALL_FACTOR = 1000  # too small = good / 1000: the loss moves about a thousandth as much
-EXPLODE_FACTOR = 10.0  # "explodes": the loss after the step is at least 10 times the loss before
+RUN_STEPS = 100  # long enough to see a rate oscillate or creep; quick on a small batch (<0.5 s)
+MIN_RUN_STEPS = 10  # a large batch and model get shorter runs, never shorter than this
+RUN_FLOPS = 2e9  # about a second of float64 work for all the runs together, past the small cases
+CRAWL_FRACTION = 0.1  # a run "crawls" when it lowers the loss by less than a tenth of the good run
+RISE_TOL = 1e-9  # relative: a step "raises" the loss by more than roundoff, not by 1e-16 noise
+GIVE_UP = 1e3  # a run whose loss passes 1000x its start has diverged: stop it there
+EXPLODE_FACTOR = 10.0  # one step "explodes" the loss: at least 10 times the loss before
 BARELY = 0.01  # a relative change of the loss under 1% "barely moves"
+
+DIVERGES, UNSTEADY, CRAWLS, STEADY, FLAT = "diverges", "unsteady", "crawls", "falls steadily", "stays flat"
 
 
 def grid() -> list:
@@ -30,25 +41,73 @@ def grid() -> list:
     return [float(f"{m}e{k}") for k in GRID_DECADES for m in GRID_MANTISSAS]
 
 
-def choose(loss_before: float, rates: list, losses: list) -> dict:
-    """{"too small", "good", "too large"} -> rate, from the loss after a step at each grid rate."""
-    losses = np.array([x if math.isfinite(x) else np.inf for x in losses], dtype=np.float64)
-    best = int(np.argmin(losses))
-    good = rates[best]
-    above = range(best + 1, len(rates))
-    exploding = [i for i in above if losses[i] >= EXPLODE_FACTOR * loss_before]
-    if exploding:
-        large = rates[exploding[0]]
-    elif len(above):
-        large = rates[max(above, key=lambda i: losses[i])]
-    else:  # good is the largest rate tried
-        large = good * 10
-    small = float(f"{good / SMALL_FACTOR:.1g}")  # keep 1-2-5 rates readable: 2 / 1000 -> 0.002
-    return {"too small": small, "good": good, "too large": large}
+RUN_BELOW, RUN_ABOVE = 1e4, 1e3  # runs cover the grid from best single step / 1e4 to x 1e3
+
+
+def run_window(rates: list, one_step_losses: list) -> list:
+    """Indices of the grid rates that get a run: from RUN_BELOW below the best single step to
+    RUN_ABOVE above it. Far smaller rates only crawl and far larger ones blow up at once; leaving
+    them out keeps the runs quick."""
+    losses = np.array([x if math.isfinite(x) else np.inf for x in one_step_losses])
+    greedy = rates[int(np.argmin(losses))]
+    return [i for i, r in enumerate(rates) if greedy / RUN_BELOW <= r * (1 + 1e-9) and r <= greedy * RUN_ABOVE * (1 + 1e-9)]
+
+
+def run_steps(rows: int, params: int, n_rates: int) -> int:
+    """Steps per run: RUN_STEPS, fewer when rows x params makes the runs long (a step costs about
+    6 rows x params flops: forward, and backward's two products)."""
+    affordable = int(RUN_FLOPS // (6 * rows * params * n_rates))
+    return max(MIN_RUN_STEPS, min(RUN_STEPS, affordable))
+
+
+def checkpoints_of(steps: int) -> list:
+    """The steps after which the table shows the loss: 1, a tenth, three tenths and all of them."""
+    return sorted({1, max(1, steps // 10), max(1, 3 * steps // 10), steps})
+
+
+def run_kind(curve) -> str:
+    """What a run's loss curve (loss at step 0, 1, ...; inf once it overflowed) does, before
+    "crawls" is told apart from "falls steadily" (that needs the good run: see `name_runs`)."""
+    start, end = curve[0], curve[-1]
+    if not math.isfinite(end) or end >= start:
+        return FLAT if end == start else DIVERGES
+    rises = any(b > a + RISE_TOL * abs(a) for a, b in zip(curve, curve[1:]))
+    return UNSTEADY if rises else STEADY
+
+
+def name_runs(rates: list, curves: list, one_step_losses: list) -> dict:
+    """Each grid rate's verdict, and the rates called "too small", "good", "too large" and
+    "best single step", from every rate's run (``curves``) and first-step loss."""
+    kinds = [run_kind(c) for c in curves]
+    ends = np.array([c[-1] if math.isfinite(c[-1]) else np.inf for c in curves])
+    steady = [i for i, k in enumerate(kinds) if k == STEADY]
+    falling = [i for i, k in enumerate(kinds) if k in (STEADY, UNSTEADY)]
+    pool = steady or falling or list(range(len(rates)))
+    good = min(pool, key=lambda i: (ends[i], i))
+    start = curves[good][0]
+    drop = start - ends[good]
+    verdicts = []
+    for i, kind in enumerate(kinds):
+        if kind == STEADY and drop > 0 and start - ends[i] < CRAWL_FRACTION * drop:
+            kind = CRAWLS
+        verdicts.append(kind)
+    smaller = [i for i in range(good) if verdicts[i] == CRAWLS]
+    small = smaller[-1] if smaller else 0
+    larger = [i for i in range(good + 1, len(rates)) if verdicts[i] == DIVERGES]
+    large = larger[0] if larger else len(rates) - 1
+    losses = np.array([x if math.isfinite(x) else np.inf for x in one_step_losses])
+    greedy = int(np.argmin(losses))
+    return {"verdicts": verdicts,
+            "picked": {"too small": small, "good": good, "too large": large, "best single step": greedy}}
+
+
+def checkpoints(curve, points) -> list:
+    """The loss after each of ``points`` steps; None for steps a diverged run never took."""
+    return [curve[n] if n < len(curve) else None for n in points]
 
 
 def verdict(loss_before: float, loss_after: float) -> str:
-    """What the step did to the loss, in a learner's words."""
+    """What one step did to the loss, in a learner's words."""
     if not math.isfinite(loss_after):
         return "explodes (overflow)"
     change = loss_after - loss_before

@@ -59,14 +59,34 @@ def loss_after_update(kernels, setup: Setup, grads_w, grads_b, lr: float) -> flo
         return kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)[0]
 
 
-def gradients(kernels, setup: Setup):
-    """(loss, dL/dW per layer, dL/db per layer) at the setup's weights."""
-    inputs, zs, outs = forward(kernels, setup, setup.weights, setup.biases)
+def run(kernels, setup: Setup, lr: float, steps: int, give_up: float) -> list:
+    """The loss curve of ``steps`` plain gradient-descent steps at rate ``lr`` on the batch: the
+    loss before step 1, after step 1, ... Stops early (the curve is shorter) once the loss is not
+    finite or passes ``give_up`` times its start; the setup's own weights are never changed."""
+    weights, biases = list(setup.weights), list(setup.biases)
+    curve = []
+    with np.errstate(all="ignore"):  # a divergent rate may overflow: that is what it shows
+        for _ in range(steps):
+            loss, grads_w, grads_b = gradients(kernels, setup, weights, biases)
+            curve.append(float(loss))
+            if not np.isfinite(loss) or loss > give_up * curve[0]:
+                return curve
+            weights, biases = _updated(kernels, weights, grads_w, lr), _updated(kernels, biases, grads_b, lr)
+        inputs, zs, outs = forward(kernels, setup, weights, biases)
+        curve.append(float(kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)[0]))
+    return curve
+
+
+def gradients(kernels, setup: Setup, weights=None, biases=None):
+    """(loss, dL/dW per layer, dL/db per layer) at ``weights``, ``biases`` (default: the setup's)."""
+    weights = setup.weights if weights is None else weights
+    biases = setup.biases if biases is None else biases
+    inputs, zs, outs = forward(kernels, setup, weights, biases)
     loss, grad = kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)
     grads_w, grads_b = [None] * setup.n_layers, [None] * setup.n_layers
     for i in reversed(range(setup.n_layers)):
         grad, grads_w[i], grads_b[i] = kernels.dense_backward(
-            inputs[i], setup.weights[i], zs[i], outs[i], grad, setup.activations[i])
+            inputs[i], weights[i], zs[i], outs[i], grad, setup.activations[i])
     return loss, grads_w, grads_b
 
 

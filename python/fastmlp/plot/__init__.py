@@ -12,6 +12,7 @@
     norms, _ = fm.plot.record_gradient_norms(model, X, y, epochs=20)
     fm.plot.gradient_norms(norms)                  # ||dL/dW|| per layer over training
     fm.plot.lr_find(fm.lr_find(model, X, y))       # loss against learning rate
+    fm.plot.lr_sweep(fm.explain())                 # loss curves of explain's learning-rate runs
 
 Every function draws into ``ax=`` when given (a sequence of Axes for multi-panel pictures),
 else into a new pyplot figure, and returns the Axes (one panel) or the Figure (several). Nothing
@@ -22,7 +23,7 @@ matplotlib is imported on the first drawing call, not by ``import fastmlp``.
 from .boundary import animate_boundary, boundary_snapshots, decision_boundary
 from .curves import history, loss_curve, metric_curve, save_history
 from .gradients import gradient_norms
-from .lr import lr_find
+from .lr import lr_find, lr_sweep
 from .recorders import GradientNorms, WeightSnapshots, record_gradient_norms
 from .weights import first_layer_weights
 
@@ -40,4 +41,5 @@ __all__ = [
     "WeightSnapshots",
     "record_gradient_norms",
     "lr_find",
+    "lr_sweep",
 ]

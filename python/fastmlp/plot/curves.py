@@ -25,10 +25,16 @@ def _epochs(values):
     return np.arange(1, len(values) + 1)
 
 
-def _integer_epochs(ax):
+# The training value is the mean over an epoch's steps while the weights were still changing; the
+# validation value is measured once after the epoch. Epoch 1's training loss thus includes the
+# untrained first steps and sits far above the validation loss: the plot says so under its axis.
+WHEN_MEASURED = "train: mean over the epoch's steps; validation: after the epoch"
+
+
+def _integer_epochs(ax, both: bool = False):
     from matplotlib.ticker import MaxNLocator
 
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch\n" + WHEN_MEASURED if both else "epoch", fontsize="small" if both else None)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -40,14 +46,15 @@ def has_metric(history) -> bool:
 def loss_curve(history, ax=None, *, show=False):
     """Training loss per epoch, and validation loss when the fit had validation data.
 
-    Lines are labelled "train" and "validation"; x is the epoch, counted from 1. Returns the Axes.
+    Lines are labelled "train" and "validation"; x is the epoch, counted from 1. With both, the
+    x-axis label says when each is measured (`WHEN_MEASURED`). Returns the Axes.
     """
     history = _check_history(history)
     ax = _mpl.axes(ax)
     ax.plot(_epochs(history.loss), history.loss, marker=".", color="C0", label="train")
     if len(history.val_loss):
         ax.plot(_epochs(history.val_loss), history.val_loss, marker=".", color="C1", label="validation")
-    _integer_epochs(ax)
+    _integer_epochs(ax, both=bool(len(history.val_loss)))
     ax.set_ylabel("loss")
     ax.set_title("loss")
     ax.grid(True, alpha=0.3)
@@ -67,7 +74,7 @@ def metric_curve(history, ax=None, *, show=False):
     if len(history.val_metric):
         ax.plot(_epochs(history.val_metric), history.val_metric, marker=".", color="C1", label="validation")
     label = METRIC_LABELS.get(history.metric_name, history.metric_name)
-    _integer_epochs(ax)
+    _integer_epochs(ax, both=bool(len(history.metric) and len(history.val_metric)))
     ax.set_ylabel(label)
     ax.set_title(label)
     ax.grid(True, alpha=0.3)

@@ -37,6 +37,22 @@ CONVERGENCE_ADVICE = ("Raise max_iter, or lower tol (now {tol}) only if the loss
                       "if it falls slowly.")
 
 
+TARGET_SCALE = 10.0  # a regression target beyond this many units from 0 trains slowly unscaled
+
+
+def _target_advice(is_classifier, Y) -> str:
+    """For a regressor whose target is far from mean 0 and standard deviation 1, the advice that
+    fixes it: the inputs may be scaled already, the target is what the loss sees."""
+    if is_classifier:
+        return ""
+    big = float(np.max(np.abs(Y))) if np.size(Y) else 0.0
+    if big <= TARGET_SCALE:
+        return ""
+    return (f" The target y reaches {big:.3g}: scale it too (e.g. sklearn.compose.TransformedTargetRegressor"
+            "(regressor=MLPRegressor(...), transformer=StandardScaler())), so the network predicts values "
+            "near 0 and 1.")
+
+
 def _stochastic_solver(est):
     """partial_fit exists only for solver 'sgd' or 'adam' (as in scikit-learn)."""
     if est.solver not in ("sgd", "adam"):
@@ -209,7 +225,8 @@ class BaseMLP(BaseEstimator):
                     warnings.warn(
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                         "the optimization hasn't converged yet. "
-                        + CONVERGENCE_ADVICE.format(tol=self.tol, lr=self.learning_rate_init),
+                        + CONVERGENCE_ADVICE.format(tol=self.tol, lr=self.learning_rate_init)
+                        + _target_advice(self._is_classifier, Y),
                         ConvergenceWarning)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
