@@ -94,8 +94,17 @@ def _sklearn(out: str, tmp_path: Path):
     assert "[[" in out  # predict_proba's rows
 
 
+def _onnx(out: str, tmp_path: Path):
+    # each print shows onnxruntime's labels, then fastmlp's own predict: the same five classes
+    for line in out.strip().splitlines():
+        left, right = line.split("] [")
+        assert left.strip("[ ").split() == right.strip("] ").split(), line
+    assert (tmp_path / "moons.onnx").is_file()
+
+
 # (section, index) -> what the block's output must show
 PYTHON_CHECKS = {
+    ("Deploy: ONNX", 0): _onnx,
     ("In Python", 0): _in_python,
     ("scikit-learn drop-in", 0): _sklearn,
 }
