@@ -27,9 +27,9 @@ namespace {
 // Below parallel_min_macs multiply-adds it runs serially. From there on it uses the workers
 // that are awake (spinning after a recent job: the GEMMs of a training step, back to back),
 // which costs ~1 us, and wakes sleeping ones when the previous job ended moments ago (a stream
-// of GEMMs; thread_pool.cpp). Waking a sleeping worker for an isolated call costs the caller
-// 5-60 us on this VM and the worker joined only 40-100 us later, so an isolated GEMM wakes
-// sleeping workers only from kWakeFactor times the threshold (2^23) on.
+// of GEMMs; thread_pool.cpp). Waking a sleeping worker costs the caller tens of microseconds
+// and the worker joins later still (docs/tuning.md), so an isolated GEMM wakes sleeping
+// workers only from kWakeFactor times the threshold (2^23) on.
 // Tests lower the threshold to 0 with set_parallel_min_macs, which then also wakes always.
 std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 19};
 constexpr int64_t kWakeFactor = 16;
@@ -57,10 +57,9 @@ thread_local PackBuffer t_pack_a, t_pack_b;
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // The Blocking with KC cut into equal blocks: k = 784 at KC 512 runs as 2 x 392, not 512 +
-// 272, and k = 1024 at KC 192 as 6 x 171, not 5 x 192 + 64: the same number of passes over C
-// (one load and store of every C tile each), none of them for a sliver of work (measured at
-// KC 192: 1024^3 +3-5 %, 4096x512x512 +3-6 %, the rest within noise). It depends on k alone,
-// so every thread count blocks, and rounds, alike.
+// 272: the same number of passes over C (one load and store of every C tile each), none of
+// them for a sliver of work (docs/tuning.md). It depends on k alone, so every thread count
+// blocks, and rounds, alike.
 Blocking balanced_kc(Blocking bk, int64_t k) {
   if (k > bk.kc) {
     const int64_t blocks = (k + bk.kc - 1) / bk.kc;

@@ -27,14 +27,9 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
 // Multiply-adds (m*n*k) below which a GEMM runs on the calling thread alone. From there on it
 // also uses pool workers that are awake (spinning after a recent job) or that a stream of
 // GEMMs keeps awake; an isolated call wakes sleeping workers only from 16x this size on
-// (gemm.cpp). Default 2^19, from bench/calibrate_threshold.py on the 2-vCPU dev VM (2 threads
-// vs 1, streams of calls, quiet machine, 2026-11-25): 2^17 and below lost (0.56-0.80x), 2^18
-// (64^3) gained 1.23x, 2^19 (32x128x128) 1.26x, 2^20 1.34x, 2^21 1.57x. An earlier run under
-// load saw 64^3 lose up to 1.5x in the VM's noisy phases (a stolen second vCPU), hence one
-// step of margin: 2^19. A worker woken for one isolated call joined only after 40-100 us, so
-// such a call gained nothing below ~2^23: hence wake at 16x = 2^23. Recalibrate with
-// bench/calibrate_threshold.py on other machines. A process-wide knob for tests (0: split and
-// wake always) and benchmarks.
+// (gemm.cpp). Default 2^19, calibrated by bench/calibrate_threshold.py (docs/tuning.md has the
+// run; recalibrate on other machines). A process-wide knob for tests (0: split and wake
+// always) and benchmarks.
 int64_t parallel_min_macs();
 void set_parallel_min_macs(int64_t macs);
 

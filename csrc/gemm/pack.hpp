@@ -74,8 +74,9 @@ inline bool pack_rows(int64_t r, int64_t kc, int64_t len, const T* src, int64_t 
 // a(i, p) = a[i * rs + p * cs] for i < mc, p < kc.
 // A row-major A (cs == 1) goes through G x G register transposes (transpose_block), all rows
 // of a micro-panel per G columns, so its MR rows stream in together and each line of the
-// panel is written whole; the element-by-element gather cost 9 % of a 1024^3 float32 GEMM.
-// The rest (other strides, the last rows and columns) is the plain loop.
+// panel is written whole (an element-by-element gather cost a tenth of a large GEMM).
+// A column-major A goes through pack_rows; the rest (other strides, the last rows and
+// columns) is the plain loop.
 template <class T>
 void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs,
                   T* dst) {
@@ -108,8 +109,6 @@ void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, in
   }
 }
 
-inline constexpr int64_t kAheadB = 8;  // rows (pack_b_panel)
-
 // b(p, j) = b[p * rs + j * cs] for p < kc, j < nc.
 template <class T>
 void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs,
@@ -119,27 +118,15 @@ void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, in
   // row-major A: its register transposes replace a gather of nr values cs apart per row.
   if (rs == 1 && cs != 1) return pack_a_panel(nr, nc, kc, b, cs, rs, dst);
   if (cs == 1 && pack_rows(nr, kc, nc, b, rs, dst)) return;
+  // Any other strides (NumPy slices with steps, broadcasts): element by element.
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int64_t nr_cur = nc - jr < nr ? nc - jr : nr;
     const T* src = b + jr * cs;
-    for (int64_t p = 0; p < kc; ++p) {
+    for (int64_t p = 0; p < kc; ++p, dst += nr) {
       const T* row = src + p * rs;
-      // A row-major B's pieces are NR values a row stride apart, each on its own page once
-      // rows are 4 KiB or longer, where the hardware prefetchers stop: ask for the piece
-      // kAheadB rows on (paired ratios +0.2-2 % on 256x784x512 .. 2048^3, up to +6 % at
-      // 512^3 float32; 16 and 32 rows ahead, or row-major walks over 2-4 panels, no better).
-      if (cs == 1 && p + kAheadB < kc) {
-        __builtin_prefetch(row + kAheadB * rs);
-        __builtin_prefetch(row + kAheadB * rs + nr_cur - 1);
-      }
       int64_t j = 0;
-      if (cs == 1) {
-        for (; j < nr_cur; ++j) dst[j] = row[j];  // the common row-major case: a plain copy
-      } else {
-        for (; j < nr_cur; ++j) dst[j] = row[j * cs];
-      }
+      for (; j < nr_cur; ++j) dst[j] = row[j * cs];
       for (; j < nr; ++j) dst[j] = T(0);
-      dst += nr;
     }
   }
 }

@@ -1,16 +1,13 @@
 // AVX-512 micro-kernels (this TU alone is compiled with -mavx512f -mavx512vl -mavx512bw
 // -mavx512dq; CMakeLists.txt).
 //
-// Register tile: MR rows of C by NV zmm vectors (NR = NV * lanes). Per k step: NV aligned loads
-// of the packed B row, then per row i one broadcast of A(i, p) and NV FMAs.
+// Register tile: MR rows of C by NV zmm vectors (NR = NV * lanes). Per k step: NV loads of the
+// B row, then per row i one broadcast of A(i, p) and NV FMAs.
 //   8 x 32 floats / 8 x 16 doubles = 16 acc + 2 B + 1 A broadcast = 19/32 zmm.
 // Why 8 rows and not the 12 x 32 or 14 x 32 tiles that fill the register file: 16 independent
-// chains already cover FMA latency x throughput on both Zen 4 (zmm FMAs double-pumped on two
-// 256-bit pipes, 1 per cycle, 4 cycles) and Zen 5 (two 512-bit pipes, 2 per cycle: 8 chains),
-// the loads (2 + 8 per 16 FMAs) stay under the load ports, and the MLP batch sizes
-// (64, 128, 256) split into whole 8-row tiles (12 x 32 measured no faster on Zen 5, and
-// slower at M = 64; 12 x 16 doubles, re-measured at KC 512 with A packed or in place, 2-5 %
-// slower at 1024^3 and 2048^3).
+// chains already cover FMA latency x throughput (Zen 4: 1 zmm FMA per cycle, 4 cycles; Zen 5:
+// 2 per cycle), the loads (2 + 8 per 16 FMAs) stay under the load ports, and the MLP batch
+// sizes (64, 128, 256) split into whole 8-row tiles (larger tiles: docs/tuning.md).
 // Edge tiles: the same arithmetic with AVX-512 masked loads/stores on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
 //
