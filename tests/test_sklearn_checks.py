@@ -35,6 +35,10 @@ ESTIMATORS = [
                  max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, max_iter=100,
                  random_state=0, sklearn_compat=True),
+    # issue 15 item 4: class weights are row weights in the per-batch loop too
+    # (check_class_weight_classifiers)
+    MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0,
+                  sklearn_compat=True),
 ]
 
 

@@ -142,6 +142,8 @@ def check_params(est):
     _int(est, "max_iter", 1)
     _bool(est, "shuffle")
     _real(est, "tol", low=0.0)
+    if isinstance(est.verbose, str) or not isinstance(est.verbose, (numbers.Integral, np.bool_)):
+        raise InvalidParameterError(f"verbose must be a bool or an int, got {est.verbose!r}")
     _bool(est, "warm_start")
     _real(est, "momentum", low=0.0, high=1.0)
     _bool(est, "nesterovs_momentum")
