@@ -43,11 +43,11 @@ class LoopRunner:
 
     def refresh(self, est, hidden, dropout):
         """Re-read what scikit-learn re-reads on every partial_fit call (alpha, the hidden
-        activations) and fastmlp's dropout and weight_decay; the optimizer keeps its settings."""
+        activations) and fastmlp's dropout rates; the optimizer's settings (weight_decay among
+        them) stay those of its first call, as in scikit-learn's ``_optimizer``."""
         self.alpha = float(est.alpha)
         self.hidden = list(hidden)
         self.dropout = list(dropout)
-        self.weight_decay = float(est.weight_decay)
 
     @staticmethod
     def adopt(coefs, intercepts):

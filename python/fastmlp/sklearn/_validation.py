@@ -65,9 +65,11 @@ def _real(est, name, low=None, high=None, low_open=False, high_open=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise InvalidParameterError(f"{name} must be a finite real number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
-        raise InvalidParameterError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+        raise InvalidParameterError(
+            f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and (value > high or (high_open and value == high)):
-        raise InvalidParameterError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
+        raise InvalidParameterError(
+            f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return float(value)
 
 
@@ -81,7 +83,8 @@ def _int(est, name, low):
 def _choice(est, name, choices):
     value = getattr(est, name)
     if not isinstance(value, str) or value not in choices:
-        raise InvalidParameterError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise InvalidParameterError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
 
 
@@ -106,14 +109,17 @@ def hidden_activations(est, n_hidden):
     act = est.activation
     names = [act] * n_hidden if isinstance(act, str) else list(act)
     if len(names) != n_hidden:
-        raise InvalidParameterError(f"activation lists {len(names)} names, the network has {n_hidden} hidden "
-                         f"layers (hidden_layer_sizes={est.hidden_layer_sizes!r})")
+        raise InvalidParameterError(
+            f"activation lists {len(names)} names, the network has {n_hidden} hidden "
+            f"layers (hidden_layer_sizes={est.hidden_layer_sizes!r})")
     for name in names:
         if not isinstance(name, str) or name not in allowed:
-            raise InvalidParameterError(f"activation must be one of {', '.join(map(repr, allowed))} (or a list "
-                             f"of them, one per hidden layer), got {act!r}")
+            raise InvalidParameterError(
+                f"activation must be one of {', '.join(map(repr, allowed))} (or a list "
+                f"of them, one per hidden layer), got {act!r}")
     if est.sklearn_compat and not isinstance(act, str):
-        raise InvalidParameterError("sklearn_compat=True takes one activation name, as scikit-learn does")
+        raise InvalidParameterError(
+            "sklearn_compat=True takes one activation name, as scikit-learn does")
     return ["logistic" if n == "sigmoid" else n for n in names]
 
 
@@ -121,7 +127,8 @@ def dropout(est, n_hidden):
     rates = est.dropout
     rates = [rates] * n_hidden if isinstance(rates, numbers.Real) else list(rates)
     if len(rates) != n_hidden:
-        raise InvalidParameterError(f"dropout lists {len(rates)} rates, the network has {n_hidden} hidden layers")
+        raise InvalidParameterError(
+            f"dropout lists {len(rates)} rates, the network has {n_hidden} hidden layers")
     for r in rates:
         if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0.0 <= r < 1.0:
             raise InvalidParameterError(f"dropout rates must lie in [0, 1), got {est.dropout!r}")
@@ -158,14 +165,16 @@ def check_params(est):
     _real(est, "weight_decay", low=0.0)
     _choice(est, "monitor", MONITORS)
     if est.backend not in BACKENDS:
-        raise InvalidParameterError(f"backend must be 'cpp', 'numba' or 'numpy', got {est.backend!r}")
+        raise InvalidParameterError(
+            f"backend must be 'cpp', 'numba' or 'numpy', got {est.backend!r}")
     if est.dtype is not None:
         try:
             ok = np.dtype(est.dtype) in (np.float32, np.float64)
         except TypeError:
             ok = False
         if not ok:
-            raise InvalidParameterError(f"dtype must be None, 'float32' or 'float64', got {est.dtype!r}")
+            raise InvalidParameterError(
+                f"dtype must be None, 'float32' or 'float64', got {est.dtype!r}")
     if est.n_threads is not None:
         _int(est, "n_threads", 1)
         from ..backends._checks import MAX_THREADS
@@ -178,13 +187,16 @@ def check_params(est):
                       "monitor": est.monitor != "auto"}
         used = [name for name, on in epoch_only.items() if on]
         if used:
-            raise InvalidParameterError(f"{', '.join(used)} apply to the epoch solvers 'sgd' and 'adam'; "
-                             "solver='lbfgs' minimises the full-batch loss without epochs")
+            raise InvalidParameterError(
+                f"{', '.join(used)} apply to the epoch solvers 'sgd' and 'adam'; "
+                "solver='lbfgs' minimises the full-batch loss without epochs")
     if est.sklearn_compat:
         extras = {"dropout": est.dropout != 0, "weight_decay": est.weight_decay != 0,
-                  "schedule": est.schedule is not None, "validation_data": est.validation_data is not None,
+                  "schedule": est.schedule is not None,
+                  "validation_data": est.validation_data is not None,
                   "monitor": est.monitor != "auto"}
         used = [name for name, on in extras.items() if on]
         if used:
-            raise InvalidParameterError(f"sklearn_compat=True reproduces scikit-learn, which has no {', '.join(used)}; "
-                             "leave those at their defaults or set sklearn_compat=False")
+            raise InvalidParameterError(
+                f"sklearn_compat=True reproduces scikit-learn, which has no {', '.join(used)}; "
+                "leave those at their defaults or set sklearn_compat=False")
