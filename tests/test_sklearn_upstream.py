@@ -5,9 +5,10 @@ copied into this repository); only its import of MLPClassifier / MLPRegressor is
 fastmlp's ("default") or to subclasses whose ``sklearn_compat`` defaults to True ("compat"). The
 rewritten file runs in a pytest subprocess, with scikit-learn's conftest as a plugin for its
 fixtures, once per mode; each upstream test function then gets one test here that asserts it
-passed. The exceptions are listed below with their reasons, as strict xfails, so the lists
-shrink as fixes land: PRIVATE (tests that read scikit-learn's private state, each with a
-public-attribute version in tests/test_sklearn_upstream_public.py) and KNOWN_FAILING.
+passed (every parametrized id of it). The exceptions are listed below with their reasons:
+PRIVATE (tests that read scikit-learn's private state: asserted to fail on exactly that
+attribute, each with a public-attribute version in tests/test_sklearn_upstream_public.py) and
+KNOWN_FAILING (real failures not fixed yet, strict xfails, so the list shrinks as fixes land).
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ SWAP = {
 }
 
 # Upstream tests that read scikit-learn's private state, which a drop-in need not have:
-# {test: the private name it reads}. Each has a public-attribute version that must pass.
+# {test: the private attribute it reads}. They must fail on exactly that AttributeError (any
+# other failure is a real one), and each has a public-attribute version in
+# tests/test_sklearn_upstream_public.py that must pass.
 PRIVATE = {
-    "test_gradient": "_loss_grad_lbfgs (the packed loss-and-gradient function of lbfgs)",
-    "test_learning_rate_warmstart": "_optimizer.learning_rate (the optimizer object)",
-    "test_adaptive_learning_rate": "_optimizer.learning_rate (the optimizer object)",
+    "test_gradient": "_loss_grad_lbfgs",  # lbfgs's packed loss-and-gradient function
+    "test_learning_rate_warmstart": "_optimizer",  # its .learning_rate after a warm-start fit
+    "test_adaptive_learning_rate": "_optimizer",  # its .learning_rate after the adaptive stop
 }
 
 # Real failures not fixed yet: {(mode, test): "issue 15 item N: why"}. Empty the list as fixes land.
@@ -131,20 +134,25 @@ NAMES = upstream_test_names(UPSTREAM)
 
 @pytest.fixture(scope="module")
 def upstream_runs(tmp_path_factory):
-    """Both modes' outcomes, run once per session of this module."""
+    """Each mode's outcomes, run once when a test first asks for that mode (so each run falls
+    in one test's time limit)."""
     if UPSTREAM is None:
         pytest.skip("this scikit-learn install ships no neural_network/tests/test_mlp.py")
-    return {mode: run_upstream(UPSTREAM, mode, tmp_path_factory.mktemp(f"upstream_{mode}"))
-            for mode in MODES}
+    runs = {}
+
+    def get(mode):
+        if mode not in runs:
+            runs[mode] = run_upstream(UPSTREAM, mode, tmp_path_factory.mktemp(f"upstream_{mode}"))
+        return runs[mode]
+
+    return get
 
 
 def _cases():
     for mode in MODES:
         for name in NAMES:
             marks = []
-            if name in PRIVATE:
-                marks.append(pytest.mark.xfail(strict=True, reason=f"reads {PRIVATE[name]}"))
-            elif (mode, name) in KNOWN_FAILING:
+            if (mode, name) in KNOWN_FAILING:
                 marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_FAILING[(mode, name)]))
             yield pytest.param(mode, name, marks=marks, id=f"{mode}-{name}")
 
@@ -156,12 +164,22 @@ def test_upstream_file_found_and_rewritable():
     for mode in MODES:
         assert "from fastmlp.sklearn import" in rewritten_source(UPSTREAM, mode)
     assert set(PRIVATE) <= set(NAMES) and {n for _, n in KNOWN_FAILING} <= set(NAMES)
+    public = (Path(__file__).parent / "test_sklearn_upstream_public.py").read_text(encoding="utf-8")
+    for name in PRIVATE:
+        assert f"def {name}_public(" in public, f"{name} has no public-attribute version"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode, name", list(_cases()))
 def test_upstream_mlp(upstream_runs, mode, name):
-    outcome, details = outcome_of(upstream_runs[mode], name)
+    outcome, details = outcome_of(upstream_runs(mode), name)
+    if name in PRIVATE:
+        missing = f"object has no attribute '{PRIVATE[name]}'"
+        assert outcome != "passed", f"{name} now passes ({mode}): remove it from PRIVATE"
+        assert outcome == "failed" and missing in details, (
+            f"scikit-learn's {name} ({mode} mode) should fail only on reading the private "
+            f"{PRIVATE[name]}, got {outcome}:\n{details}")
+        return
     if outcome != "passed" and outcome != "skipped":
         pytest.fail(f"scikit-learn's {name} {outcome} against fastmlp ({mode} mode):\n{details}",
                     pytrace=False)
