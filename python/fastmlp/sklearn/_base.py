@@ -114,7 +114,8 @@ class BaseMLP(BaseEstimator):
             else:
                 self._fit_stochastic(X, Y, sw, incremental, hidden, rates)
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError(NON_FINITE_WEIGHTS)
+            why = getattr(getattr(self, "_runner", None), "divergence", "")
+            raise ValueError(NON_FINITE_WEIGHTS + (f" (fastmlp's engine: {why})" if why else ""))
         return self
 
     def _initialize(self, Y, layer_units, dtype):

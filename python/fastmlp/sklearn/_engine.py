@@ -19,6 +19,7 @@ numbers.
 
 from __future__ import annotations
 
+import re
 
 import numpy as np
 
@@ -76,6 +77,7 @@ class EngineRunner:
         self._fresh_optimizer = True
         self.schedule = None
         self.diverged = False
+        self.divergence = ""  # what the engine said when the loss turned non-finite
 
     def refresh(self, est, hidden, dropout):
         """Re-read what scikit-learn re-reads on every partial_fit call (alpha, the hidden
@@ -96,7 +98,7 @@ class EngineRunner:
         for mine, given in zip(own, list(coefs) + list(intercepts)):
             if given is not mine:
                 mine[...] = given
-                self.diverged = False
+                self.diverged, self.divergence = False, ""
         return list(self.model.weights), list(self.model.biases)
 
     def _build(self):
@@ -114,6 +116,7 @@ class EngineRunner:
     def __setstate__(self, state):
         network, optimizer = state.pop("network"), state.pop("fm_optimizer")
         state.setdefault("diverged", False)  # pickled before the divergence handling
+        state.setdefault("divergence", "")
         self.__dict__.update(state)
         self.model = self._build()
         self.model.network = network
@@ -165,8 +168,11 @@ class EngineRunner:
             history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
                                      shuffle=False, **kwargs)
             loss = float(history.loss[0]) * self.report
-        except FloatingPointError:  # the engine refuses a non-finite loss mid-epoch
+        except FloatingPointError as exc:  # the engine refuses a non-finite loss mid-epoch
             loss = float("nan")
+            # the batch it names is what the user needs; "epoch 0 of this fit" is the engine's
+            said = re.sub(r"^epoch \d+ of this fit \(0-based\): ", "", str(exc))
+            self.divergence = re.sub(r"; the weights were not updated with it$", "", said)
         if not np.isfinite(loss):
             self._diverge()
             return float("nan")
@@ -180,6 +186,8 @@ class EngineRunner:
         for p in self.model.weights + self.model.biases:
             p.fill(np.nan)
         self.diverged = True
+        if not self.divergence:
+            self.divergence = "the epoch's loss was not finite"
 
     def iteration_ends(self, samples_seen):
         if self.solver == "sgd" and self.lr_schedule == "invscaling":
