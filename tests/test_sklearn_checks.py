@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks on fastmlp.sklearn.MLPClassifier / MLPRegressor.
 
-The instances under test are small (max_iter <= 100, hidden_layer_sizes=(10,)) to keep the run short;
+The instances under test are the two defaults, then small ones (max_iter <= 100,
+hidden_layer_sizes=(10,)) covering the other paths, to keep the run short;
 ConvergenceWarnings from those short fits are expected and silenced by the checks themselves.
 Every check expected to fail is listed with its reason in EXPECTED_FAILED.
 """
@@ -24,6 +25,9 @@ def expected_failed(estimator):
 
 
 ESTIMATORS = [
+    # scikit-learn's defaults (issue 15: the drop-in passes with default parameters)
+    MLPClassifier(),
+    MLPRegressor(),
     MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0),
     MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=20, random_state=0),
@@ -35,6 +39,10 @@ ESTIMATORS = [
                  max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, max_iter=100,
                  random_state=0, sklearn_compat=True),
+    # issue 15 item 4: class weights are row weights in the per-batch loop too
+    # (check_class_weight_classifiers)
+    MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0,
+                  sklearn_compat=True),
 ]
 
 

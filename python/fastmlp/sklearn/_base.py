@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -29,7 +29,13 @@ from ._lbfgs import fit_lbfgs
 from ._loop import LoopRunner
 from ._rules import glorot_init
 from ._threads import thread_limit
-from ._validation import check_params, dropout, hidden_activations, hidden_layer_sizes
+from ._validation import (PARAMETER_CONSTRAINTS, check_params, dropout, hidden_activations,
+                          hidden_layer_sizes)
+
+# scikit-learn's message first (code matches on it), then what to do
+NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain "
+                      "large values and need to be preprocessed. Scale the inputs "
+                      "(sklearn.preprocessing.StandardScaler) or lower learning_rate_init.")
 
 CONVERGENCE_ADVICE = ("Raise max_iter, or lower tol (now {tol}) only if the loss still falls; "
                       "scale the inputs (sklearn.preprocessing.StandardScaler) if they are not; "
@@ -64,8 +70,12 @@ def _stochastic_solver(est):
 class BaseMLP(BaseEstimator):
     """Shared machinery; use MLPClassifier or MLPRegressor."""
 
+    # checked by scikit-learn's _fit_context on every fit / partial_fit (InvalidParameterError)
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
+
     # --- fitting ---------------------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to (X, y). Sparse X (CSR/CSC) is densified once per call."""
         return self._fit(X, y, sample_weight, incremental=False)
@@ -96,13 +106,22 @@ class BaseMLP(BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, layer_units, X.dtype)
-        elif [w.shape for w in self.coefs_] != list(zip(layer_units[:-1], layer_units[1:])):
-            raise ValueError(f"the network has layers {[w.shape for w in self.coefs_]}, this call "
-                             f"needs {list(zip(layer_units[:-1], layer_units[1:]))}: "
-                             "hidden_layer_sizes or the data's shape changed since the last fit")
+        elif [np.shape(w) for w in self.coefs_] != list(zip(layer_units[:-1], layer_units[1:])):
+            raise ValueError(f"the network has layers {[np.shape(w) for w in self.coefs_]}, this "
+                             f"call needs {list(zip(layer_units[:-1], layer_units[1:]))}: "
+                             "hidden_layer_sizes or the data's shape changed since the last fit "
+                             "(or coefs_ was assigned arrays of other shapes)")
+        elif [np.shape(b) for b in self.intercepts_] != [(u,) for u in layer_units[1:]]:
+            raise ValueError(f"intercepts_ has shapes {[np.shape(b) for b in self.intercepts_]}, "
+                             f"the network needs {[(u,) for u in layer_units[1:]]}")
         elif self.coefs_[0].dtype != X.dtype:
             raise ValueError(f"X has dtype {X.dtype}, the fitted network {self.coefs_[0].dtype}; "
                              "pass data of the first fit's dtype (or set dtype=)")
+        else:  # state set by hand (scikit-learn's own tests do): derive what fit would have set
+            if not hasattr(self, "out_activation_"):
+                self.out_activation_ = self._output_activation()
+            if not hasattr(self, "_loss_kind"):
+                self._loss_kind = self._loss_name()
         self._hidden = hidden
         with thread_limit(self.n_threads, self.backend):
             if self.solver == "lbfgs":
@@ -111,8 +130,8 @@ class BaseMLP(BaseEstimator):
             else:
                 self._fit_stochastic(X, Y, sw, incremental, hidden, rates)
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError("Solver produced non-finite parameter weights. Scale the inputs "
-                             "(sklearn.preprocessing.StandardScaler) or lower learning_rate_init.")
+            why = getattr(getattr(self, "_runner", None), "divergence", "")
+            raise ValueError(NON_FINITE_WEIGHTS + (f" (fastmlp's engine: {why})" if why else ""))
         return self
 
     def _initialize(self, Y, layer_units, dtype):
@@ -166,8 +185,8 @@ class BaseMLP(BaseEstimator):
             return (X, Y, sw), (X_val, self._encode_eval_targets(np.asarray(y_val)), None)
         if not self.early_stopping:
             return (X, Y, sw), None
-        # scikit-learn stratifies only single-output classifiers (binary), not multiclass
-        stratify = Y if self._is_classifier and self.n_outputs_ == 1 else None
+        # scikit-learn stratifies only single-output classifiers (binary), on boolean labels
+        stratify = Y.astype(bool) if self._is_classifier and self.n_outputs_ == 1 else None
         arrays = (X, Y) if sw is None else (X, Y, sw)
         parts = train_test_split(*arrays, random_state=self._random_state,
                                  test_size=self.validation_fraction, stratify=stratify)
@@ -190,7 +209,10 @@ class BaseMLP(BaseEstimator):
             self._runner = self._make_runner(X, sw, hidden, rates)
             if self.schedule is not None:
                 self._set_schedule(X)
+        else:  # partial_fit: parameters set since the last call, and weights assigned since
+            self._runner.refresh(self, hidden, rates)
         runner = self._runner
+        self.coefs_, self.intercepts_ = runner.adopt(self.coefs_, self.intercepts_)
         (X_tr, Y_tr, sw_tr), val = self._validation_split(X, Y, sw)
         n = X_tr.shape[0]
         sample_idx = np.arange(n, dtype=int)
@@ -214,6 +236,14 @@ class BaseMLP(BaseEstimator):
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 self._after_epoch(val)
+                if getattr(runner, "diverged", False):  # the engine: NaN weights train no more
+                    if self._restores_best():  # else _fit raises scikit-learn's ValueError
+                        warnings.warn(
+                            f"Training diverged in epoch {self.n_iter_} (non-finite loss); the "
+                            "weights of the best validation score are kept. "
+                            + CONVERGENCE_ADVICE.format(tol=self.tol, lr=self.learning_rate_init),
+                            ConvergenceWarning)
+                    break
                 runner.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     if runner.stop_or_slow_down():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -28,6 +29,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     """
 
     _is_classifier = True
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"}), "array-like"],
+    }
 
     def __init__(
         self,
@@ -161,6 +166,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     # --- fitting and prediction ------------------------------------------------------------
 
     @available_if(_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` (every label of the whole stream) is required on
         the first call. Only for solver 'sgd' or 'adam'."""

@@ -19,6 +19,7 @@ numbers.
 
 from __future__ import annotations
 
+import re
 
 import numpy as np
 
@@ -75,6 +76,30 @@ class EngineRunner:
         self.model.optimizer = self._optimizer(est)
         self._fresh_optimizer = True
         self.schedule = None
+        self.diverged = False
+        self.divergence = ""  # what the engine said when the loss turned non-finite
+
+    def refresh(self, est, hidden, dropout):
+        """Re-read what scikit-learn re-reads on every partial_fit call (alpha, the hidden
+        activations) and fastmlp's dropout rates; the optimizer's settings stay those of its
+        first call, as in scikit-learn's ``_optimizer``."""
+        net = self.model.network
+        net.alpha = float(est.alpha) / self.scale
+        names = [FM_ACTIVATION.get(a, a) for a in hidden]
+        self.model.hidden_activations = names
+        net.activations = names + ["identity"]
+        net.dropout = list(dropout) + [0.0] if any(dropout) else []
+
+    def adopt(self, coefs, intercepts):
+        """Arrays assigned to the estimator's coefs_ / intercepts_ since the last call are
+        copied into the model's own (which training updates in place); returns new lists of the
+        model's arrays for the estimator to hold."""
+        own = self.model.weights + self.model.biases
+        for mine, given in zip(own, list(coefs) + list(intercepts)):
+            if given is not mine:
+                mine[...] = given
+                self.diverged, self.divergence = False, ""
+        return list(self.model.weights), list(self.model.biases)
 
     def _build(self):
         from ..model import MLP
@@ -90,14 +115,17 @@ class EngineRunner:
 
     def __setstate__(self, state):
         network, optimizer = state.pop("network"), state.pop("fm_optimizer")
+        state.setdefault("diverged", False)  # pickled before the divergence handling
+        state.setdefault("divergence", "")
         self.__dict__.update(state)
         self.model = self._build()
         self.model.network = network
         self.model.optimizer = optimizer
 
     def params(self):
-        """The model's weight and bias arrays (the estimator's coefs_ / intercepts_ point here)."""
-        return self.model.weights, self.model.biases
+        """New lists of the model's weight and bias arrays (the estimator's coefs_ /
+        intercepts_ hold these arrays, so assigning to their items never reaches the model)."""
+        return list(self.model.weights), list(self.model.biases)
 
     def _optimizer(self, est):
         from .. import optim
@@ -117,6 +145,8 @@ class EngineRunner:
         self.model.network.schedule = schedule_config
 
     def epoch(self, coefs, intercepts, X, Y, sample_weight, order, batch_size, shuffled):
+        if self.diverged:  # NaN weights stay NaN: scikit-learn's epochs after a divergence
+            return float("nan")
         net = self.model.network
         if self._fresh_optimizer:  # the model's own state starts here (fit would reset it)
             from ..backends.network import OptimizerConfig
@@ -134,12 +164,30 @@ class EngineRunner:
         kwargs = {}
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight[order] if shuffled else sample_weight
-        history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
-                                 shuffle=False, **kwargs)
-        loss = float(history.loss[0]) * self.report
+        try:
+            history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
+                                     shuffle=False, **kwargs)
+            loss = float(history.loss[0]) * self.report
+        except FloatingPointError as exc:  # the engine refuses a non-finite loss mid-epoch
+            loss = float("nan")
+            # the batch it names is what the user needs; "epoch 0 of this fit" is the engine's
+            said = re.sub(r"^epoch \d+ of this fit \(0-based\): ", "", str(exc))
+            self.divergence = re.sub(r"; the weights were not updated with it$", "", said)
+        if not np.isfinite(loss):
+            self._diverge()
+            return float("nan")
         if self.loss == "poisson":
             loss += poisson_offset(Yo, kwargs.get("sample_weight"))
         return loss
+
+    def _diverge(self):
+        """A non-finite loss: the weights are what scikit-learn's would be, non-finite (NaN),
+        so the estimator raises its error or, with early stopping, keeps its best weights."""
+        for p in self.model.weights + self.model.biases:
+            p.fill(np.nan)
+        self.diverged = True
+        if not self.divergence:
+            self.divergence = "the epoch's loss was not finite"
 
     def iteration_ends(self, samples_seen):
         if self.solver == "sgd" and self.lr_schedule == "invscaling":

@@ -41,6 +41,22 @@ class LoopRunner:
             self.optimizer = SklearnAdam(params, est.learning_rate_init, est.beta_1, est.beta_2,
                                          est.epsilon)
 
+    def refresh(self, est, hidden, dropout):
+        """Re-read what scikit-learn re-reads on every partial_fit call (alpha, the hidden
+        activations) and fastmlp's dropout rates; the optimizer's settings (weight_decay among
+        them) stay those of its first call, as in scikit-learn's ``_optimizer``."""
+        self.alpha = float(est.alpha)
+        self.hidden = list(hidden)
+        self.dropout = list(dropout)
+
+    @staticmethod
+    def adopt(coefs, intercepts):
+        """The estimator's arrays, trained in place as scikit-learn trains them (velocities by
+        position); only arrays the kernels cannot take (not C-contiguous) are copied."""
+        dtype = coefs[0].dtype
+        fix = [np.ascontiguousarray(p, dtype=dtype) for p in list(coefs) + list(intercepts)]
+        return fix[:len(coefs)], fix[len(coefs):]
+
     @property
     def backend(self):
         return get_backend(self.backend_name)

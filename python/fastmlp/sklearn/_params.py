@@ -47,6 +47,17 @@ FASTMLP_PARAMS_DOC = """
         NumPy (slower than the default engine; speed is secondary in this mode). With the same
         random_state and float64 data, loss_curve_ and coefs_ equal scikit-learn's to rounding.
 
+    As in scikit-learn: parameters are checked on every fit (``InvalidParameterError``);
+    ``partial_fit`` re-reads them on every call (alpha, activation, batch_size, shuffle, tol,
+    n_iter_no_change, verbose; also dropout), except the optimizer's (learning_rate_init,
+    learning_rate, power_t, momentum, nesterovs_momentum, beta_1, beta_2, epsilon,
+    weight_decay), which are those of its first call; arrays assigned to ``coefs_`` /
+    ``intercepts_`` are what the next ``partial_fit`` (or warm-start fit) trains. A fit whose
+    loss turns non-finite raises scikit-learn's ValueError ("Solver produced non-finite
+    parameter weights"), or, with early stopping, keeps the weights of the best validation
+    score (the compiled engine stops at the divergence with a ConvergenceWarning; the per-batch
+    loop of ``sklearn_compat=True`` runs on in NaN as scikit-learn does).
+
     Sparse X (CSR/CSC) is densified once per fit / predict call. Fitted attributes are
     scikit-learn's plus ``validation_loss_curve_`` (one validation loss per epoch when there
     is validation data). lbfgs also records ``loss_curve_`` (the loss after each iteration).

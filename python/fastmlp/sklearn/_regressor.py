@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import column_or_1d
@@ -22,6 +23,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _is_classifier = False
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
 
     def __init__(
         self,
@@ -58,7 +63,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_threads=None,
         validation_data=None,
         monitor="auto",
-        sklearn_compat=False,    ):
+        sklearn_compat=False,
+    ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -121,6 +127,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return r2_score(Y, p, sample_weight=sample_weight)
 
     @available_if(_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y). Only for solver 'sgd' or 'adam'."""
         return self._fit(X, y, sample_weight, incremental=True)
