@@ -18,7 +18,6 @@ FASTMLP_INLINE typename K::V epilogue(typename K::V r, typename K::V bias, typen
   const V z = K::add(r, bias);
   if constexpr (kAct == int(gemm::RegAct::relu)) *act_out = K::relu(z);
   if constexpr (kAct == int(gemm::RegAct::leaky_relu)) *act_out = K::leaky(z, slope);
-  if constexpr (kAct == int(gemm::RegAct::identity)) *act_out = z;
   return z;
 }
 
@@ -28,7 +27,8 @@ FASTMLP_INLINE typename K::V epilogue(typename K::V r, typename K::V bias, typen
 template <class K, int MR, int NV, int kAct>
 FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha,
                                typename K::T beta, typename K::T* __restrict c, int64_t ldc,
-                               int64_t m_cur, int64_t n_cur, const gemm::Epilogue<typename K::T>* ep) {
+                               int64_t m_cur, int64_t n_cur, const gemm::Epilogue<typename K::T>* ep,
+                               typename K::T slope_value) {
   using T = typename K::T;
   using V = typename K::V;
   constexpr int W = K::W, NR = NV * W;
@@ -47,7 +47,7 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
     for (int v = 0; v < NV; ++v)
       if (ep->bias)
         bias[v] = full ? K::loadu(ep->bias + v * W) : K::maskload(ep->bias + v * W, m[v]);
-    slope = K::set1(ep->slope);
+    slope = K::set1(slope_value);
     out = ep->out;
   }
   if (full) {
@@ -211,15 +211,13 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
     }
   }
 
-  if (!ep) return store_tile<K, MR, NV, -1>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
-  switch (ep->act) {
-    case gemm::RegAct::relu:
-      return store_tile<K, MR, NV, int(gemm::RegAct::relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
-    case gemm::RegAct::leaky_relu:
-      return store_tile<K, MR, NV, int(gemm::RegAct::leaky_relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
-    default:
-      return store_tile<K, MR, NV, int(gemm::RegAct::identity)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
-  }
+  if (!ep) return store_tile<K, MR, NV, -1>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, T(0));
+  // identity is leaky_relu with slope 1 (z > 0 ? z : z * 1 == z, NaN and -0 included): one
+  // fewer copy of the epilogue to compile.
+  if (ep->act == gemm::RegAct::relu)
+    return store_tile<K, MR, NV, int(gemm::RegAct::relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, T(0));
+  const T slope = ep->act == gemm::RegAct::leaky_relu ? ep->slope : T(1);
+  return store_tile<K, MR, NV, int(gemm::RegAct::leaky_relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, slope);
 }
 
 // One tile shape: a packed A gets the kernel with fixed offsets, anything else the strided
