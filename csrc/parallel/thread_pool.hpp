@@ -34,7 +34,9 @@ class TaskRef {
 // this process's affinity mask.
 int get_num_threads();
 
-// n >= 1. Takes effect for the next parallel_for; the old pool is joined once idle.
+// n >= 1. Starts the n - 1 workers now, all or none: when the OS refuses one, throws
+// std::runtime_error naming the thread count and keeps the previous count. The old pool is
+// joined once idle.
 void set_num_threads(int n);
 
 // Runs every task; rethrows on the caller the first exception any task threw. Runs serially

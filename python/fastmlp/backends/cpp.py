@@ -273,8 +273,11 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
 
 
 def set_num_threads(n):
-    """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on."""
-    _core.set_num_threads(check.num_threads(n))
+    """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on. Starts them now: a
+    process or memory limit that allows fewer raises RuntimeError and keeps the old count."""
+    n = check.num_threads(n)
+    check.warn_if_oversubscribed(n)
+    _core.set_num_threads(n)
 
 
 def get_num_threads():
@@ -362,3 +365,29 @@ def _register_threadpoolctl():
 
 
 _register_threadpoolctl()
+
+
+def _warn_about_env_threads():
+    """The C++ core ignores a FASTMLP_NUM_THREADS it cannot read and caps it at MAX_THREADS; say so
+    once, at import, rather than silently, and warn about a count far above the CPUs."""
+    import os
+    import warnings
+
+    raw = os.environ.get("FASTMLP_NUM_THREADS", "")
+    if not raw:
+        return
+    try:
+        n = int(raw.split(",")[0])  # the core reads a list's first entry, as for OMP_NUM_THREADS
+        if n < 1:
+            raise ValueError
+    except ValueError:
+        warnings.warn(f"FASTMLP_NUM_THREADS={raw!r} is not a positive integer; ignored",
+                      RuntimeWarning, stacklevel=2)
+        return
+    if n > check.MAX_THREADS:
+        warnings.warn(f"FASTMLP_NUM_THREADS={n} is above {check.MAX_THREADS}; {check.MAX_THREADS} "
+                      f"threads are used", RuntimeWarning, stacklevel=2)
+    check.warn_if_oversubscribed(min(n, check.MAX_THREADS), "FASTMLP_NUM_THREADS")
+
+
+_warn_about_env_threads()
