@@ -20,6 +20,7 @@ from .backends import _checks as check
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
+from .fit_guard import one_fit_at_a_time
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
@@ -123,6 +124,7 @@ class MLP:
 
     # --- training ------------------------------------------------------------------------------
 
+    @one_fit_at_a_time
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
             shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None,
             sample_weight=None, class_weight=None):

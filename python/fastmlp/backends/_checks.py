@@ -471,8 +471,16 @@ def dense_backward_args(x, w, z, a, grad_a, activation):
         shape_is(arr, label, shape)
 
 
-def optimizer_args(param, grad, slots: dict) -> None:
-    """param, grad and each slot: same shape and dtype; param and slots writable, contiguous."""
+# The largest update count a kernel takes: the C++ core counts steps in int64, and beta**step
+# needs no more (2^53 is where float64 stops counting exactly).
+MAX_STEP = 2**53
+
+
+def optimizer_args(param, grad, slots: dict, **hyper) -> None:
+    """param, grad and each slot: same shape and dtype; param and slots writable, contiguous, no
+    two sharing memory. ``hyper``: the kernel's scalars, each a finite real (``step``: an int in
+    [1, MAX_STEP]; None where the kernel does not need it), so every backend refuses a NaN rate
+    or step 0 alike instead of returning NaN (C++) or raising ZeroDivisionError (NumPy, Numba)."""
     float_array(param, "param")
     float_array(grad, "grad")
     same_dtype(param=param, grad=grad, **slots)
@@ -482,6 +490,18 @@ def optimizer_args(param, grad, slots: dict) -> None:
         shape_is(arr, name, grad.shape)
         if not (arr.flags.writeable and arr.flags.c_contiguous):
             raise ValueError(f"{name} must be C-contiguous and writable (it is updated in place)")
+    named = [("param", param), ("grad", grad), *slots.items()]
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1:]:
+            if a.size and np.may_share_memory(a, b):  # contiguous: bounds overlap is exact
+                raise ValueError(f"{name_a} and {name_b} share memory; each optimizer slot needs "
+                                 f"its own array")
+    for name, value in hyper.items():
+        if name == "step":
+            if value is not None and integer(value, "step", low=1) > MAX_STEP:
+                raise ValueError(f"step must be <= {MAX_STEP}, got {value}")
+        else:
+            number(value, name)
 
 
 def epoch_order(order, n_rows: int) -> np.ndarray:
@@ -511,7 +531,9 @@ def all_finite(arr: np.ndarray) -> bool:
     and finite float32 values cannot overflow it. Only when the sum is not finite (or float64
     values overflowed it) are the rows checked exactly, a slice of about 1 MiB at a time.
     """
-    if arr.size == 0 or np.isfinite(np.sum(arr, dtype=np.float64)):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum only means: look closer
+        total = np.sum(arr, dtype=np.float64) if arr.size else 0.0
+    if np.isfinite(total):
         return True
     flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
     rows = max(1, (1 << 20) // max(1, flat.shape[1] * arr.itemsize))
