@@ -327,8 +327,13 @@ class MLP:
             raise ValueError(f"{name} is empty: it has 0 rows")
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features, the model takes {self.layer_sizes[0]}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            original, X = X, np.ascontiguousarray(X, dtype=self.dtype)
         if not check.all_finite(X):
+            if original.dtype.kind == "f" and check.all_finite(original):  # the cast overflowed
+                raise ValueError(f"{name} holds values beyond {self.dtype.name}'s range (up to "
+                                 f"{float(np.abs(original).max()):.3g}; the largest {self.dtype.name} "
+                                 f"is {float(np.finfo(self.dtype).max):.3g}); scale it or use dtype='float64'")
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 
@@ -341,6 +346,8 @@ class MLP:
         if self.loss == "cross_entropy" and y.ndim == 1:
             if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
                 y = y.astype(np.int64)
+            if y.dtype.kind == "f" and not check.all_finite(y):  # a value problem, not a dtype one
+                raise ValueError(f"{y_name} contains NaN or infinity")
             if y.dtype.kind not in "iu":
                 raise TypeError(f"{y_name} must hold integer class labels for cross_entropy, got dtype {y.dtype}")
             if y.min() < 0 or y.max() >= n_out:
@@ -355,8 +362,7 @@ class MLP:
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if not check.all_finite(y):
             raise ValueError(f"{y_name} contains NaN or infinity")
-        if self.loss == "poisson" and y.min() < 0:
-            raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
+        check.target_values(self.loss, y, y_name)
         return X, y
 
 

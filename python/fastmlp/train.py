@@ -82,6 +82,12 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
                 raise FloatingPointError(f"epoch {epoch} of this fit (0-based): {what}; the weights "
                                          f"and optimizer state are rolled back to the start of "
                                          f"this epoch") from None
+            except MemoryError as exc:  # the backends' batch workspaces: say how big they are
+                rollback.restore()
+                raise MemoryError(f"training with batch_size={batch_size} needs about "
+                                  f"{_workspace_bytes(model, min(batch_size, n)):,} bytes of "
+                                  f"workspace, which could not be allocated ({exc}); use a smaller "
+                                  f"batch_size") from None
             rollback.check(epoch)
             history.loss.append(loss)
             if model.is_classifier:
@@ -108,6 +114,12 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
         for cb in callbacks:
             getattr(cb, "on_train_end", lambda model: None)(model)
     return history
+
+
+def _workspace_bytes(model, rows: int) -> int:
+    """A batch's activations, pre-activations and their gradients, plus one gradient per parameter."""
+    sizes = model.layer_sizes
+    return (rows * (sizes[0] + 4 * sum(sizes[1:])) + model.n_params) * model.dtype.itemsize
 
 
 def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_weight=None,

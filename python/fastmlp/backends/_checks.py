@@ -24,6 +24,9 @@ def float_array(arr, name: str, ndim: int | None = None) -> np.ndarray:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
     if arr.dtype not in FLOAT_DTYPES:
+        if arr.dtype.kind == "f" and arr.dtype.newbyteorder("=") in FLOAT_DTYPES:  # '>f4'
+            raise TypeError(f"{name} is {arr.dtype.newbyteorder('=').name} in non-native (big-endian) "
+                            f"byte order; convert it with {name}.astype(np.{arr.dtype.newbyteorder('=').name})")
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got {arr.ndim}-D with shape {arr.shape}")
@@ -184,9 +187,36 @@ def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
     if target.dtype != output.dtype:
         raise TypeError(f"target dtype {target.dtype} must match output dtype {output.dtype}")
     shape_is(target, "target", output.shape)
-    if loss == "poisson" and target.size and target.min() < 0:
-        raise ValueError(f"target must be >= 0 for the poisson loss (counts or rates), got {target.min()}")
+    target_values(loss, target, "target")
     return target
+
+
+# Rows of a 2-D cross-entropy target must sum to 1 within this: float32 probabilities from a
+# softmax or label smoothing sum to 1 within ~1e-6 per 100 classes; 1e-3 also tolerates targets
+# rounded to 3 decimals, and still refuses counts, scores and one-hot rows with two ones.
+DISTRIBUTION_TOL = 1e-3
+
+
+def target_values(loss: str, target: np.ndarray, name: str) -> None:
+    """Float targets in the range the loss is defined on (a silent negative or meaningless loss
+    otherwise): poisson >= 0; binary cross-entropy in [0, 1]; 2-D cross-entropy rows are
+    distributions (>= 0, summing to 1)."""
+    if not target.size or target.dtype.kind != "f":
+        return
+    if loss == "poisson" and target.min() < 0:
+        raise ValueError(f"{name} must be >= 0 for the poisson loss (counts or rates), got {target.min()}")
+    if loss == "binary_cross_entropy" and (target.min() < 0 or target.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] for binary_cross_entropy (0/1 labels or "
+                         f"probabilities), got range [{target.min()}, {target.max()}]")
+    if loss == "cross_entropy" and target.ndim == 2:
+        if target.min() < 0:
+            raise ValueError(f"{name} must be >= 0 for cross_entropy (one-hot rows or class "
+                             f"probabilities), got {target.min()}")
+        sums = target.sum(axis=1, dtype=np.float64)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        if abs(sums[worst] - 1) > DISTRIBUTION_TOL:
+            raise ValueError(f"{name} rows must sum to 1 for cross_entropy (one-hot rows or class "
+                             f"probabilities); row {worst} sums to {sums[worst]:.6g}")
 
 
 def loss_args(name, output, target, sample_weight=None, class_weight=None):
