@@ -57,7 +57,7 @@ def test_a_finite_value_beyond_float32_is_not_called_nan():
 
 def test_big_endian_float32_is_called_float32(backend):
     x = np.ones((2, 2), ">f4")
-    with pytest.raises(TypeError, match=r"a is float32 in non-native \(big-endian\) byte order"):
+    with pytest.raises(TypeError, match=r"a must have dtype float32 or float64 in native byte order, got float32 in big-endian"):
         backend.matmul(x, np.ones((2, 2), np.float32))
 
 
@@ -143,3 +143,29 @@ def test_the_blockwise_draw_equals_one_draw():
             want = (init.he_normal if he else init.glorot_uniform)(3000, 700, np.random.default_rng(5))
             got = init._draw(3000, 700, np.random.default_rng(5), he, np.dtype(dtype))
             assert got.tobytes() == want.astype(dtype).tobytes()  # bitwise: same stream, same rounding
+
+
+# --- integers beyond C++ ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,match", [
+    (lambda b: b.dropout_mask(1, 2**64, 0, 0.5, (2, 2), np.float32), r"step must be <= 9223372036854775807"),
+    (lambda b: b.dropout_mask(1, 1, 2**70, 0.5, (2, 2), np.float32), r"layer must be <= "),
+    (lambda b: b.dropout_mask(2**64, 1, 0, 0.5, (2, 2), np.float32), r"seed must be <= 18446744073709551615"),
+    (lambda b: b.scheduled_lr(0.1, fm.optim.CosineSchedule(10).config, 2**64), r"t must be <= "),
+])
+def test_integers_beyond_int64_are_named(backend, call, match):
+    with pytest.raises(ValueError, match=match):  # was: nanobind's "incompatible function arguments"
+        call(backend)
+
+
+def test_model_integers_beyond_their_range_are_named():
+    with pytest.raises(ValueError, match="seed must be <= 18446744073709551615"):
+        fm.MLP([2, 2], seed=2**64)
+    X, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="step_size must be <= "):
+        fm.MLP([2, 2]).fit(X, y, epochs=1, schedule=fm.optim.StepSchedule(2**63))
+    m = fm.MLP([2, 2])
+    m.fit(X, y, epochs=1)
+    m.network.step = 2**63  # was: OverflowError "Python int too large to convert to C long"
+    with pytest.raises(ValueError, match="step must be <= 9007199254740992"):
+        m.fit(X, y, epochs=1)

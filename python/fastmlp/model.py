@@ -64,7 +64,7 @@ class MLP:
         self.dtype = _dtype(dtype)
         self.backend_name = backend
         self.backend = get_backend(backend)
-        self.seed = check.integer(seed, "seed", low=0)
+        self.seed = check.integer(seed, "seed", low=0, high=check.SEED_MAX)
         self.init = init
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)

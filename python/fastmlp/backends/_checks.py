@@ -25,8 +25,9 @@ def float_array(arr, name: str, ndim: int | None = None) -> np.ndarray:
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
     if arr.dtype not in FLOAT_DTYPES:
         if arr.dtype.kind == "f" and arr.dtype.newbyteorder("=") in FLOAT_DTYPES:  # '>f4'
-            raise TypeError(f"{name} is {arr.dtype.newbyteorder('=').name} in non-native (big-endian) "
-                            f"byte order; convert it with {name}.astype(np.{arr.dtype.newbyteorder('=').name})")
+            native = arr.dtype.newbyteorder("=").name
+            raise TypeError(f"{name} must have dtype float32 or float64 in native byte order, got "
+                            f"{native} in big-endian order; convert it with {name}.astype(np.{native})")
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got {arr.ndim}-D with shape {arr.shape}")
@@ -155,12 +156,20 @@ def number(value, name: str, *, low=None, high=None, low_open=False, high_open=F
     return value
 
 
-def integer(value, name: str, *, low=None) -> int:
+# Every integer a kernel takes fits a C++ int64_t unless a check says otherwise (seeds: uint64),
+# so a huge Python int gets a message naming it, not nanobind's "incompatible function arguments".
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**64 - 1
+
+
+def integer(value, name: str, *, low=None, high=INT64_MAX) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     value = int(value)
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
     return value
 
 
@@ -296,9 +305,7 @@ def optimizer_config(opt) -> None:
 
 def dropout_mask_args(seed, step, layer, p, shape, dtype):
     """dropout_mask's arguments, canonical: (seed, step, layer, p, (rows, cols), dtype)."""
-    seed = integer(seed, "seed", low=0)
-    if seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64, got {seed}")
+    seed = integer(seed, "seed", low=0, high=SEED_MAX)
     step = integer(step, "step", low=1)
     layer = integer(layer, "layer", low=0)
     p = number(p, "p", low=0.0, high=1.0, high_open=True)
@@ -375,7 +382,8 @@ def network(net) -> None:
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
     number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
     dropout(net.dropout, n_layers)
-    seed = integer(net.seed, "seed", low=0)
+    integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
+    seed = integer(net.seed, "seed", low=0, high=SEED_MAX)
     if seed >= 2**64:
         raise ValueError(f"seed must be < 2**64, got {seed}")
     optimizer_config(net.optimizer)
