@@ -274,6 +274,8 @@ def cmd_train(args) -> int:
                             validation_data=validation, shuffle=True, verbose=0 if quiet else 1)
     except FloatingPointError as exc:
         raise CLIError(f"training diverged ({exc}); try a smaller --lr or --clip-norm") from None
+    except (TypeError, ValueError) as exc:  # an option the model refuses: one line, no traceback
+        raise CLIError(f"cannot train: {exc}") from None
     except MemoryError as exc:
         raise CLIError(f"out of memory while training: {exc}; try a smaller --batch-size or "
                        f"--layers") from None

@@ -180,6 +180,8 @@ def _read_checked(path: Path):
     """(arrays, meta), every member checked against the metadata before any array is read."""
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a model file")
+    if path.exists() and not path.is_file():  # a FIFO would block the reader; a device is no file
+        raise ValueError(f"{path} is not a regular file")
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     try:

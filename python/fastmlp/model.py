@@ -154,7 +154,8 @@ class MLP:
         X, y = self._check_xy(X, y, "X", "y")
         self._warn_if_badly_scaled(X, y)
         epochs = check.integer(epochs, "epochs", low=0)
-        batch_size = check.integer(batch_size, "batch_size", low=1)
+        # a batch larger than the data is the whole data (and may exceed what C++ can count)
+        batch_size = min(check.integer(batch_size, "batch_size", low=1, high=None), len(X))
         if verbose not in (0, 1, 2, True, False):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if validation_data is not None:
