@@ -134,7 +134,8 @@ def write_atomically(path, write) -> None:
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 f.flush()
-                os.fchmod(f.fileno(), mode)
+                if hasattr(os, "fchmod"):  # POSIX; elsewhere mkstemp's mode stays
+                    os.fchmod(f.fileno(), mode)
                 os.fsync(f.fileno())
             os.replace(tmp, target)
             tmp = None

@@ -37,7 +37,8 @@ def member_list(path: Path, zf: zipfile.ZipFile) -> dict:
             raise ValueError(f"{path}: entry {name!r} is not a .npy array")
         if not _NAME.fullmatch(name):
             raise ValueError(f"{path}: unexpected arrays [{name[:-4]!r}]")
-        if info.file_size > INFLATE_FREE_BYTES and info.file_size > INFLATE_MAX_RATIO * max(1, info.compress_size):
+        ratio_limit = INFLATE_MAX_RATIO * max(1, info.compress_size)
+        if info.file_size > INFLATE_FREE_BYTES and info.file_size > ratio_limit:
             raise ValueError(f"{path}: entry {name!r} would inflate {info.compress_size} stored "
                              f"bytes to {info.file_size} (a zip bomb?); fastmlp writes "
                              f"uncompressed files")
