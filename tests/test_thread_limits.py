@@ -113,3 +113,35 @@ def test_the_environment_variable_is_not_ignored_silently(value, message):
     out = _child("import fastmlp; fastmlp.get_num_threads()", env={"FASTMLP_NUM_THREADS": value})
     assert out.returncode == 0
     assert "RuntimeWarning" in out.stderr and message in out.stderr
+
+
+def test_the_core_refuses_more_than_max_threads_whoever_calls_it():
+    # the Python checks stop this first; the core must too (threadpoolctl calls it through ctypes)
+    with pytest.raises(ValueError, match="num_threads must be <= 1024, got 5000"):
+        cpp._core.set_num_threads(5000)
+    import ctypes
+
+    hook = ctypes.CDLL(cpp._core.__file__).fastmlp_set_num_threads
+    assert hook(ctypes.c_int(5000)) == -1
+    assert cpp.get_num_threads() <= 1024
+
+
+def test_threadpoolctl_limits_above_the_cap_are_capped_not_wrapped():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from fastmlp import _threadpoolctl
+
+    before = cpp.get_num_threads()
+    controller = next((c for c in threadpoolctl.ThreadpoolController().lib_controllers
+                       if isinstance(c, _threadpoolctl.FastmlpController)), None)
+    if controller is None:
+        pytest.skip("fastmlp's threadpoolctl controller is not registered")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # 2**32 + 2 would become 2 through ctypes.c_int; the cap keeps it a large count
+            assert controller.set_num_threads(2**32 + 2) == 1024
+            assert cpp.get_num_threads() == 1024
+    except RuntimeError as exc:  # a machine whose limits refuse 1024 threads: a clear error
+        assert "could not set num_threads to 1024" in str(exc)
+    finally:
+        cpp.set_num_threads(before)

@@ -253,7 +253,7 @@ int env_threads(const char* name) {
   long v = std::strtol(s, &end, 10);
   // OMP_NUM_THREADS may be a list ("4,2"); its first entry is the outer level.
   if (end == s || v < 1 || (*end && *end != ',')) return 0;
-  return static_cast<int>(std::min<long>(v, 1024));
+  return static_cast<int>(std::min<long>(v, kMaxThreads));
 }
 
 int default_threads() {
@@ -292,6 +292,9 @@ int get_num_threads() {
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be <= " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(n));
   std::shared_ptr<ThreadPool> old;
   std::lock_guard<std::mutex> lock(*g_mutex);
   if (*g_pool && (*g_pool)->size() == n) {

@@ -74,6 +74,8 @@ def _mode_for(target: Path) -> int:
 
 def _remove_orphans(folder: Path, name: str) -> None:
     """Delete `.NAME.PID.*.tmp` files whose writer process no longer exists."""
+    if os.name != "posix":  # os.kill(pid, 0) probes a process only on POSIX (Windows kills it)
+        return
     prefix = f".{name}."
     try:
         entries = os.listdir(folder)
