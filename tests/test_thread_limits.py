@@ -18,8 +18,9 @@ TIMEOUT = 120
 
 
 def _child(code: str, env=None) -> subprocess.CompletedProcess:
-    full = {**os.environ, **(env or {})}
-    full.pop("FASTMLP_NUM_THREADS", None) if env is None else None
+    # the thread variables of this process must not leak into the child's expectations
+    full = {k: v for k, v in os.environ.items() if k not in ("FASTMLP_NUM_THREADS", "OMP_NUM_THREADS")}
+    full.update(env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=TIMEOUT, env=full)
 
@@ -145,3 +146,10 @@ def test_threadpoolctl_limits_above_the_cap_are_capped_not_wrapped():
         assert "could not set num_threads to 1024" in str(exc)
     finally:
         cpp.set_num_threads(before)
+
+
+def test_omp_num_threads_far_above_the_cpus_warns_too():
+    env = {"OMP_NUM_THREADS": "1000"}
+    out = _child("import fastmlp; fastmlp.get_num_threads()", env=env)
+    assert out.returncode == 0
+    assert "OMP_NUM_THREADS=1000 is more than 4x" in out.stderr

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _members
+from .backends import _checks as check
 from ._atomic import check_target, write_atomically  # noqa: F401 -- safetensors_io imports it here
 
 FORMAT = "fastmlp.MLP"
@@ -78,7 +79,7 @@ def save_model(model, path) -> None:
 
 # Above this a saved step counter could overflow the C++ int64 counter within a run, and float64
 # (which the optimizers' bias correction uses) no longer counts steps exactly.
-MAX_STEP = 2**53
+MAX_STEP = check.MAX_STEP
 
 
 def _refuse_non_finite(model) -> None:
@@ -88,7 +89,7 @@ def _refuse_non_finite(model) -> None:
         for slot, arrays in (("m", net.slots_m), ("v", net.slots_v), ("g", net.slots_g)):
             named += [(f"{slot}{j}", a) for j, a in enumerate(arrays)]
     for name, arr in named:
-        if not np.isfinite(arr).all():
+        if not check.all_finite(arr):  # no full-size bool temporary
             raise ValueError(f"model holds NaN or infinity in {name!r}; not saved (load would refuse "
                              f"the file, and an existing file is kept)")
 

@@ -377,7 +377,10 @@ def _warn_about_env_threads():
     import warnings
 
     raw = os.environ.get("FASTMLP_NUM_THREADS", "")
-    if not raw:
+    if not raw:  # then OMP_NUM_THREADS decides (a batch system may set it for a whole node)
+        omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+        if omp.isdigit() and int(omp) >= 1:
+            check.warn_if_oversubscribed(min(int(omp), check.MAX_THREADS), "OMP_NUM_THREADS")
         return
     try:
         n = int(raw.split(",")[0])  # the core reads a list's first entry, as for OMP_NUM_THREADS
