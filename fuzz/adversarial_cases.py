@@ -337,7 +337,57 @@ small().fit(X, y, epochs=1, sample_weight=np.zeros(len(X)))
 small().fit(X, y, epochs=1, validation_data=(np.full_like(X, np.nan), y))
 ''', E("ValueError", "X_val contains NaN")),
 
+    C("silent-wrong", "a callback that raises releases the fit guard", '''
+class Boom:
+    def on_epoch_end(self, epoch, logs, model):
+        raise KeyError("callback failed")
+m = small()
+try:
+    m.fit(X, y, epochs=2, callbacks=[Boom()])
+except KeyError:
+    pass
+m.fit(X, y, epochs=1)
+''', E()),
+    C("silent-wrong", "copies of one model fit in two threads", '''
+import copy
+a = trained(); b = copy.deepcopy(a)
+errors = []
+def go(m):
+    try: m.fit(X, y, epochs=3, batch_size=8)
+    except Exception as e: errors.append(repr(e))
+ts = [threading.Thread(target=go, args=(m,)) for m in (a, b)]
+[t.start() for t in ts]; [t.join() for t in ts]
+assert not errors, errors
+assert all(np.array_equal(p, q) for p, q in zip(a.weights, b.weights))  # same start, same data
+''', E()),
+    C("silent-wrong", "read-only memmap X trains", '''
+np.save(TMP / "x.npy", X); Xm = np.load(TMP / "x.npy", mmap_mode="r")
+small().fit(Xm, y, epochs=1)
+''', E()),
+    C("crash-hang", "OMP_NUM_THREADS=1000 warns", "fm.get_num_threads()",
+      E(warns="OMP_NUM_THREADS=1000 is more than 4x"), env={"OMP_NUM_THREADS": "1000"}),
+
     # --- saving --------------------------------------------------------------------------------
+    C("saving", "load in a loop while another thread saves", '''
+m = fm.MLP([300, 300, 2], backend="numpy"); m.save(TMP / "m.npz")
+stop = threading.Event()
+def saver():
+    while not stop.is_set(): m.save(TMP / "m.npz")
+t = threading.Thread(target=saver); t.start()
+try:
+    for _ in range(30): fm.MLP.load(TMP / "m.npz", backend="numpy")
+finally:
+    stop.set(); t.join()
+''', E()),
+    C("saving", "Ctrl-C (SIGINT) during save", '''
+code = f"import fastmlp as fm\\nm = fm.MLP([1500, 1500, 2], backend='numpy')\\nm.save({str(TMP / 'big.npz')!r})\\nprint('go', flush=True)\\nwhile True: m.save({str(TMP / 'big.npz')!r})"
+for i in range(5):
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert p.stdout.readline().strip() == "go"
+    time.sleep(0.1 + 0.05 * i); p.send_signal(signal.SIGINT); p.wait(timeout=60); p.stdout.close()
+    fm.MLP.load(TMP / "big.npz")
+assert not [x for x in TMP.iterdir() if x.name.endswith(".tmp")]
+''', E()),
     C("saving", "20 SIGTERMs during save leave no temporary file", '''
 code = f"import fastmlp as fm\\nm = fm.MLP([1500, 1500, 2], backend='numpy')\\nprint('go', flush=True)\\nwhile True: m.save({str(TMP / 'big.npz')!r})"
 for i in range(20):
@@ -430,6 +480,14 @@ Xb = X.astype(np.float64); Xb[0, 0] = 1e300; small().fit(Xb, y, epochs=1)
     C("messages", "load a symlink loop", '''
 (TMP / "a.npz").symlink_to(TMP / "b.npz"); (TMP / "b.npz").symlink_to(TMP / "a.npz"); fm.MLP.load(TMP / "a.npz")
 ''', E("FileNotFoundError|ValueError|OSError", "a.npz")),
+    C("messages", "class_weight NaN in a model file", '''
+a = saved_arrays(); a["class_weight"] = np.array([1.0, np.nan])
+fm.MLP.load(write_zip(TMP / "cw.npz", a.items()))
+''', E("ValueError", "class_weight' holds NaN")),
+    C("messages", "optimizer in metadata but its slots missing", '''
+a = {k: v for k, v in saved_arrays().items() if not k.startswith(("m", "v")) or k == "meta"}
+fm.MLP.load(write_zip(TMP / "ns.npz", a.items()))
+''', E("ValueError", "missing array 'm0'")),
     C("messages", "metadata alpha NaN (JSON NaN literal)", '''
 a = saved_arrays()
 fm.MLP.load(write_zip(TMP / "n.npz", with_meta(a, alpha=float("nan")).items()))

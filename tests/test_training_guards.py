@@ -144,3 +144,19 @@ def test_optimizer_kernels_refuse_alike(backend, name, call, exc, match):
     with pytest.raises(exc, match=match):
         call(backend, p, g, slots)
     np.testing.assert_array_equal(p, before)  # refused before anything was written
+
+
+def test_copies_of_a_model_train_side_by_side():
+    import copy
+    import pickle
+
+    X, y = data()
+    a = fm.MLP([8, 4, 2], seed=0)
+    a.fit(X, y, epochs=1)
+    b, c = copy.deepcopy(a), pickle.loads(pickle.dumps(a))  # was: "cannot pickle 'module' object"
+    threads = [threading.Thread(target=lambda m=m: m.fit(X, y, epochs=2)) for m in (a, b)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    c.fit(X, y, epochs=2)
+    for m in (b, c):  # not refused as "the same model", and the same numbers as the original
+        assert all(np.array_equal(p, q) for p, q in zip(a.weights, m.weights))

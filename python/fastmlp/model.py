@@ -118,6 +118,16 @@ class MLP:
     def n_params(self) -> int:
         return sum(p.size for p in self.network.params)
 
+    # the backend is a module, which pickle and copy.deepcopy cannot store: keep its name
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["backend"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.backend = get_backend(self.backend_name)
+
     def __repr__(self) -> str:
         return (f"MLP({self.layer_sizes}, activation={self.hidden_activations!r}, loss={self.loss!r}, "
                 f"dtype={self.dtype.name!r}, backend={self.backend_name!r})")
