@@ -280,9 +280,9 @@ NB_EXPORT int fastmlp_get_num_threads(void) noexcept {
   }
 }
 
-// 0 when set; -1 (and nothing changed) when n < 1 or setting failed.
+// 0 when set; -1 (and nothing changed) when n is outside [1, kMaxThreads] or setting failed.
 NB_EXPORT int fastmlp_set_num_threads(int n) noexcept {
-  if (n < 1) return -1;
+  if (n < 1 || n > parallel::kMaxThreads) return -1;
   try {
     parallel::set_num_threads(n);
     return 0;

@@ -78,24 +78,35 @@ bool spin_while(Pred pred, std::chrono::microseconds budget) {
 
 class ThreadPool {
  public:
+  // All or nothing: when thread k cannot start (a process or memory limit), the threads already
+  // started are stopped and joined, the caller's signal mask is restored, and the error names
+  // the thread count. Never leaves a joinable std::thread behind (that would std::terminate).
   explicit ThreadPool(int n_threads) {
-    // Threads inherit the creator's signal mask: block everything while spawning, restore after.
-    sigset_t all, old;
+    // Threads inherit the creator's signal mask: block everything while spawning, and restore
+    // it however this constructor leaves (a throw included), or Ctrl-C would never arrive.
+    sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct MaskGuard {
+      sigset_t old;
+      ~MaskGuard() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+    } guard;
+    pthread_sigmask(SIG_BLOCK, &all, &guard.old);
     awake_.store(n_threads - 1);
-    for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    int started = 1;
+    try {
+      workers_.reserve(static_cast<size_t>(n_threads - 1));
+      for (; started < n_threads; ++started) workers_.emplace_back([this] { worker_loop(); });
+    } catch (const std::exception& e) {
+      stop_and_join();
+      throw std::runtime_error("could not start thread " + std::to_string(started + 1) + " of " +
+                               std::to_string(n_threads) + " (" + e.what() +
+                               "): a process or memory limit (ulimit -u / -v, a cgroup) allows "
+                               "fewer threads; use fewer (fastmlp.set_num_threads, "
+                               "FASTMLP_NUM_THREADS)");
+    }
   }
 
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      stop_.store(true);
-    }
-    cv_work_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
+  ~ThreadPool() { stop_and_join(); }
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
@@ -154,6 +165,16 @@ class ThreadPool {
   }
 
  private:
+  void stop_and_join() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_.store(true);
+    }
+    cv_work_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
   void run_tasks() {
     for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n_tasks_;) {
       int64_t finished = 1;
@@ -232,7 +253,7 @@ int env_threads(const char* name) {
   long v = std::strtol(s, &end, 10);
   // OMP_NUM_THREADS may be a list ("4,2"); its first entry is the outer level.
   if (end == s || v < 1 || (*end && *end != ',')) return 0;
-  return static_cast<int>(std::min<long>(v, 1024));
+  return static_cast<int>(std::min<long>(v, kMaxThreads));
 }
 
 int default_threads() {
@@ -271,13 +292,23 @@ int get_num_threads() {
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be <= " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(n));
   std::shared_ptr<ThreadPool> old;
-  {
-    std::lock_guard<std::mutex> lock(*g_mutex);
+  std::lock_guard<std::mutex> lock(*g_mutex);
+  if (*g_pool && (*g_pool)->size() == n) {
     g_num_threads.store(n);
-    if (*g_pool && (*g_pool)->size() != n) old = std::move(*g_pool);
+    return;
   }
-  // `old` joins here unless a running job still holds it; then that job's caller joins it.
+  // Let the old pool go first (joined here unless a running job still holds it; then that
+  // job's caller joins it), so the old and the new threads never count together against a limit.
+  old = std::move(*g_pool);
+  old.reset();
+  // Start the new pool now, so that a limit on threads raises from this call and the previous
+  // count stays in force; the pool is then rebuilt lazily at that count.
+  if (n > 1) *g_pool = std::make_shared<ThreadPool>(n);
+  g_num_threads.store(n);
 }
 
 void parallel_for(int64_t n_tasks, TaskRef fn, bool wake) {

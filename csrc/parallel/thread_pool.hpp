@@ -29,12 +29,18 @@ class TaskRef {
   void (*call_)(const void*, int64_t);
 };
 
+// The most threads set_num_threads and FASTMLP_NUM_THREADS give (Python's _checks.MAX_THREADS):
+// far above any CPU's cores, far below a process's usual thread limit.
+constexpr int kMaxThreads = 1024;
+
 // Threads used by parallel_for, the caller included. The first call decides the default:
 // FASTMLP_NUM_THREADS, else OMP_NUM_THREADS (so joblib/loky limits apply), else the CPUs in
 // this process's affinity mask.
 int get_num_threads();
 
-// n >= 1. Takes effect for the next parallel_for; the old pool is joined once idle.
+// 1 <= n <= kMaxThreads (else std::invalid_argument). Starts the n - 1 workers now, all or none: when the OS refuses one, throws
+// std::runtime_error naming the thread count and keeps the previous count. The old pool is
+// joined once idle.
 void set_num_threads(int n);
 
 // Runs every task; rethrows on the caller the first exception any task threw. Runs serially

@@ -42,8 +42,13 @@ class FastmlpController(threadpoolctl.LibController):
             return None
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be an int >= 1, got {num_threads!r}")
+        from .backends._checks import MAX_THREADS
+
+        # ctypes.c_int would wrap 2**32 + 2 to 2 without a word; fastmlp never uses more anyway
+        num_threads = min(num_threads, MAX_THREADS)
         if fn(ctypes.c_int(num_threads)) != 0:
-            raise RuntimeError(f"fastmlp could not set num_threads to {num_threads}")
+            raise RuntimeError(f"fastmlp could not set num_threads to {num_threads} (the OS "
+                               f"refused to start that many threads)")
         return num_threads
 
     def get_version(self):

@@ -52,6 +52,8 @@ def _number(convert, accept, expected: str):
 
 
 _positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_thread_count = _number(int, lambda v: 1 <= v <= 1024, "a positive integer up to 1024")
+_seed = _number(int, lambda v: 0 <= v < 2**64, "an integer from 0 to 2**64 - 1")
 _nonneg_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _number(float, lambda v: 0 < v < np.inf, "a positive finite number")
 _unit_float = _number(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
@@ -118,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="(default float32)")
     g.add_argument("--backend", choices=BACKENDS,
                    help="kernel backend (default cpp, or the best available one if cpp is missing)")
-    g.add_argument("--threads", type=_positive_int, metavar="N", help="threads of the C++ core")
-    g.add_argument("--seed", type=_nonneg_int, default=0, help="seeds weights, shuffling and toy data (default 0)")
+    g.add_argument("--threads", type=_thread_count, metavar="N", help="threads of the C++ core")
+    g.add_argument("--seed", type=_seed, default=0, help="seeds weights, shuffling and toy data (default 0)")
     g.add_argument("--dropout", type=_unit_float, default=0.0, metavar="P",
                    help="drop each hidden unit with probability P in [0, 1) while training (default 0)")
     g.add_argument("--alpha", type=_nonneg_float, default=0.0,

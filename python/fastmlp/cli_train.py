@@ -5,7 +5,6 @@ Every data set has its own default hyperparameters (`DEFAULTS`); options overrid
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -175,21 +174,6 @@ def _check_plot_target(path):
         raise CLIError(f"--plot: directory {str(parent)!r} does not exist")
 
 
-def _check_save_target(path):
-    """Fail before training, not after it, when --save cannot be written: a name not ending in
-    .npz, a missing or read-only directory, or a directory in the file's place."""
-    target = path.expanduser()
-    if target.suffix != ".npz":
-        raise CLIError(f"--save: the model file name must end in .npz, got {str(path)!r}")
-    if target.is_dir():
-        raise CLIError(f"--save: {str(path)!r} is a directory; name a file in it, e.g. {str(path / 'model.npz')!r}")
-    parent = target.parent
-    if not parent.is_dir():
-        raise CLIError(f"--save: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):  # the file is written beside its target, then renamed
-        raise CLIError(f"--save: cannot write to directory {str(parent)!r} (permission denied)")
-
-
 def _write_plot(history, path):
     from .plot import save_history
 
@@ -216,14 +200,25 @@ def cmd_train(args) -> int:
     plot_path = getattr(args, "plot", None)
     if plot_path is not None:
         _check_plot_target(plot_path)
-    if args.save is not None:
-        _check_save_target(args.save)
+    if args.save is not None:  # a bad --save fails now, not after the training it would lose
+        from ._atomic import check_target
+
+        try:
+            check_target(Path(args.save).expanduser(), ".npz", "--save")
+        except (OSError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
     d = DEFAULTS[args.dataset]
     Xtr, ytr, Xte, yte, source = _load_dataset(args, say)
+    if Xte.shape[1:] != Xtr.shape[1:]:
+        raise CLIError(f"the test data has {Xte.shape[1]} features per row, the training data "
+                       f"{Xtr.shape[1]} (test images of another size?)")
     backend = _choose_backend(args.backend, note)
     if args.threads is not None:
         if "cpp" in fm.available_backends():
-            fm.set_num_threads(args.threads)
+            try:
+                fm.set_num_threads(args.threads)
+            except (ValueError, RuntimeError) as exc:  # RuntimeError: the OS refused the threads
+                raise CLIError(f"--threads {args.threads}: {exc}") from None
         if backend == "numba":
             try:
                 import numba
@@ -254,6 +249,10 @@ def cmd_train(args) -> int:
                        alpha=getattr(args, "alpha", 0.0))
     except (TypeError, ValueError, ImportError) as exc:
         raise CLIError(f"cannot build the model: {exc}") from None
+    except MemoryError as exc:
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        raise CLIError(f"cannot build the model: {n_params:,} parameters do not fit in memory "
+                       f"({exc})") from None
 
     threads = ""
     if backend == "cpp":
@@ -274,8 +273,16 @@ def cmd_train(args) -> int:
     say(f"train: {opt!r}, batch {batch_size}, {epochs} epochs")
 
     t_fit = time.perf_counter()
-    history = model.fit(Xtr, fit_y, epochs=epochs, batch_size=batch_size, optimizer=opt,
-                        validation_split=VALIDATION_SPLIT, shuffle=True, verbose=0 if quiet else 1)
+    try:
+        history = model.fit(Xtr, fit_y, epochs=epochs, batch_size=batch_size, optimizer=opt,
+                            validation_split=VALIDATION_SPLIT, shuffle=True, verbose=0 if quiet else 1)
+    except FloatingPointError as exc:
+        raise CLIError(f"training diverged ({exc}); try a smaller --lr or --clip-norm") from None
+    except (TypeError, ValueError) as exc:  # an option the model refuses: one line, no traceback
+        raise CLIError(f"cannot train: {exc}") from None
+    except MemoryError as exc:
+        raise CLIError(f"out of memory while training: {exc}; try a smaller --batch-size or "
+                       f"--layers") from None
     fit_seconds = time.perf_counter() - t_fit
 
     if regression:

@@ -37,7 +37,29 @@ def initialize(layer_sizes, activations, dtype, seed, scheme="auto"):
     weights, biases = [], []
     for n_in, n_out, act in zip(layer_sizes[:-1], layer_sizes[1:], activations):
         use_he = scheme == "he" or (scheme == "auto" and act in RELU_LIKE)
-        w = (he_normal if use_he else glorot_uniform)(n_in, n_out, rng)
-        weights.append(np.ascontiguousarray(w, dtype=dtype))
+        weights.append(_draw(n_in, n_out, rng, use_he, np.dtype(dtype)))
         biases.append(np.zeros(n_out, dtype=dtype))
     return weights, biases
+
+
+# Rows drawn per float64 block: the draws equal one big draw (the generator fills sequentially),
+# but the peak stays the model plus ~8 MiB, not the model plus a float64 copy and a temporary.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def _draw(n_in: int, n_out: int, rng: np.random.Generator, use_he: bool, dtype: np.dtype) -> np.ndarray:
+    """The same numbers as ``(he_normal or glorot_uniform)(n_in, n_out, rng).astype(dtype)``."""
+    out = np.empty((n_in, n_out), dtype)
+    rows = max(1, _BLOCK_ELEMENTS // max(1, n_out))
+    scratch = np.empty((min(rows, n_in), n_out), np.float64)
+    scale = np.sqrt(2.0 / n_in)
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    for start in range(0, n_in, rows):
+        block = scratch[:min(rows, n_in - start)]
+        if use_he:
+            rng.standard_normal(out=block)
+            block *= scale
+        else:
+            block[...] = rng.uniform(-limit, limit, size=block.shape)
+        out[start:start + len(block)] = block
+    return out

@@ -16,21 +16,24 @@ Versions: 1 had no class_weight or g arrays and no alpha, dropout, dampening, ce
 clip_norm. Every field version 2 added is optional with the
 old behaviour as its default, so version 1 files load unchanged.
 
-Saving writes a temporary file in the same folder and renames it over the target, so a crash
-or Ctrl-C mid-save never destroys the previous file. Loading uses ``allow_pickle=False`` and
-checks every key, dtype and shape against the metadata before building the model.
+Saving refuses NaN or infinite weights (load refuses them too, so a save never replaces a good
+file by one that cannot be read back) and writes through `_atomic.write_atomically`: a crash,
+Ctrl-C or SIGTERM mid-save never destroys the previous file nor leaves a temporary one. Loading
+uses ``allow_pickle=False`` and checks the member list, the metadata and every member's header
+against each other (`_members`) before decompressing an array or building the model.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from . import _members
+from .backends import _checks as check
+from ._atomic import check_target, write_atomically  # noqa: F401 -- safetensors_io imports it here
 
 FORMAT = "fastmlp.MLP"
 FORMAT_VERSION = 2
@@ -40,9 +43,8 @@ def save_model(model, path) -> None:
     """Write ``model`` to ``path`` (a .npz), atomically."""
     from . import __version__
 
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise ValueError(f"path must end in .npz, got {str(path)!r}")
+    path = check_target(path, ".npz")
+    _refuse_non_finite(model)
     net = model.network
     meta = {
         "format": FORMAT,
@@ -75,22 +77,21 @@ def save_model(model, path) -> None:
     write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
-def write_atomically(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, then rename it
-    over ``path``: a crash or Ctrl-C mid-write leaves the previous file untouched."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # KeyboardInterrupt included: drop the partial file, the old one is untouched
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+# Above this a saved step counter could overflow the C++ int64 counter within a run, and float64
+# (which the optimizers' bias correction uses) no longer counts steps exactly.
+MAX_STEP = check.MAX_STEP
+
+
+def _refuse_non_finite(model) -> None:
+    net = model.network
+    named = [(f"w{i}", w) for i, w in enumerate(net.weights)] + [(f"b{i}", b) for i, b in enumerate(net.biases)]
+    if model.optimizer is not None:
+        for slot, arrays in (("m", net.slots_m), ("v", net.slots_v), ("g", net.slots_g)):
+            named += [(f"{slot}{j}", a) for j, a in enumerate(arrays)]
+    for name, arr in named:
+        if not check.all_finite(arr):  # no full-size bool temporary
+            raise ValueError(f"model holds NaN or infinity in {name!r}; not saved (load would refuse "
+                             f"the file, and an existing file is kept)")
 
 
 def load_model(path, backend=None):
@@ -99,8 +100,7 @@ def load_model(path, backend=None):
     from .optim import OPTIMIZER_CLASSES
 
     path = Path(path)
-    arrays = _read_arrays(path)
-    meta = _read_meta(path, arrays)
+    arrays, meta = _read_checked(path)
     try:
         model = MLP(meta["layer_sizes"], activation=meta["activations"], loss=meta["loss"],
                     dtype=meta["dtype"], backend=backend or "cpp", seed=meta["seed"], init=meta["init"],
@@ -131,11 +131,11 @@ def load_model(path, backend=None):
             if net.slots_g:  # centered RMSprop
                 net.slots_g[j][...] = _array(path, arrays, f"g{j}", p)
                 expected.add(f"g{j}")
-        net.step = _int(path, meta, "step")
+        net.step = _int(path, meta, "step", MAX_STEP)
     sched = meta.get("schedule")  # absent in files written before schedules: constant
     if sched is not None:
         net.schedule = _schedule_from_meta(path, sched)
-    model._fit_count = _int(path, meta, "fit_count")
+    model._fit_count = _int(path, meta, "fit_count", MAX_STEP)
     if "class_weight" in arrays:
         net.class_weight = _class_weight(path, arrays["class_weight"], model)
         expected.add("class_weight")
@@ -177,13 +177,27 @@ def _optimizer_from_config(cls, hyper):
     return opt
 
 
-def _read_arrays(path: Path) -> dict:
+def _read_checked(path: Path):
+    """(arrays, meta), every member checked against the metadata before any array is read."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a model file")
+    if path.exists() and not path.is_file():  # a FIFO would block the reader; a device is no file
+        raise ValueError(f"{path} is not a regular file")
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     try:
-        _check_members(path)
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+        with zipfile.ZipFile(path) as zf:
+            members = _members.member_list(path, zf)
+            meta = _read_meta(path, _members.read_meta_array(path, zf, members["meta"]))
+            shapes = _members.expected_shapes(path, meta, set(members))
+            for name, (shape, dtype) in sorted(shapes.items(), key=_member_order):
+                got_shape, got_dtype = _members.header(path, zf, members[name])
+                if got_shape != shape or not _members.same_type(got_dtype, dtype):
+                    raise ValueError(f"{path}: array {name!r} is {got_dtype.name}{got_shape}, expected "
+                                     f"{dtype.name}{shape}")
+            arrays = {name: _members.read_array(path, zf, info) for name, info in members.items()
+                      if name != "meta"}
+        return arrays, meta
     except MemoryError:
         raise
     except ValueError as exc:  # ours (names the file already), or NumPy's: object arrays, headers
@@ -196,29 +210,10 @@ def _read_arrays(path: Path) -> dict:
                          f"{type(exc).__name__}: {exc})") from exc
 
 
-def _check_members(path: Path) -> None:
-    """Every zip member is a .npy whose header promises no more bytes than the member holds, so
-    a forged header cannot make np.load allocate petabytes, and object arrays are refused."""
-    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            name = info.filename
-            if not name.endswith(".npy"):
-                raise ValueError(f"{path}: entry {name!r} is not a .npy array")
-            try:
-                with zf.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    if version not in readers:
-                        raise ValueError(f".npy format version {version} is not one fastmlp writes")
-                    shape, _, dtype = readers[version](f)
-            except ValueError as exc:  # bad magic, unparsable header
-                raise ValueError(f"{path}: entry {name!r} is not a valid .npy array ({exc})") from exc
-            if dtype.hasobject:
-                raise ValueError(f"{path}: entry {name!r} holds Python objects (needs pickle); refused")
-            nbytes = math.prod(shape) * dtype.itemsize
-            if nbytes > info.file_size:
-                raise ValueError(f"{path}: entry {name!r} promises {shape} {dtype} ({nbytes} bytes) "
-                                 f"but holds {info.file_size} bytes")
+def _member_order(item):
+    """w0, w1, ..., b0, ...: a mismatch is reported on the first weight matrix it affects."""
+    name = item[0]
+    return ("wbmvgc".index(name[0]), int(name[1:]) if name[1:].isdigit() else 0)
 
 
 def _meta_text(path: Path, raw: np.ndarray) -> str:
@@ -230,14 +225,8 @@ def _meta_text(path: Path, raw: np.ndarray) -> str:
     return str(raw)
 
 
-def _read_meta(path: Path, arrays: dict) -> dict:
-    raw = arrays.get("meta")
-    if raw is None or raw.shape != () or raw.dtype.kind != "U":
-        raise ValueError(f"{path}: missing the 'meta' JSON entry; not a fastmlp model file")
-    try:
-        meta = json.loads(_meta_text(path, raw))
-    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: "[[[[...", fuzzed
-        raise ValueError(f"{path}: corrupt metadata JSON: {exc}") from exc
+def _read_meta(path: Path, raw: np.ndarray) -> dict:
+    meta = _members.parse_meta(path, _meta_text(path, raw))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path}: not a fastmlp model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     version = meta.get("format_version")
@@ -263,8 +252,8 @@ def _array(path: Path, arrays: dict, key: str, like: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _int(path: Path, meta: dict, key: str) -> int:
+def _int(path: Path, meta: dict, key: str, high: int) -> int:
     value = meta.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{path}: metadata {key!r} must be a non-negative int, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{path}: metadata {key!r} must be an int in [0, {high}], got {value!r}")
     return value

@@ -21,6 +21,7 @@ from .backends import _checks as check
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
+from .fit_guard import one_fit_at_a_time
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
@@ -67,7 +68,7 @@ class MLP:
         self.backend_name = backend
         self.backend = get_backend(backend)
         # None: a fresh random seed, as scikit-learn's random_state=None; kept so a run can be repeated
-        self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0)
+        self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0, high=check.SEED_MAX)
         self.init = init
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
@@ -123,12 +124,23 @@ class MLP:
     def n_params(self) -> int:
         return sum(p.size for p in self.network.params)
 
+    # the backend is a module, which pickle and copy.deepcopy cannot store: keep its name
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["backend"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.backend = get_backend(self.backend_name)
+
     def __repr__(self) -> str:
         return (f"MLP({self.layer_sizes}, activation={self.hidden_activations!r}, loss={self.loss!r}, "
                 f"dtype={self.dtype.name!r}, backend={self.backend_name!r})")
 
     # --- training ------------------------------------------------------------------------------
 
+    @one_fit_at_a_time
     def fit(self, X, y, epochs=10, batch_size=32, optimizer=None, validation_data=None,
             shuffle=True, verbose=0, early_stopping=False, callbacks=None, schedule=None,
             sample_weight=None, class_weight=None, validation_split=None, **unknown):
@@ -169,7 +181,8 @@ class MLP:
             X, y, sample_weight, validation_data = self._split_validation(X, y, sample_weight, validation_split)
         self._warn_if_badly_scaled(X, y)
         epochs = check.integer(epochs, "epochs", low=0)
-        batch_size = check.integer(batch_size, "batch_size", low=1)
+        # a batch larger than the data is the whole data (and may exceed what C++ can count)
+        batch_size = min(check.integer(batch_size, "batch_size", low=1, high=None), len(X))
         if verbose not in (0, 1, 2, True, False):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if validation_data is not None:
@@ -382,8 +395,13 @@ class MLP:
             raise ValueError(f"{name} is empty: it has 0 rows")
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features, the model takes {self.layer_sizes[0]}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            original, X = X, np.ascontiguousarray(X, dtype=self.dtype)
         if not check.all_finite(X):
+            if original.dtype.kind == "f" and check.all_finite(original):  # the cast overflowed
+                raise ValueError(f"{name} holds values beyond {self.dtype.name}'s range (up to "
+                                 f"{float(np.abs(original).max()):.3g}; the largest {self.dtype.name} "
+                                 f"is {float(np.finfo(self.dtype).max):.3g}); scale it or use dtype='float64'")
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 
@@ -437,8 +455,7 @@ class MLP:
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if not check.all_finite(y):
             raise ValueError(f"{y_name} contains NaN or infinity")
-        if self.loss == "poisson" and y.min() < 0:
-            raise ValueError(f"{y_name} must be >= 0 for the poisson loss (counts or rates), got {y.min()}")
+        check.target_values(self.loss, y, y_name)
         return X, y
 
 

@@ -40,8 +40,9 @@ def save_safetensors(model, path) -> None:
     """Write ``model`` (architecture, weights, optimizer state) to ``path`` (.safetensors), atomically."""
     st = _safetensors()
     path = Path(path)
-    if path.suffix != ".safetensors":
-        raise ValueError(f"path must end in .safetensors, got {str(path)!r}")
+    from ._atomic import check_target
+
+    check_target(path, ".safetensors")  # before any work: suffix, folder
     with tempfile.TemporaryDirectory() as scratch:  # the .npz writer owns the metadata layout
         npz = Path(scratch) / "model.npz"
         model.save(npz)
@@ -61,6 +62,8 @@ def load_safetensors(path, backend=None):
 
     st = _safetensors()
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a model file")
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backends import _checks as check
+from .fit_guard import EpochRollback, warn_if_rounded_to_zero
 
 CHUNK_SECONDS = 0.1  # target wall time per train_epoch call when a progress bar is shown
 
@@ -64,17 +65,30 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
     (float64, each row's total weight, or None) weighs the progress bar's running loss."""
     history = History(metric_name=model.metric_name)
     n = len(X)
+    warn_if_rounded_to_zero(model.network, model.dtype)
     for cb in callbacks:
         getattr(cb, "on_train_begin", lambda model: None)(model)
     try:
         for epoch in range(epochs):
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else np.arange(n)
+            rollback = EpochRollback(model.network)  # the last finite state, restored on failure
             try:
                 loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs,
                                              sample_weight, row_weights)
-            except FloatingPointError as exc:  # the backend names the batch; add the epoch
-                raise FloatingPointError(f"epoch {epoch} of this fit (0-based): {exc}") from None
+            except (FloatingPointError, ZeroDivisionError) as exc:  # the backend names the batch
+                rollback.restore()  # ZeroDivisionError: Numba's 0/0 where C++ and NumPy give NaN
+                what = exc if isinstance(exc, FloatingPointError) else f"an update divided by zero ({exc})"
+                raise FloatingPointError(f"epoch {epoch} of this fit (0-based): {what}; the weights "
+                                         f"and optimizer state are rolled back to the start of "
+                                         f"this epoch") from None
+            except MemoryError as exc:  # the backends' batch workspaces: say how big they are
+                rollback.restore()
+                raise MemoryError(f"training with batch_size={batch_size} needs about "
+                                  f"{_workspace_bytes(model, min(batch_size, n)):,} bytes of "
+                                  f"workspace, which could not be allocated ({exc}); use a smaller "
+                                  f"batch_size") from None
+            rollback.check(epoch)
             history.loss.append(loss)
             if model.is_classifier:
                 history.metric.append(n_correct / n)
@@ -100,6 +114,12 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
         for cb in callbacks:
             getattr(cb, "on_train_end", lambda model: None)(model)
     return history
+
+
+def _workspace_bytes(model, rows: int) -> int:
+    """A batch's activations, pre-activations and their gradients, plus one gradient per parameter."""
+    sizes = model.layer_sizes
+    return (rows * (sizes[0] + 4 * sum(sizes[1:])) + model.n_params) * model.dtype.itemsize
 
 
 def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_weight=None,

@@ -24,6 +24,10 @@ def float_array(arr, name: str, ndim: int | None = None) -> np.ndarray:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
     if arr.dtype not in FLOAT_DTYPES:
+        if arr.dtype.kind == "f" and arr.dtype.newbyteorder("=") in FLOAT_DTYPES:  # '>f4'
+            native = arr.dtype.newbyteorder("=").name
+            raise TypeError(f"{name} must have dtype float32 or float64 in native byte order, got "
+                            f"{native} in big-endian order; convert it with {name}.astype(np.{native})")
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got {arr.ndim}-D with shape {arr.shape}")
@@ -44,6 +48,32 @@ def new_output(shape, dtype, name: str) -> np.ndarray:
 # The most threads set_num_threads accepts: far above any CPU's core count, far below what would
 # exhaust the process's thread limit when the pool starts them.
 MAX_THREADS = 1024
+
+
+# A thread count above this many times the usable CPUs gets a RuntimeWarning: the pool's workers
+# spin while they wait, so oversubscribed cores slow an epoch down by tens of times.
+OVERSUBSCRIBED = 4
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def warn_if_oversubscribed(n: int, source: str = "num_threads") -> None:
+    """RuntimeWarning when ``n`` threads are far more than the CPUs this process may use."""
+    import warnings
+
+    cpus = usable_cpus()
+    if n > OVERSUBSCRIBED * cpus:
+        warnings.warn(f"{source}={n} is more than {OVERSUBSCRIBED}x the {cpus} usable CPU(s); the "
+                      f"thread pool's workers compete for the cores and training gets many times "
+                      f"slower, not faster", RuntimeWarning, stacklevel=3)
 
 
 def num_threads(n, name: str = "num_threads") -> int:
@@ -126,12 +156,20 @@ def number(value, name: str, *, low=None, high=None, low_open=False, high_open=F
     return value
 
 
-def integer(value, name: str, *, low=None) -> int:
+# Every integer a kernel takes fits a C++ int64_t unless a check says otherwise (seeds: uint64),
+# so a huge Python int gets a message naming it, not nanobind's "incompatible function arguments".
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**64 - 1
+
+
+def integer(value, name: str, *, low=None, high=INT64_MAX) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     value = int(value)
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
     return value
 
 
@@ -158,9 +196,36 @@ def loss_target(loss: str, output: np.ndarray, target) -> np.ndarray:
     if target.dtype != output.dtype:
         raise TypeError(f"target dtype {target.dtype} must match output dtype {output.dtype}")
     shape_is(target, "target", output.shape)
-    if loss == "poisson" and target.size and target.min() < 0:
-        raise ValueError(f"target must be >= 0 for the poisson loss (counts or rates), got {target.min()}")
+    target_values(loss, target, "target")
     return target
+
+
+# Rows of a 2-D cross-entropy target must sum to 1 within this: float32 probabilities from a
+# softmax or label smoothing sum to 1 within ~1e-6 per 100 classes; 1e-3 also tolerates targets
+# rounded to 3 decimals, and still refuses counts, scores and one-hot rows with two ones.
+DISTRIBUTION_TOL = 1e-3
+
+
+def target_values(loss: str, target: np.ndarray, name: str) -> None:
+    """Float targets in the range the loss is defined on (a silent negative or meaningless loss
+    otherwise): poisson >= 0; binary cross-entropy in [0, 1]; 2-D cross-entropy rows are
+    distributions (>= 0, summing to 1)."""
+    if not target.size or target.dtype.kind != "f":
+        return
+    if loss == "poisson" and target.min() < 0:
+        raise ValueError(f"{name} must be >= 0 for the poisson loss (counts or rates), got {target.min()}")
+    if loss == "binary_cross_entropy" and (target.min() < 0 or target.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] for binary_cross_entropy (0/1 labels or "
+                         f"probabilities), got range [{target.min()}, {target.max()}]")
+    if loss == "cross_entropy" and target.ndim == 2:
+        if target.min() < 0:
+            raise ValueError(f"{name} must be >= 0 for cross_entropy (one-hot rows or class "
+                             f"probabilities), got {target.min()}")
+        sums = target.sum(axis=1, dtype=np.float64)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        if abs(sums[worst] - 1) > DISTRIBUTION_TOL:
+            raise ValueError(f"{name} rows must sum to 1 for cross_entropy (one-hot rows or class "
+                             f"probabilities); row {worst} sums to {sums[worst]:.6g}")
 
 
 def loss_args(name, output, target, sample_weight=None, class_weight=None):
@@ -240,9 +305,7 @@ def optimizer_config(opt) -> None:
 
 def dropout_mask_args(seed, step, layer, p, shape, dtype):
     """dropout_mask's arguments, canonical: (seed, step, layer, p, (rows, cols), dtype)."""
-    seed = integer(seed, "seed", low=0)
-    if seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64, got {seed}")
+    seed = integer(seed, "seed", low=0, high=SEED_MAX)
     step = integer(step, "step", low=1)
     layer = integer(layer, "layer", low=0)
     p = number(p, "p", low=0.0, high=1.0, high_open=True)
@@ -319,7 +382,8 @@ def network(net) -> None:
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
     number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
     dropout(net.dropout, n_layers)
-    seed = integer(net.seed, "seed", low=0)
+    integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
+    seed = integer(net.seed, "seed", low=0, high=SEED_MAX)
     if seed >= 2**64:
         raise ValueError(f"seed must be < 2**64, got {seed}")
     optimizer_config(net.optimizer)
@@ -445,8 +509,16 @@ def dense_backward_args(x, w, z, a, grad_a, activation):
         shape_is(arr, label, shape)
 
 
-def optimizer_args(param, grad, slots: dict) -> None:
-    """param, grad and each slot: same shape and dtype; param and slots writable, contiguous."""
+# The largest update count a kernel takes: the C++ core counts steps in int64, and beta**step
+# needs no more (2^53 is where float64 stops counting exactly).
+MAX_STEP = 2**53
+
+
+def optimizer_args(param, grad, slots: dict, **hyper) -> None:
+    """param, grad and each slot: same shape and dtype; param and slots writable, contiguous, no
+    two sharing memory. ``hyper``: the kernel's scalars, each a finite real (``step``: an int in
+    [1, MAX_STEP]; None where the kernel does not need it), so every backend refuses a NaN rate
+    or step 0 alike instead of returning NaN (C++) or raising ZeroDivisionError (NumPy, Numba)."""
     float_array(param, "param")
     float_array(grad, "grad")
     same_dtype(param=param, grad=grad, **slots)
@@ -456,6 +528,18 @@ def optimizer_args(param, grad, slots: dict) -> None:
         shape_is(arr, name, grad.shape)
         if not (arr.flags.writeable and arr.flags.c_contiguous):
             raise ValueError(f"{name} must be C-contiguous and writable (it is updated in place)")
+    named = [("param", param), ("grad", grad), *slots.items()]
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1:]:
+            if a.size and np.may_share_memory(a, b):  # contiguous: bounds overlap is exact
+                raise ValueError(f"{name_a} and {name_b} share memory; each optimizer slot needs "
+                                 f"its own array")
+    for name, value in hyper.items():
+        if name == "step":
+            if value is not None and integer(value, "step", low=1) > MAX_STEP:
+                raise ValueError(f"step must be <= {MAX_STEP}, got {value}")
+        else:
+            number(value, name)
 
 
 def epoch_order(order, n_rows: int) -> np.ndarray:
@@ -485,7 +569,9 @@ def all_finite(arr: np.ndarray) -> bool:
     and finite float32 values cannot overflow it. Only when the sum is not finite (or float64
     values overflowed it) are the rows checked exactly, a slice of about 1 MiB at a time.
     """
-    if arr.size == 0 or np.isfinite(np.sum(arr, dtype=np.float64)):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum only means: look closer
+        total = np.sum(arr, dtype=np.float64) if arr.size else 0.0
+    if np.isfinite(total):
         return True
     flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
     rows = max(1, (1 << 20) // max(1, flat.shape[1] * arr.itemsize))

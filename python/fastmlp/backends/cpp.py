@@ -185,7 +185,8 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
 @mirror(_oracle.sgd_step)
 def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
              dampening=0.0, step=None):
-    check.optimizer_args(param, grad, {"velocity": velocity})
+    check.optimizer_args(param, grad, {"velocity": velocity}, lr=lr, momentum=momentum,
+                         weight_decay=weight_decay, dampening=dampening, step=step)
     first = check.sgd_first_step(dampening, step)
     _core.sgd_step(param, np.ascontiguousarray(grad), velocity, float(lr), float(momentum),
                    bool(nesterov), float(weight_decay), float(dampening), first)
@@ -194,7 +195,8 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 @mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled=False):
-    check.optimizer_args(param, grad, {"m": m, "v": v})
+    check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
+                         eps=eps, weight_decay=weight_decay)
     _core.adam_step(param, np.ascontiguousarray(grad), m, v, int(step), float(lr), float(beta1),
                     float(beta2), float(eps), float(weight_decay), bool(decoupled))
 
@@ -205,7 +207,8 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     slots = {"square_avg": square_avg, "velocity": velocity}
     if centered:
         slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
-    check.optimizer_args(param, grad, slots)
+    check.optimizer_args(param, grad, slots, lr=lr, alpha=alpha, eps=eps, momentum=momentum,
+                         weight_decay=weight_decay)
     _core.rmsprop_step(param, np.ascontiguousarray(grad), square_avg, velocity,
                        grad_avg if centered else np.empty(0, param.dtype), float(lr),
                        float(alpha), float(eps), float(momentum), float(weight_decay))
@@ -273,8 +276,11 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
 
 
 def set_num_threads(n):
-    """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on."""
-    _core.set_num_threads(check.num_threads(n))
+    """Use ``n`` threads (n >= 1) in the C++ kernels from the next call on. Starts them now: a
+    process or memory limit that allows fewer raises RuntimeError and keeps the old count."""
+    n = check.num_threads(n)
+    check.warn_if_oversubscribed(n)
+    _core.set_num_threads(n)
 
 
 def get_num_threads():
@@ -379,3 +385,32 @@ def _register_threadpoolctl():
 
 
 _register_threadpoolctl()
+
+
+def _warn_about_env_threads():
+    """The C++ core ignores a FASTMLP_NUM_THREADS it cannot read and caps it at MAX_THREADS; say so
+    once, at import, rather than silently, and warn about a count far above the CPUs."""
+    import os
+    import warnings
+
+    raw = os.environ.get("FASTMLP_NUM_THREADS", "")
+    if not raw:  # then OMP_NUM_THREADS decides (a batch system may set it for a whole node)
+        omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+        if omp.isdigit() and int(omp) >= 1:
+            check.warn_if_oversubscribed(min(int(omp), check.MAX_THREADS), "OMP_NUM_THREADS")
+        return
+    try:
+        n = int(raw.split(",")[0])  # the core reads a list's first entry, as for OMP_NUM_THREADS
+        if n < 1:
+            raise ValueError
+    except ValueError:
+        warnings.warn(f"FASTMLP_NUM_THREADS={raw!r} is not a positive integer; ignored",
+                      RuntimeWarning, stacklevel=2)
+        return
+    if n > check.MAX_THREADS:
+        warnings.warn(f"FASTMLP_NUM_THREADS={n} is above {check.MAX_THREADS}; {check.MAX_THREADS} "
+                      f"threads are used", RuntimeWarning, stacklevel=2)
+    check.warn_if_oversubscribed(min(n, check.MAX_THREADS), "FASTMLP_NUM_THREADS")
+
+
+_warn_about_env_threads()

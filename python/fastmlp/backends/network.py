@@ -93,10 +93,12 @@ class Network:
     seed: int = 0  # keys the dropout masks (backends.numpy.dropout_mask)
 
     def __post_init__(self):
+        # np.zeros, not zeros_like: calloc'd pages stay unmapped until an optimizer writes them,
+        # so a model that is only built (or loaded for inference) costs its weights, not 3x them
         if not self.slots_m:
-            self.slots_m = [np.zeros_like(p) for p in self.params]
+            self.slots_m = [np.zeros(p.shape, p.dtype) for p in self.params]
         if not self.slots_v:
-            self.slots_v = [np.zeros_like(p) for p in self.params]
+            self.slots_v = [np.zeros(p.shape, p.dtype) for p in self.params]
         self.ensure_slots()
 
     def ensure_slots(self):

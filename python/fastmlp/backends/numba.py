@@ -161,7 +161,8 @@ def _flat(arr):
 @mirror(_oracle.sgd_step)
 def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
              dampening=0.0, step=None):
-    check.optimizer_args(param, grad, {"velocity": velocity})
+    check.optimizer_args(param, grad, {"velocity": velocity}, lr=lr, momentum=momentum,
+                         weight_decay=weight_decay, dampening=dampening, step=step)
     first = check.sgd_first_step(dampening, step)
     t = param.dtype.type
     numba_train.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
@@ -172,7 +173,8 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 @mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled=False):
-    check.optimizer_args(param, grad, {"m": m, "v": v})
+    check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
+                         eps=eps, weight_decay=weight_decay)
     t = param.dtype.type
     decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
     bias_correction1 = 1 - beta1**step
@@ -188,7 +190,8 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     slots = {"square_avg": square_avg, "velocity": velocity}
     if centered:
         slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
-    check.optimizer_args(param, grad, slots)
+    check.optimizer_args(param, grad, slots, lr=lr, alpha=alpha, eps=eps, momentum=momentum,
+                         weight_decay=weight_decay)
     t = param.dtype.type
     numba_train.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
                      t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),

@@ -256,7 +256,8 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
     place. ``step`` is the 1-based count of this update, needed only with dampening: on
     update 1 ``velocity = g`` undamped (PyTorch creates the buffer as a copy of the first g).
     """
-    check.optimizer_args(param, grad, {"velocity": velocity})
+    check.optimizer_args(param, grad, {"velocity": velocity}, lr=lr, momentum=momentum,
+                         weight_decay=weight_decay, dampening=dampening, step=step)
     first = check.sgd_first_step(dampening, step)
     t = param.dtype.type
     g = grad + t(weight_decay) * param if weight_decay else grad
@@ -282,7 +283,8 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
     ``m = beta1 m + (1-beta1) g``, ``v = beta2 v + (1-beta2) g^2``, and
     ``param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)``.
     """
-    check.optimizer_args(param, grad, {"m": m, "v": v})
+    check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
+                         eps=eps, weight_decay=weight_decay)
     t = param.dtype.type
     if weight_decay and decoupled:
         param *= t(1 - lr * weight_decay)
@@ -311,7 +313,8 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     slots = {"square_avg": square_avg, "velocity": velocity}
     if centered:
         slots["grad_avg"] = check.needed(grad_avg, "grad_avg", "centered RMSprop")
-    check.optimizer_args(param, grad, slots)
+    check.optimizer_args(param, grad, slots, lr=lr, alpha=alpha, eps=eps, momentum=momentum,
+                         weight_decay=weight_decay)
     t = param.dtype.type
     g = grad + t(weight_decay) * param if weight_decay else grad
     square_avg *= t(alpha)

@@ -169,6 +169,10 @@ def _load_split(directory: Path, split: str, dtype, normalize: bool):
             f"IDX file {str(lab_path)!r} is not a label file: expected uint8 (n,), "
             f"got {labels.dtype.name} with shape {labels.shape}"
         )
+    if labels.size and labels.max() > 9:  # MNIST has digits 0-9; a corrupt file would make a
+        # classifier with up to 256 classes without a word
+        raise ValueError(f"IDX file {str(lab_path)!r} holds label {int(labels.max())}; MNIST labels "
+                         f"are the digits 0 to 9 (a corrupt or foreign label file)")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"count mismatch: {str(img_path)!r} holds {images.shape[0]} images but "
