@@ -45,11 +45,14 @@ SHAPES = [(f"sq{n}", n, n, n, False, False) for n in (32, 64, 128, 256, 512, 102
 MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith("sq")}
 
 
+CLOCK = time.perf_counter  # --clock thread: time.thread_time (1 thread only)
+
+
 def batch_time(fn, number):
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for _ in range(number):
         fn()
-    return (time.perf_counter() - t0) / number
+    return (CLOCK() - t0) / number
 
 
 def measure(fns, flops, repeats, batch_flops=1e8, blocked=False):
@@ -107,9 +110,17 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--peak", action="store_true", help="measure the FMA peak first")
     parser.add_argument("--only", default="", help="substring of the shape labels to run")
+    parser.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                        help="thread: the calling thread's CPU time (1 thread only), which another "
+                             "process sharing the core does not inflate")
     parser.add_argument("--blocked", action=argparse.BooleanOptionalAction, default=None,
                         help="each path's repeats back to back (default: with threads; see measure)")
     args = parser.parse_args(argv)
+    if args.clock == "thread":
+        if args.threads != 1:
+            parser.error("--clock thread measures the calling thread: use it with --threads 1")
+        global CLOCK
+        CLOCK = time.thread_time
     # Longer batches with threads: a worker woken at the start of a batch costs 40-100 us here.
     batch_flops = 1e9 if args.threads > 1 else 1e8
     blocked = args.threads > 1 if args.blocked is None else args.blocked
@@ -135,7 +146,7 @@ def main(argv=None):
     blas = ", ".join(f"{i.get('internal_api')} ({i.get('architecture')})" for i in threadpool_info()
                      if i.get("user_api") == "blas")
     print(f"CPU {cpu_model()}; fastmlp ISA {cpp.isa()}; NumPy's BLAS {blas}; {args.threads} thread(s), "
-          f"{how} ({args.repeats} repeats); FMA peak (same run, fastmlp's ISA): "
+          f"{how} ({args.repeats} repeats, {args.clock} clock); FMA peak (same run, fastmlp's ISA): "
           + (", ".join(f"{d} {g:.0f}" for (d, t), g in sorted(peak.items())) or "not measured"))
     print()
     print("| shape (M x K x N) | dtype | vs numpy (py) | vs numpy (core) | core GFLOP/s | % peak | dense/gemm |")
