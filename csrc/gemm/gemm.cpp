@@ -246,16 +246,21 @@ bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a
 //   micro-panel, at any size;
 // - at least NR columns and at most kDirectBMaxBytes, which stays in L1 however it is read:
 //   packing such a B cost more than the GEMM saved on the small layers of a training step
-//   (13-64-64-1 at batch 32: a fifth of the step packed w and grad_z). Whole rows are plain
-//   loads; only the last, partial micro-panel is masked. Narrower B on AVX2 is packed: there
-//   every row of it is a masked load, slower than packing it.
+//   (13-64-64-1 at batch 32: a fifth of the step packed w and grad_z);
+// - at least NR columns, any size, when at most kDirectBMaxRowTiles A micro-panels reuse each
+//   B micro-panel (m <= 8 MR: small batches), where packing B costs more than its strided
+//   rows (docs/tuning.md).
+// Whole rows are plain loads; only the last, partial micro-panel is masked. Narrower B on
+// AVX2 is packed: there every row of it is a masked load, slower than packing it.
 constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
+constexpr int64_t kDirectBMaxRowTiles = 8;
 
 template <class T>
-bool use_direct_b(const Blocking& bk, int64_t n, int64_t k, int64_t b_rs, int64_t b_cs) {
+bool use_direct_b(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t b_rs,
+                  int64_t b_cs) {
   if (b_cs != 1 || b_rs == 0) return false;
   if (n <= bk.nr) return bk.masked_b;
-  return n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
+  return m <= kDirectBMaxRowTiles * bk.mr || n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
 }
 
 }  // namespace
@@ -298,7 +303,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, n, k, a_rs, a_cs);
-  const bool direct_b = use_direct_b<T>(bk, n, k, b_rs, b_cs);
+  const bool direct_b = use_direct_b<T>(bk, m, n, k, b_rs, b_cs);
 
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
