@@ -60,8 +60,9 @@ using Ukernel = void (*)(int64_t kc, T alpha, const T* a, int64_t a_rs, int64_t 
 
 // The FMA peak probe of each ISA TU (isa/peak.cpp times it): `iters` rounds of 12 independent
 // multiply-add chains on whole vectors of float (f64 false) or double; returns the
-// floating-point operations done. `sink` receives a value so the work is not optimised away.
-#define FASTMLP_FMA_CHAINS_DECL(name) int64_t name(bool f64, int64_t iters, double* sink)
+// floating-point operations done. The chains' sum goes to the 64 bytes at `out`, so the work is
+// not optimised away.
+#define FASTMLP_FMA_CHAINS_DECL(name) int64_t name(bool f64, int64_t iters, void* out)
 
 // ukernel_generic.cpp: portable loops that g++ vectorizes for baseline x86-64 (SSE2).
 namespace fastmlp::generic {

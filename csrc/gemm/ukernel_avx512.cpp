@@ -115,7 +115,7 @@ FASTMLP_UKERNEL_DECL(dgemm_8x16, double) {
 }
 
 FASTMLP_FMA_CHAINS_DECL(fma_chains) {
-  return f64 ? fma_chains_impl<F64>(iters, sink) : fma_chains_impl<F32>(iters, sink);
+  return f64 ? fma_chains_impl<F64>(iters, out) : fma_chains_impl<F32>(iters, out);
 }
 
 }  // namespace fastmlp::avx512

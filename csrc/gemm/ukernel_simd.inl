@@ -266,9 +266,10 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
 // The FMA peak probe behind <isa>::fma_chains: `iters` rounds of 12 independent multiply-add
 // chains on whole vectors (enough to cover 2 pipes x 4-5 cycles of latency), no memory
 // operands; returns the floating-point operations done (2 per lane per FMA). The asm barrier
-// keeps each chain in its register and the loop from being folded away.
+// keeps each chain in its register and the loop from being folded away; the sum of the chains
+// goes to the caller's 64 bytes at `out` by an unaligned store (no over-aligned stack slot).
 template <class K>
-FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, double* sink) {
+FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, void* out) {
   using V = typename K::V;
   const V a = K::set1(typename K::T(1.0000001)), b = K::set1(typename K::T(0.9999999));
   V c0 = K::set1(0), c1 = K::set1(1), c2 = K::set1(2), c3 = K::set1(3), c4 = K::set1(4),
@@ -285,8 +286,7 @@ FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, double* sink) {
   const V s = K::add(K::add(K::add(c0, c1), K::add(c2, c3)),
                      K::add(K::add(K::add(c4, c5), K::add(c6, c7)),
                             K::add(K::add(c8, c9), K::add(c10, c11))));
-  typename K::T lanes[K::W];
-  K::storeu(lanes, s);
-  *sink += double(lanes[0]);
+  static_assert(sizeof(typename K::V) <= 64, "out holds 64 bytes");
+  K::storeu(static_cast<typename K::T*>(out), s);
   return iters * 12 * K::W * 2;
 }

@@ -36,7 +36,7 @@ struct Isa {
   nn::RmspropLanes<float> rmsprop_f32;
   nn::RmspropLanes<double> rmsprop_f64;
   void (*tanh_f32)(const float* z, float* a, int64_t n);  // nn/tanh_f32.hpp
-  int64_t (*fma_chains)(bool f64, int64_t iters, double* sink);  // the peak probe (peak.hpp)
+  int64_t (*fma_chains)(bool f64, int64_t iters, void* out);  // the peak probe (peak.hpp)
 };
 
 // An Isa with the GEMM blocking derived for this CPU's caches (and FASTMLP_BLOCKING).
