@@ -17,7 +17,9 @@
 //
 // Epilogue (ep != nullptr, passed with the last KC block only): after C is computed, while the
 // tile is still in registers, z = C + bias[j] (a separate rounding, like NumPy's (x @ w) + b)
-// is stored to C and act(z) to `out` (leading dimension ldc; out may equal c).
+// is stored to C and act(z) to `out` (leading dimension ldc). out must not overlap C: the
+// kernels take c as __restrict, so their stores to C and out may be reordered (dense_forward
+// passes no out for an in-place identity).
 //
 // One implementation per instruction set, each in its own TU and namespace, named BLIS-style
 // <ISA>::<s|d>gemm_<MR>x<NR>. The TUs are compiled with their ISA's flags (CMakeLists.txt), so

@@ -77,11 +77,8 @@ void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, int64_t a_rs, int64
     T* ci = c + i * ldc;
     for (int64_t j = 0; j < n_cur; ++j) {
       T r = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
-      T* out = ep && ep->out ? ep->out + i * ldc + j : nullptr;
-      T act = T(0);
-      if (ep) r = epilogue(r, *ep, j, out ? &act : nullptr);
+      if (ep) r = epilogue(r, *ep, j, ep->out ? ep->out + i * ldc + j : nullptr);
       ci[j] = r;
-      if (out) *out = act;  // after C: out may equal c, and then holds act(z) (ukernel.hpp)
     }
   }
 }
