@@ -52,10 +52,10 @@ inline constexpr Tile kAvx2F64{6, 8, PanelHome::l1};
 // rows: ukernel_avx512.cpp); B micro-panel in L2 (measured: docs/tuning.md).
 inline constexpr Tile kAvx512F32{8, 32, PanelHome::l2};
 inline constexpr Tile kAvx512F64{8, 16, PanelHome::l2};
-// neon (AArch64, 32 v registers of 128 bits): 8 x 12 floats / 8 x 6 doubles = 24 acc + 3 B +
-// 1 A = 28/32 (ukernel_neon.cpp); by register count, never timed (no ARM machine here).
-inline constexpr Tile kNeonF32{8, 12, PanelHome::l1};
-inline constexpr Tile kNeonF64{8, 6, PanelHome::l1};
+// neon (AArch64, 32 v registers of 128 bits): 8 x 8 floats / 8 x 4 doubles = 16 acc + 2 B +
+// 8 A = 26/32 (ukernel_neon.cpp says why not 8 x 12); never timed (no ARM machine here).
+inline constexpr Tile kNeonF32{8, 8, PanelHome::l1};
+inline constexpr Tile kNeonF64{8, 4, PanelHome::l1};
 
 // The blocking of `tile` for elements of `elem_bytes` on a CPU with caches `c`. MC is a
 // multiple of MR and NC of NR, so only the matrix edge has partial tiles.

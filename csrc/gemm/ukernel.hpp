@@ -91,8 +91,8 @@ FASTMLP_FMA_CHAINS_DECL(fma_chains);
 #if defined(FASTMLP_NEON_ISA)
 // ukernel_neon.cpp: AArch64 NEON intrinsics (baseline on AArch64, no extra flags).
 namespace fastmlp::neon {
-FASTMLP_UKERNEL_DECL(sgemm_8x12, float);
-FASTMLP_UKERNEL_DECL(dgemm_8x6, double);
+FASTMLP_UKERNEL_DECL(sgemm_8x8, float);
+FASTMLP_UKERNEL_DECL(dgemm_8x4, double);
 FASTMLP_FMA_CHAINS_DECL(fma_chains);
 }  // namespace fastmlp::neon
 #endif

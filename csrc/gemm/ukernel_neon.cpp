@@ -2,11 +2,15 @@
 // part of the AArch64 baseline, so it needs no extra flags and no CPU feature check).
 //
 // Register tile: MR rows of C by NV 128-bit vectors (NR = NV * lanes), the shared micro-kernel
-// of ukernel_simd.inl over the traits below. 8 x 12 floats / 8 x 6 doubles = 24 accumulators +
-// 3 B + 1 A broadcast = 28 of the 32 v registers: 24 independent FMA chains cover 2-4 FMA
-// pipes x 4 cycles of latency on current Arm cores. Chosen by register count, not measured:
-// nothing here has an ARM CPU, so this kernel is checked for correctness under qemu-user
-// (tools/check_arm.sh), never timed.
+// of ukernel_simd.inl over the traits below. 8 x 8 floats / 8 x 4 doubles = 16 accumulators +
+// 2 B + 8 A = 26 of the 32 v registers (GCC 12 loads all 8 A values of a k step at once, as
+// scalars for by-element fmla): 16 independent FMA chains cover 2-4 FMA pipes x 4 cycles of
+// latency. 8 x 6 doubles (24 acc + 3 B + 8 A = 35) kept accumulators on the stack, 8 x 4 keeps
+// them in registers (objdump of the k loop). Open: GCC 12 keeps the float32 accumulators on
+// the stack at 8 x 12 and at 8 x 8 alike (about 2 stack loads/stores per fmla; not register
+// count: the loop uses only v0-v12; an ld1r in asm did not change it), so float32 GEMM on ARM
+// is slower than it could be. Nothing here has an ARM CPU: this kernel is checked for
+// correctness under qemu-user (tools/check_arm.sh), never timed.
 // NEON has no masked loads or stores: a Mask is a lane count, and an edge vector goes through
 // a small stack buffer (n lanes copied in or out), so nothing past n_cur is read or written.
 //
@@ -118,15 +122,15 @@ struct F64 {
 
 }  // namespace
 
-static_assert(gemm::kNeonF32.mr == 8 && gemm::kNeonF32.nr == 3 * F32::W, "blocking.hpp row");
-static_assert(gemm::kNeonF64.mr == 8 && gemm::kNeonF64.nr == 3 * F64::W, "blocking.hpp row");
+static_assert(gemm::kNeonF32.mr == 8 && gemm::kNeonF32.nr == 2 * F32::W, "blocking.hpp row");
+static_assert(gemm::kNeonF64.mr == 8 && gemm::kNeonF64.nr == 2 * F64::W, "blocking.hpp row");
 
-FASTMLP_UKERNEL_DECL(sgemm_8x12, float) {
-  ukernel_entry<F32, 8, 3>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+FASTMLP_UKERNEL_DECL(sgemm_8x8, float) {
+  ukernel_entry<F32, 8, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
-FASTMLP_UKERNEL_DECL(dgemm_8x6, double) {
-  ukernel_entry<F64, 8, 3>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+FASTMLP_UKERNEL_DECL(dgemm_8x4, double) {
+  ukernel_entry<F64, 8, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_FMA_CHAINS_DECL(fma_chains) {

@@ -42,7 +42,7 @@ constexpr Isa kIsas[] = {
 #if defined(FASTMLP_NEON_ISA)
     // AArch64: NEON is part of the baseline, so no feature bit; the tanh loop is the 4-lane
     // vector-type build, which is NEON there.
-    {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x12, &neon::dgemm_8x6,
+    {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
      gemm::kNeonF32, gemm::kNeonF64, &nn::neon::adam_lanes, &nn::neon::adam_lanes,
      &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes, &nn::tanh_f32_4_lanes,
      &neon::fma_chains},
