@@ -28,7 +28,8 @@ cmake -S . -B "$build" "${generator[@]}" -DFASTMLP_KERNELS_ONLY=ON -DCMAKE_BUILD
   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \
   -DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++ >/dev/null
 cmake --build "$build" -j"$(nproc)"
-file "$build/kernel_check" | grep -q "ARM aarch64" || { echo "kernel_check is not an aarch64 binary" >&2; exit 1; }
+aarch64-linux-gnu-readelf -h "$build/kernel_check" | grep -q "Machine: *AArch64" ||
+  { echo "kernel_check is not an aarch64 binary" >&2; exit 1; }
 
 # The sysroot Debian's cross packages install: the aarch64 libc and libstdc++ qemu loads.
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/kernel_check" "$@"; }
