@@ -6,7 +6,9 @@
 # against a double reference, the activations, training steps. Correctness only: emulated
 # timings say nothing about an ARM CPU's speed (README "Other machines").
 # Installs its tools with apt-get when they are missing (as root, as CI runs).
-# Usage: bash tools/check_arm.sh   (FASTMLP_ARM_BUILD=dir to pick the build folder)
+# Usage: bash tools/check_arm.sh [--self-check]   (FASTMLP_ARM_BUILD=dir: the build folder)
+#   --self-check first builds and runs kernel_check natively with the host's g++, a check of
+#   the program itself on the x86 instruction sets (tools/check_clang.sh does so with clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,13 @@ fi
 build=${FASTMLP_ARM_BUILD:-build/check-arm}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+if [ "${1:-}" = "--self-check" ]; then
+  echo "== kernel_check built and run natively with the host's g++ (build/check-native)"
+  cmake -S . -B build/check-native "${generator[@]}" -DFASTMLP_KERNELS_ONLY=ON \
+    -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build/check-native -j"$(nproc)"
+  build/check-native/kernel_check
+fi
 echo "== cross-compile the kernels and kernel_check for aarch64 ($build)"
 cmake -S . -B "$build" "${generator[@]}" -DFASTMLP_KERNELS_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \
