@@ -54,6 +54,11 @@ inline constexpr Tile kAvx2F64{6, 8, PanelHome::l1, false};
 // rows: ukernel_avx512.cpp); B micro-panel in L2 (measured: docs/tuning.md).
 inline constexpr Tile kAvx512F32{8, 32, PanelHome::l2, true};
 inline constexpr Tile kAvx512F64{8, 16, PanelHome::l2, true};
+// neon (AArch64, 32 v registers of 128 bits): 8 x 8 floats / 8 x 4 doubles = 16 acc + 2 B +
+// 8 A = 26/32 (ukernel_neon.cpp says why not 8 x 12); never timed (no ARM machine here). No
+// masked loads: an edge vector goes through a stack buffer.
+inline constexpr Tile kNeonF32{8, 8, PanelHome::l1, false};
+inline constexpr Tile kNeonF64{8, 4, PanelHome::l1, false};
 
 // The blocking of `tile` for elements of `elem_bytes` on a CPU with caches `c`. MC is a
 // multiple of MR and NC of NR, so only the matrix edge has partial tiles.

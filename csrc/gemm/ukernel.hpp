@@ -17,7 +17,9 @@
 //
 // Epilogue (ep != nullptr, passed with the last KC block only): after C is computed, while the
 // tile is still in registers, z = C + bias[j] (a separate rounding, like NumPy's (x @ w) + b)
-// is stored to C and act(z) to `out` (leading dimension ldc; out may equal c).
+// is stored to C and act(z) to `out` (leading dimension ldc). out must not overlap C: the
+// kernels take c as __restrict, so their stores to C and out may be reordered (dense_forward
+// passes no out for an in-place identity).
 //
 // One implementation per instruction set, each in its own TU and namespace, named BLIS-style
 // <ISA>::<s|d>gemm_<MR>x<NR>. The TUs are compiled with their ISA's flags (CMakeLists.txt), so
@@ -85,4 +87,13 @@ FASTMLP_UKERNEL_DECL(sgemm_8x32, float);
 FASTMLP_UKERNEL_DECL(dgemm_8x16, double);
 FASTMLP_FMA_CHAINS_DECL(fma_chains);
 }  // namespace fastmlp::avx512
+#endif
+
+#if defined(FASTMLP_NEON_ISA)
+// ukernel_neon.cpp: AArch64 NEON intrinsics (baseline on AArch64, no extra flags).
+namespace fastmlp::neon {
+FASTMLP_UKERNEL_DECL(sgemm_8x8, float);
+FASTMLP_UKERNEL_DECL(dgemm_8x4, double);
+FASTMLP_FMA_CHAINS_DECL(fma_chains);
+}  // namespace fastmlp::neon
 #endif

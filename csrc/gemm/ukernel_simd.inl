@@ -144,11 +144,13 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
   using T = typename K::T;
   using V = typename K::V;
   constexpr int W = K::W, NR = NV * W;
-  // Warm C's rows while the k loop runs (the stores at the end would otherwise miss).
+  // Warm C's rows while the k loop runs (the stores at the end would otherwise miss). Read,
+  // keep in all levels: prefetcht0 on x86 (what _mm_prefetch(p, _MM_HINT_T0) is), prfm
+  // pldl1keep on AArch64.
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    __builtin_prefetch(c + i * ldc, 0, 3);
+    __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
   }
   V acc[MR][NV];
 #pragma GCC unroll 16
@@ -268,6 +270,12 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
 // operands; returns the floating-point operations done (2 per lane per FMA). The asm barrier
 // keeps each chain in its register and the loop from being folded away; the sum of the chains
 // goes to the caller's 64 bytes at `out` by an unaligned store (no over-aligned stack slot).
+// The asm constraint of a vector register: any xmm/ymm/zmm on x86, any v0-v31 on AArch64.
+#if defined(__aarch64__)
+#define FASTMLP_VREG "w"
+#else
+#define FASTMLP_VREG "v"
+#endif
 template <class K>
 FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, void* out) {
   using V = typename K::V;
@@ -280,8 +288,10 @@ FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, void* out) {
     c3 = K::fmadd(c3, a, b), c4 = K::fmadd(c4, a, b), c5 = K::fmadd(c5, a, b);
     c6 = K::fmadd(c6, a, b), c7 = K::fmadd(c7, a, b), c8 = K::fmadd(c8, a, b);
     c9 = K::fmadd(c9, a, b), c10 = K::fmadd(c10, a, b), c11 = K::fmadd(c11, a, b);
-    asm volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5), "+v"(c6),
-                 "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+    asm volatile("" : "+" FASTMLP_VREG(c0), "+" FASTMLP_VREG(c1), "+" FASTMLP_VREG(c2),
+                 "+" FASTMLP_VREG(c3), "+" FASTMLP_VREG(c4), "+" FASTMLP_VREG(c5),
+                 "+" FASTMLP_VREG(c6), "+" FASTMLP_VREG(c7), "+" FASTMLP_VREG(c8),
+                 "+" FASTMLP_VREG(c9), "+" FASTMLP_VREG(c10), "+" FASTMLP_VREG(c11));
   }
   const V s = K::add(K::add(K::add(c0, c1), K::add(c2, c3)),
                      K::add(K::add(K::add(c4, c5), K::add(c6, c7)),
@@ -290,3 +300,4 @@ FASTMLP_INLINE int64_t fma_chains_impl(int64_t iters, void* out) {
   K::storeu(static_cast<typename K::T*>(out), s);
   return iters * 12 * K::W * 2;
 }
+#undef FASTMLP_VREG

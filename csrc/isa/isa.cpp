@@ -1,5 +1,5 @@
-// The Isa table and the choice among it. Baseline flags: this file must run on any x86-64,
-// so it holds no intrinsics and only takes the ISA functions' addresses.
+// The Isa table and the choice among it. Baseline flags: this file must run on any x86-64
+// (or AArch64), so it holds no intrinsics and only takes the ISA functions' addresses.
 #include "isa/isa.hpp"
 
 #include <atomic>
@@ -38,6 +38,14 @@ constexpr Isa kIsas[] = {
      gemm::kAvx2F32, gemm::kAvx2F64, &nn::avx2::adam_lanes, &nn::avx2::adam_lanes,
      &nn::avx2::rmsprop_lanes, &nn::avx2::rmsprop_lanes, &avx2::tanh_f32_8_lanes,
      &avx2::fma_chains},
+#endif
+#if defined(FASTMLP_NEON_ISA)
+    // AArch64: NEON is part of the baseline, so no feature bit; the tanh loop is the 4-lane
+    // vector-type build, which is NEON there.
+    {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
+     gemm::kNeonF32, gemm::kNeonF64, &nn::neon::adam_lanes, &nn::neon::adam_lanes,
+     &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes, &nn::tanh_f32_4_lanes,
+     &neon::fma_chains},
 #endif
     {"generic", 0u, "none (baseline)", false, &generic::sgemm_6x8, &generic::dgemm_6x4,
      gemm::kGenericF32, gemm::kGenericF64, &nn::generic::adam_lanes, &nn::generic::adam_lanes,

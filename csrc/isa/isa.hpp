@@ -3,11 +3,12 @@
 //
 // An Isa lists one instruction set's GEMM micro-kernels and register tiles, its optimizer
 // vector loops, its float32 tanh loop, and whether its multiply-adds round once (FMA). The
-// table in isa.cpp is ordered best first (avx512 -> avx2 -> generic); on first use the first
-// one whose CPU features __builtin_cpu_supports reports (OS-enabled state included) is chosen,
-// unless FASTMLP_ISA=avx512|avx2|generic names one. An unknown name, or one this CPU lacks, is
-// an error (std::invalid_argument / std::runtime_error -> ValueError / RuntimeError in Python)
-// at every call that needs the table until fixed, never a silent fallback. Every vector loop
+// table in isa.cpp is ordered best first (avx512 -> avx2 -> generic on x86-64, neon -> generic
+// on AArch64); on first use the first one whose CPU features __builtin_cpu_supports reports
+// (OS-enabled state included; neon needs none) is chosen, unless FASTMLP_ISA names one. An
+// unknown name, or one this CPU lacks, is an error (std::invalid_argument / std::runtime_error
+// -> ValueError / RuntimeError in Python) at every call that needs the table until fixed,
+// never a silent fallback. Every vector loop
 // (gemm, optimizers, tanh, the small-network loops) reads active() once per call and follows
 // it; the GEMM's cache blocks come with it, derived from this CPU's caches (blocking.hpp).
 // Compiled with baseline flags only; the ISA TUs are reached through the pointers alone.

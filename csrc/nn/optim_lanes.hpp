@@ -83,4 +83,10 @@ FASTMLP_OPTIM_LANES_DECLS;
 }  // namespace avx512
 #endif
 
+#if defined(FASTMLP_NEON_ISA)
+namespace neon {  // optim_lanes_neon.cpp: AArch64 NEON (baseline there)
+FASTMLP_OPTIM_LANES_DECLS;
+}  // namespace neon
+#endif
+
 }  // namespace fastmlp::nn

@@ -49,11 +49,19 @@ FASTMLP_OPTIM_LANES_DEFINE(F32, F64)
 
 #else
 
+// No vector loop (AArch64's neon entry has its own): every element goes to the scalar loop.
 namespace fastmlp::nn::generic {
-FASTMLP_ADAM_LANES_DECL(float) { return lo; }
-FASTMLP_ADAM_LANES_DECL(double) { return lo; }
-FASTMLP_RMSPROP_LANES_DECL(float) { return lo; }
-FASTMLP_RMSPROP_LANES_DECL(double) { return lo; }
+#define FASTMLP_NO_ADAM_LANES \
+  (void)param, (void)grad, (void)m, (void)v, (void)hi, (void)c, (void)decay; return lo
+#define FASTMLP_NO_RMSPROP_LANES \
+  (void)param, (void)grad, (void)square_avg, (void)velocity, (void)grad_avg, (void)hi, (void)c; \
+  return lo
+FASTMLP_ADAM_LANES_DECL(float) { FASTMLP_NO_ADAM_LANES; }
+FASTMLP_ADAM_LANES_DECL(double) { FASTMLP_NO_ADAM_LANES; }
+FASTMLP_RMSPROP_LANES_DECL(float) { FASTMLP_NO_RMSPROP_LANES; }
+FASTMLP_RMSPROP_LANES_DECL(double) { FASTMLP_NO_RMSPROP_LANES; }
+#undef FASTMLP_NO_ADAM_LANES
+#undef FASTMLP_NO_RMSPROP_LANES
 }  // namespace fastmlp::nn::generic
 
 #endif

@@ -1,7 +1,8 @@
 // Small dense layers as straight loops (small_dense.hpp), in two builds of the same template:
 // products added with two roundings (baseline code, like the generic micro-kernel) or with one
 // (an FMA, in fastmlp::avx2 functions compiled for avx2+fma by a target attribute, like the
-// avx2 and avx512 micro-kernels). The loops are in an anonymous namespace and always inlined
+// avx2 and avx512 micro-kernels; on AArch64, where fmadd is baseline, in plain code like the
+// neon micro-kernel). The loops are in an anonymous namespace and always inlined
 // into those functions, so no out-of-line copy built for one instruction set is shared with
 // the other (the ODR rule, docs/isa.md); the FMA build runs only under an isa table entry whose
 // multiply-adds are fused (avx2, avx512: both require avx2 and fma).
@@ -164,7 +165,7 @@ bool small_dense_enabled() {
 
 template <class T>
 Madd small_dense_madd() {
-#if defined(FASTMLP_X86_ISAS)
+#if defined(FASTMLP_X86_ISAS) || defined(__aarch64__)
   return isa::active().isa->fused_madd ? Madd::fused : Madd::separate;
 #else
   return Madd::separate;
@@ -185,6 +186,10 @@ void small_dense_forward(Madd madd, Matrix<const T> x, const T* w, const T* b, i
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
     ::fastmlp::avx2::small_forward_fma<T>(x, w, b, n_out, z);
+  else
+#elif defined(__aarch64__)
+  if (madd == Madd::fused)
+    forward_loops<T, true>(x, w, b, n_out, z);  // fmadd is AArch64 baseline: no target needed
   else
 #endif
     forward_separate<T>(x, w, b, n_out, z);
@@ -207,6 +212,10 @@ void small_dense_backward(Madd madd, Matrix<const T> x, const T* w, int64_t n_ou
 #if defined(FASTMLP_X86_ISAS)
   if (madd == Madd::fused)
     ::fastmlp::avx2::small_backward_fma<T>(x, w, n_out, grad_z, grad_x, grad_w);
+  else
+#elif defined(__aarch64__)
+  if (madd == Madd::fused)
+    backward_loops<T, true>(x, w, n_out, grad_z, grad_x, grad_w);
   else
 #endif
     backward_separate<T>(x, w, n_out, grad_z, grad_x, grad_w);
