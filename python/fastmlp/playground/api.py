@@ -215,7 +215,10 @@ def _boundary(session, body):
 
 
 def _explain(session, body):
-    return Response(session.explain().as_dict())
+    try:
+        return Response(session.explain().as_dict())
+    except ValueError as exc:  # e.g. the loss already overflowed: explain says why in words
+        raise ApiError(f"cannot explain this step: {exc}") from None
 
 
 def _compare(session, body):
