@@ -220,3 +220,17 @@ def test_cli_parses_playground():
     assert args.port == 0 and args.no_browser and args.func.__module__ == "fastmlp.cli_playground"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["playground", "--port", "70000"])
+
+
+def test_the_explained_step_is_the_step_training_takes(server):
+    # 80 training rows, batch 8: after 10 steps the next batch starts a new shuffle (the hard case)
+    sid, _ = build(server, dataset="moons", n_points=100, hidden=[4], optimizer="sgd", lr=0.2, batch_size=8)
+    assert call(server, "POST", "/api/train", {"session": sid, "steps": 10})[1]["epochs"] == 1.0
+    status, first, _ = call(server, "POST", "/api/explain", {"session": sid})
+    status, again, _ = call(server, "POST", "/api/explain", {"session": sid})
+    assert first["backends"][first["backend"]]["x"] == again["backends"][again["backend"]]["x"]
+    status, state, _ = call(server, "POST", "/api/train", {"session": sid, "steps": 1})
+    step = first["backends"][first["backend"]]
+    # the engine's SGD step and explain's W - lr dL/dW on the same batch: float64, a few ulps apart
+    np.testing.assert_allclose(state["weights"][0], step["W1_new"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(state["biases"][1], step["b2_new"], rtol=1e-12, atol=1e-15)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
+import warnings
 
 import numpy as np
 
@@ -61,8 +62,8 @@ class Session:
         self.optimizer = get_optimizer(cfg["optimizer"], lr=cfg["lr"])
         self.batch_size = min(cfg["batch_size"], len(X_tr))
         self.rng = np.random.default_rng(cfg["seed"])
-        self.order = self.rng.permutation(len(X_tr))
-        self.cursor = 0  # position in ``order`` of the next step's first row
+        self.orders = [self.rng.permutation(len(X_tr))]  # this epoch's shuffle, then any drawn ahead
+        self.cursor = 0  # position in ``orders[0]`` of the next step's first row
         self.steps = 0
         self.epochs_done = 0.0
         self.history = []  # one point per request: step, train and validation loss and metric
@@ -73,22 +74,27 @@ class Session:
 
     # --- batches ---------------------------------------------------------------------------------
 
-    def _next_rows(self, n_rows: int) -> np.ndarray:
-        """The indices of the next ``n_rows`` rows, reshuffling at each epoch's end (no rows consumed)."""
-        rows, cursor, order = [], self.cursor, self.order
+    def _next_rows(self, n_rows: int, consume: bool) -> np.ndarray:
+        """The indices of the next ``n_rows`` rows, a fresh shuffle at each epoch's end. The shuffles
+        are drawn once and queued, so looking ahead (``consume=False``) sees the rows training uses."""
+        rows, k, cursor, n = [], 0, self.cursor, len(self.X)
         while n_rows > 0:
-            if cursor == len(order):
-                order, cursor = self.rng.permutation(len(self.X)), 0
-                self.order = order
-            take = min(n_rows, len(order) - cursor)
-            rows.append(order[cursor:cursor + take])
+            if cursor == n:
+                k, cursor = k + 1, 0
+            while len(self.orders) <= k:
+                self.orders.append(self.rng.permutation(n))
+            take = min(n_rows, n - cursor)
+            rows.append(self.orders[k][cursor:cursor + take])
             cursor += take
             n_rows -= take
-        return np.concatenate(rows), cursor
+        if consume:
+            del self.orders[:k]
+            self.cursor = cursor
+        return np.concatenate(rows)
 
     def next_batch(self):
         """The rows the next step will train on (the step the inspector explains)."""
-        rows, _ = self._next_rows(self.batch_size)
+        rows = self._next_rows(self.batch_size, consume=False)
         return self.X[rows], self.y[rows]
 
     # --- training --------------------------------------------------------------------------------
@@ -97,7 +103,7 @@ class Session:
         """``steps`` optimizer steps of the real engine on the next batches; returns the state."""
         if self.diverged:
             return self.state()
-        rows, self.cursor = self._next_rows(steps * self.batch_size)
+        rows = self._next_rows(steps * self.batch_size, consume=True)
         try:
             with np.errstate(all="ignore"):  # an overflow is what a too-large rate shows; reported below
                 self.model.fit(self.X[rows], self.y[rows], epochs=1, batch_size=self.batch_size,
@@ -147,7 +153,8 @@ class Session:
     def boundary(self, resolution: int) -> dict:
         """Classification on 2-D data: the predicted class and its probability on a grid."""
         if self.data_info["task"] != "classification":
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "never trained": a fresh page shows the untrained fit
                 pred = self.model.predict(self.X_val)
             return {"kind": "fit", "actual": _plain(self.y_val[:, 0]), "predicted": _plain(pred)}
         allx = np.vstack([self.X, self.X_val])
@@ -156,7 +163,8 @@ class Session:
         lo, hi = lo - pad, hi + pad
         gx, gy = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "never trained" is what a fresh page shows on purpose
             proba = self.model.predict_proba(grid)
         return {"kind": "boundary", "resolution": resolution, "x_range": [float(lo[0]), float(hi[0])],
                 "y_range": [float(lo[1]), float(hi[1])], "label": _plain(np.argmax(np.nan_to_num(proba), axis=1)),
@@ -172,7 +180,7 @@ class Session:
 
     def compare_rates(self, rates: list, steps: int) -> list:
         """Copies of the model trained ``steps`` steps on the same batches at each rate (plain SGD)."""
-        rows, _ = self._next_rows(steps * self.batch_size)
+        rows = self._next_rows(steps * self.batch_size, consume=False)
         X, y = self.X[rows], self.y[rows]
         out = []
         for lr in rates:
