@@ -96,6 +96,11 @@ def test_train_moons_open_a_step_and_check_one_gradient(page, server, tmp_path):
     assert float(shown) == float(f"{value:.5e}")  # equal to the 6 digits shown
     assert formula.startswith("dL/dW1[1][2] = sum over the 16 rows") and f"engine: {shown}" in formula
 
+    page.click("#compare")  # the same next steps at 0.01, 0.1, 1 and 10, side by side
+    until(lambda: page.locator("#compare-legend li").count() == 4, "the four rates' curves")
+    assert page.text_content("#compare-legend li:first-child").startswith("lr 0.01: loss")
+    page.screenshot(path=tmp_path / "04-rates.png", full_page=True)
+
 
 def test_a_diverging_rate_is_said_on_the_page(page, tmp_path):
     build(page, dataset="moons", optimizer="sgd", lr=80)
@@ -103,7 +108,7 @@ def test_a_diverging_rate_is_said_on_the_page(page, tmp_path):
     page.click("#run")
     until(lambda: message_has(page, "diverging"), "the diverging message")
     assert "too large" in page.text_content("#message")
-    page.screenshot(path=tmp_path / "04-diverging.png", full_page=True)
+    page.screenshot(path=tmp_path / "05-diverging.png", full_page=True)
 
 
 def test_bad_input_gets_a_message_not_a_traceback(page, tmp_path):
@@ -114,5 +119,5 @@ def test_bad_input_gets_a_message_not_a_traceback(page, tmp_path):
     build(page, hidden="8", lr="fast")
     until(lambda: message_has(page, "lr must be"), "the message about lr")
     assert page.is_disabled("#step1")  # nothing to train until a build succeeds
-    page.screenshot(path=tmp_path / "05-bad-input.png", full_page=True)
+    page.screenshot(path=tmp_path / "06-bad-input.png", full_page=True)
     print("screenshots:", tmp_path)

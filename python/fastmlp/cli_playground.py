@@ -52,6 +52,8 @@ def run(args) -> int:
         webbrowser.open(server.address)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a server stops: not an error
+        print("fastmlp playground: stopped", flush=True)
     finally:
         server.server_close()
     return 0

@@ -7,16 +7,21 @@ export function boundary(canvas, grid, points) {
   const W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
   if (grid.kind === "fit") return fit(ctx, W, H, grid);
-  const n = grid.resolution, cw = W / n, ch = H / n;
+  // one pixel per grid point on a small canvas, scaled up smoothly (row 0 is the lowest y)
+  const n = grid.resolution, small = document.createElement("canvas");
+  small.width = n; small.height = n;
+  const image = small.getContext("2d").createImageData(n, n);
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      const k = r * n + c;
+      const k = r * n + c, o = 4 * ((n - 1 - r) * n + c);
       const [R, G, B] = CLASS_COLOURS[grid.label[k] % CLASS_COLOURS.length];
       const a = Math.max(0, Math.min(1, ((grid.confidence[k] ?? 0) - 0.5) * 1.6)) * 0.55 + 0.08;
-      ctx.fillStyle = `rgba(${R},${G},${B},${a})`;
-      ctx.fillRect(c * cw, H - (r + 1) * ch, cw + 0.5, ch + 0.5); // row 0 is the lowest y
+      image.data.set([R, G, B, Math.round(255 * a)], o);
     }
   }
+  small.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(small, 0, 0, W, H);
   const [x0, x1] = grid.x_range, [y0, y1] = grid.y_range;
   const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (y) => H - ((y - y0) / (y1 - y0)) * H;
   const dots = (xs, ys, hollow) => xs.forEach((p, i) => {
