@@ -143,6 +143,13 @@ def test_caps_per_request(server):
     assert status == 400 and "rates" in answer["error"]
     status, answer, _ = call(server, "GET", f"/api/boundary?session={sid}&resolution=5000")
     assert status == 400 and "resolution" in answer["error"]
+    # the inspector carries every number of the step: a wide network on a big batch is refused
+    sid, _ = build(server, dataset="moons", hidden=[64, 64], batch_size=LIMITS["max_explain_rows"] + 1)
+    status, answer, _ = call(server, "POST", "/api/explain", {"session": sid})
+    assert status == 400 and "batch_size 65" in answer["error"] and "parameters" in answer["error"]
+    sid, _ = build(server, dataset="moons", hidden=[4], batch_size=LIMITS["max_batch_size"])
+    status, answer, _ = call(server, "POST", "/api/compare", {"session": sid, "rates": [0.1] * 6, "steps": 200})
+    assert status == 400 and "rates x steps x batch_size" in answer["error"]
 
 
 def test_unknown_sessions_routes_and_bodies(server):

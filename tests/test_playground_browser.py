@@ -44,6 +44,8 @@ def page(server):
         pg.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
         yield pg
         assert outside == []  # the page fetched nothing from anywhere else
+        pg.close(run_before_unload=True)  # one session per page: closing the page ends it
+        until(lambda: len(server.sessions) == 0, "the session closed with its page", timeout_s=10)
         browser.close()
 
 
@@ -100,6 +102,10 @@ def test_train_moons_open_a_step_and_check_one_gradient(page, server, tmp_path):
     until(lambda: page.locator("#compare-legend li").count() == 4, "the four rates' curves")
     assert page.text_content("#compare-legend li:first-child").startswith("lr 0.01: loss")
     page.screenshot(path=tmp_path / "04-rates.png", full_page=True)
+    with page.expect_download() as download:  # the loss curves as a PNG, drawn in the page
+        page.click("#export-png")
+    png = Path(download.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
 
 
 def test_a_diverging_rate_is_said_on_the_page(page, tmp_path):

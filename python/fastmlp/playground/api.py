@@ -8,7 +8,8 @@ Routes (JSON in, JSON out; the exports answer files):
     GET  /api/state?session=ID                                  -> state
     GET  /api/boundary?session=ID&resolution=N                  -> the decision grid or the fit
     POST /api/explain   {session}   -> fm.explain of the next step, as its JSON (as_dict)
-    POST /api/compare   {session, rates, steps}   -> the same next steps at each rate (plain SGD)
+    POST /api/compare   {session, rates, steps}   -> the same next steps at each rate (plain SGD),
+                        the loss measured on the first 256 rows of those batches
     POST /api/close     {session}   -> the session is dropped (the page sends it when it closes)
     GET  /api/export/model.npz?session=ID   /api/export/model.onnx?session=ID
     GET  /api/export/step.md?session=ID     (the last explained step, as markdown)
@@ -30,6 +31,9 @@ LIMITS = {
     "max_epochs": 50, "max_batch_size": 256, "max_lr": 100.0, "max_noise": 1.0,
     "min_resolution": 10, "max_resolution": 100, "max_rates": 6, "max_compare_steps": 200,
     "max_sessions": 16, "max_body_bytes": 65536,
+    # the inspector shows every number of a step: past these the page would carry megabytes
+    "max_explain_rows": 64, "max_explain_params": 5000,
+    "max_compare_rows": 100_000,  # rates x steps x batch size of one side-by-side comparison
 }
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "identity")
 LOSSES = {"classification": ("cross_entropy",), "regression": ("mse", "mae", "huber")}
@@ -215,6 +219,11 @@ def _boundary(session, body):
 
 
 def _explain(session, body):
+    params, rows = session.model.n_params, session.batch_size
+    if rows > LIMITS["max_explain_rows"] or params > LIMITS["max_explain_params"]:
+        raise ApiError(f"the inspector shows every number of a step, so it opens batches of at most "
+                       f"{LIMITS['max_explain_rows']} rows on networks of at most {LIMITS['max_explain_params']} "
+                       f"parameters; this one has batch_size {rows} and {params} parameters: build a smaller one")
     try:
         return Response(session.explain().as_dict())
     except ValueError as exc:  # e.g. the loss already overflowed: explain says why in words
@@ -227,6 +236,10 @@ def _compare(session, body):
         raise ApiError(f"rates must be a list of 1 to {LIMITS['max_rates']} learning rates, got {rates!r}")
     rates = [_float({"rates": r}, "rates", 0.0, LIMITS["max_lr"], low_open=True) for r in rates]
     steps = _int({**{"steps": 20}, **body}, "steps", 1, LIMITS["max_compare_steps"])
+    work = len(rates) * steps * session.batch_size
+    if work > LIMITS["max_compare_rows"]:
+        raise ApiError(f"rates x steps x batch_size is {work} rows; at most {LIMITS['max_compare_rows']} per "
+                       "comparison: fewer rates or steps")
     return Response({"steps": steps, "runs": session.compare_rates(rates, steps)})
 
 

@@ -24,6 +24,7 @@ CLASSIFICATION = ("xor", "moons", "circles", "spirals")
 DATASETS = CLASSIFICATION + ("house-prices",)
 DIVERGE_FACTOR = 10.0  # a training loss this many times its first value means the rate diverges
 MAX_HISTORY = 5000  # curve points kept per session (older points are thinned out)
+COMPARE_EVAL_ROWS = 256  # the side-by-side curves measure the loss on the first rows of those batches
 
 
 def load_data(name: str, n_points: int, noise: float, seed: int):
@@ -182,10 +183,11 @@ class Session:
         """Copies of the model trained ``steps`` steps on the same batches at each rate (plain SGD)."""
         rows = self._next_rows(steps * self.batch_size, consume=False)
         X, y = self.X[rows], self.y[rows]
+        X_eval, y_eval = X[:COMPARE_EVAL_ROWS], y[:COMPARE_EVAL_ROWS]
         out = []
         for lr in rates:
             model = copy.deepcopy(self.model)
-            curve = [_num(model.evaluate(X, y)["loss"])]
+            curve = [_num(model.evaluate(X_eval, y_eval)["loss"])]
             status = "ok"
             with np.errstate(all="ignore"):
                 for k in range(steps):
@@ -196,7 +198,7 @@ class Session:
                     except FloatingPointError:
                         status = "diverged"
                         break
-                    loss = _num(model.evaluate(X, y)["loss"])
+                    loss = _num(model.evaluate(X_eval, y_eval)["loss"])
                     curve.append(loss)
                     if loss is None or loss > DIVERGE_FACTOR * curve[0]:
                         status = "diverged"
