@@ -86,6 +86,9 @@ def test_explain_gives_fm_explain_numbers_for_the_next_batch(server):
     # and it is a_prev^T delta for that entry, summed over the batch's rows
     x, delta = np.array(got["x"]), np.array(got["delta1"])
     assert got["dL_dW1"][1][2] == pytest.approx(float(x[:, 1] @ delta[:, 2]), rel=1e-12)
+    assert list(data["backends"]) == [data["backend"]]  # the others only on request (megabytes)
+    status, full, _ = call(server, "POST", "/api/explain", {"session": sid, "all_backends": True})
+    assert set(full["backends"]) == set(expected["backends"]) and full["comparison"] == expected["comparison"]
     status, md, headers = call(server, "GET", f"/api/export/step.md?session={sid}", raw=True)
     assert status == 200 and md.startswith(b"# One training step") and "markdown" in headers["Content-Type"]
 

@@ -97,6 +97,7 @@ def test_train_moons_open_a_step_and_check_one_gradient(page, server, tmp_path):
     value = want["backends"][want["backend"]]["dL_dW1"][1][2]
     assert float(shown) == float(f"{value:.5e}")  # equal to the 6 digits shown
     assert formula.startswith("dL/dW1[1][2] = sum over the 16 rows") and f"engine: {shown}" in formula
+    assert "computed the same step as the NumPy oracle" in page.text_content("#agreement")
 
     page.click("#compare")  # the same next steps at 0.01, 0.1, 1 and 10, side by side
     until(lambda: page.locator("#compare-legend li").count() == 4, "the four rates' curves")

@@ -7,7 +7,8 @@ Routes (JSON in, JSON out; the exports answer files):
     POST /api/train     {session, steps} or {session, epochs}   -> state
     GET  /api/state?session=ID                                  -> state
     GET  /api/boundary?session=ID&resolution=N                  -> the decision grid or the fit
-    POST /api/explain   {session}   -> fm.explain of the next step, as its JSON (as_dict)
+    POST /api/explain   {session, all_backends?}  -> fm.explain of the next step, as its JSON
+                        (as_dict; only the shown backend's trace unless all_backends is true)
     POST /api/compare   {session, rates, steps}   -> the same next steps at each rate (plain SGD),
                         the loss measured on the first 256 rows of those batches
     POST /api/close     {session}   -> the session is dropped (the page sends it when it closes)
@@ -225,9 +226,14 @@ def _explain(session, body):
                        f"{LIMITS['max_explain_rows']} rows on networks of at most {LIMITS['max_explain_params']} "
                        f"parameters; this one has batch_size {rows} and {params} parameters: build a smaller one")
     try:
-        return Response(session.explain().as_dict())
+        data = session.explain().as_dict()
     except ValueError as exc:  # e.g. the loss already overflowed: explain says why in words
         raise ApiError(f"cannot explain this step: {exc}") from None
+    if body.get("all_backends") not in (True, "1", "true"):  # the page shows one; "comparison" says they agree
+        shown = data["backend"]
+        data["backends_omitted"] = sorted(set(data["backends"]) - {shown})
+        data["backends"] = {shown: data["backends"][shown]}
+    return Response(data)
 
 
 def _compare(session, body):

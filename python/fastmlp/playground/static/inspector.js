@@ -64,6 +64,7 @@ export function render(container, sweepBox, data, optimizer) {
     parts.push(block(`Update, layer ${k}: dW = -lr * dL/dW, W new = W + dW`,
       [matrix(`dW${k}`, v[`dW${k}`]), matrix(`W${k}_new`, v[`W${k}_new`]), matrix(`db${k}`, v[`db${k}`]), matrix(`b${k}_new`, v[`b${k}_new`])]));
   }
+  parts.push(agreement(data.comparison));
   container.replaceChildren(...parts);
   sweep(sweepBox, data.lr_sweep);
 }
@@ -87,6 +88,19 @@ export function formula(data, key, i, j) {
   return `dL/db${k}[${j}] = sum over the ${delta.length} rows r of delta${k}[r][${j}]\n\n  ` + terms.join("\n+ ") +
     `\n\n= ${fmt(sum)} (summed here)   engine: ${fmt(v[key][j])}\n` +
     `update: db${k}[${j}] = -lr * dL/db${k}[${j}] = -${data.lr} * ${fmt(v[key][j])} = ${fmt(v[`db${k}`][j])}`;
+}
+
+// every backend computed the same step: the largest difference from the NumPy oracle per gradient
+function agreement(rows) {
+  const p = document.createElement("p");
+  p.id = "agreement";
+  const grads = (rows || []).filter((r) => /^(loss|dL_d[Wb]\d+)$/.test(r.quantity));
+  if (!grads.length) return p;
+  const backends = Object.keys(grads[0].max_abs_diff_by_backend);
+  const worst = Math.max(...grads.map((r) => (r.max_abs_diff === null ? Infinity : r.max_abs_diff)));
+  p.textContent = `The ${backends.join(" and ")} backend${backends.length > 1 ? "s" : ""} computed the same step as the NumPy ` +
+    `oracle: the largest difference in the loss and the gradients is ${worst === 0 ? "0 (every digit equal)" : worst.toExponential(2)}.`;
+  return p;
 }
 
 function sweep(box, s) {
