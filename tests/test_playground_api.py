@@ -142,6 +142,8 @@ def test_caps_per_request(server):
     assert status == 400 and "at most" in answer["error"]
     status, answer, _ = call(server, "POST", "/api/train", {"session": sid})
     assert status == 400 and "steps or epochs" in answer["error"]
+    status, answer, _ = call(server, "POST", "/api/train", {"session": sid, "step": 3})
+    assert status == 400 and "unknown field 'step'" in answer["error"]
     status, answer, _ = call(server, "POST", "/api/compare", {"session": sid, "rates": [0.1] * 7})
     assert status == 400 and "rates" in answer["error"]
     status, answer, _ = call(server, "GET", f"/api/boundary?session={sid}&resolution=5000")

@@ -71,6 +71,7 @@ def build(pg, **fields):
     pg.click("#build")
 
 
+@pytest.mark.slow
 def test_train_moons_open_a_step_and_check_one_gradient(page, server, tmp_path):
     page.screenshot(path=tmp_path / "01-start.png", full_page=True)
     build(page, dataset="moons", hidden="8, 8", activation="tanh", optimizer="adam", lr=0.02, batch_size=16)

@@ -194,6 +194,10 @@ def handle(sessions: Sessions, method: str, route: str, body: dict) -> Response:
         want, fn = _SESSION_ROUTES[route]
         if method != want:
             raise ApiError(f"{route} takes {want}, not {method}", status=405)
+        fields = {"session", *_FIELDS.get(route, ())}
+        unknown = sorted(set(body) - fields)
+        if unknown:
+            raise ApiError(f"unknown field {unknown[0]!r} for {route}; it takes {', '.join(sorted(fields))}")
         session = sessions.get(body)
         with session.lock:  # one request at a time per session: steps never interleave
             return fn(session, body)
@@ -278,6 +282,8 @@ def _written(write, suffix: str) -> bytes:
             return f.read()
 
 
+_FIELDS = {"/api/train": ("steps", "epochs"), "/api/boundary": ("resolution",),
+           "/api/explain": ("all_backends",), "/api/compare": ("rates", "steps")}
 _SESSION_ROUTES = {
     "/api/train": ("POST", _train),
     "/api/state": ("GET", lambda s, b: Response(s.state())),
