@@ -8,6 +8,7 @@
     fastmlp bench [--quick]            fastmlp vs NumPy, PyTorch, scikit-learn on this machine
     fastmlp info                       versions, backends, threads, CPU features
     fastmlp export MODEL.npz --onnx OUT.onnx   the saved model as a standard ONNX graph
+    fastmlp playground [--port N]      a local web page: train a network, open any step
 
 Exit codes: 0 success, 1 a runtime problem (missing or corrupt data, unavailable backend),
 2 bad command-line options, 130 interrupted with Ctrl-C.
@@ -25,6 +26,7 @@ import numpy as np
 from .bench_cli import add_parser as add_bench_parser
 from .cli_explain import add_parser as add_explain_parser
 from .cli_export import add_parser as add_export_parser
+from .cli_playground import add_parser as add_playground_parser
 from .cli_train import DEFAULTS, CLIError, check_train_args, cmd_train
 
 DATASETS = ("mnist-small", "mnist", "fashion-mnist", "xor", "moons", "circles", "spirals", "house-prices")
@@ -152,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=cmd_info, check=None, subparser=info)
     add_explain_parser(sub)
     add_export_parser(sub)
+    add_playground_parser(sub)
     return parser
 
 
