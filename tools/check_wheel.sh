@@ -122,7 +122,7 @@ fi
 step "tests from outside the source tree"
 run=$work/run
 mkdir "$run"
-cp -r "$src/tests" "$src/docs" "$run/"
+cp -r "$src/tests" "$src/docs" "$src/README.md" "$run/"  # README: its code blocks are tested
 # the sdist's pytest settings (markers, timeout, strict xfail), without its pyproject.toml
 "$vpy" - "$src/pyproject.toml" "$run/pytest.ini" <<'EOF'
 import sys, tomllib
