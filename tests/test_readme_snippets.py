@@ -21,7 +21,8 @@ import fastmlp as fm
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-PYTHON_PATH = str(ROOT / "python")
+# the fastmlp this test imports (an installed wheel in CI, the source tree in development)
+PYTHON_PATH = str(Path(fm.__file__).resolve().parents[1])
 
 # (section heading, index of the block within the section) -> why it does not run in the tests
 SKIPPED = {
