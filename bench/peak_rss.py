@@ -4,7 +4,7 @@ Each framework runs in its own fresh process: import it, load the data, read the
 size (VmRSS), train one epoch, read the peak (VmHWM). "Extra" is peak minus the RSS just before
 training, i.e. what training itself costs beyond the interpreter, the libraries and the data.
 The target (issue 5) is fastmlp's extra <= 16 MiB (the data's own footprint is already counted
-in the baseline); PyTorch eager adds ~270 MiB on this machine kind (PEERS.md).
+in the baseline); PyTorch eager adds ~270 MiB on this machine kind.
 
 Usage: python bench/peak_rss.py [--data ../shared/data/mnist] [--peers fastmlp,torch,sklearn]
 """

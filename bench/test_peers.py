@@ -1,4 +1,4 @@
-"""External peers: PyTorch eager and scikit-learn on the training epoch (PEERS.md §5), and
+"""External peers: PyTorch eager and scikit-learn on the training epoch (BENCHMARKS.md), and
 torch.matmul beside test_gemm.py's matmul groups.
 
 Same data (`make`), rows (EPOCH_ROWS) and group names as test_train_epoch in

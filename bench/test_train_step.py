@@ -1,4 +1,4 @@
-"""One training step and one epoch of each backend, on the standard configs of PEERS.md §5.
+"""One training step and one epoch of each backend, on the standard configs (BENCHMARKS.md).
 
 Group = one config; the numpy backend (a hand-written NumPy forward/backward/update calling
 OpenBLAS) is the peer in every group.

@@ -266,8 +266,8 @@ NB_MODULE(_core, m) {
 
 // threadpoolctl hooks: python/fastmlp/_threadpoolctl.py registers a threadpoolctl controller
 // that finds this module among the loaded libraries by these symbols and calls them through
-// ctypes, so threadpoolctl.threadpool_limits limits fastmlp's pool too (reference/
-// ENGINEERING.md §3). Plain C, default visibility (nanobind compiles the module with
+// ctypes, so threadpoolctl.threadpool_limits limits fastmlp's pool too (docs/
+// threads.md). Plain C, default visibility (nanobind compiles the module with
 // -fvisibility=hidden), and no exception may cross them: failures are return codes.
 extern "C" {
 

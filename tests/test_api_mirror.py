@@ -1,5 +1,5 @@
-"""The three backends mirror each other: same names, signatures and docstrings (DESIGN.md,
-"The three backends mirror each other"), and in CI every backend must be there."""
+"""The three backends mirror each other: same names, signatures and docstrings (README's
+Backends section), and in CI every backend must be there."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bad input to every kernel of every backend: a clear exception that names the argument, never
-a crash, a hang or a silently wrong result (DESIGN.md correctness rules, ENGINEERING.md §5.2).
+a crash, a hang or a silently wrong result (docs/bad_inputs.md).
 Every backend must raise the same exception type; `match` pins the argument's name."""
 
 from __future__ import annotations

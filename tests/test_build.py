@@ -1,6 +1,6 @@
 """The built extension itself: code outside the AVX micro-kernels must run on any x86-64 CPU.
 
-ENGINEERING.md §2's ODR trap: an inline function compiled into both a baseline and an AVX
+docs/isa.md's ODR rule: an inline function compiled into both a baseline and an AVX
 translation unit can leave the linker with the AVX copy, which faults on an older CPU. This
 disassembles fastmlp._core and looks for AVX instructions outside the ISA namespaces.
 """

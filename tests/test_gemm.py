@@ -1,4 +1,4 @@
-"""matmul of every backend against the float64 oracle (ENGINEERING.md §5.1's recipe).
+"""matmul of every backend against the float64 oracle (docs/tolerances.md's recipe).
 
 1. Exact tests: integers in [-3, 3], so every partial sum (|.| <= 9·K <= 4617 for K <= 513) is
    an integer below 2^24 and exact in float32; any summation order gives the same bits, so the
@@ -188,7 +188,7 @@ def test_layouts(backend, oracle, rng, dtype, layout_a, layout_b):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_length_one_dims_odd_strides(backend, oracle, rng, dtype):
-    """Length-1 dimensions carry arbitrary strides in NumPy (ENGINEERING.md §1)."""
+    """Length-1 dimensions carry arbitrary strides in NumPy (docs/tolerances.md)."""
     cases = [np.ones((1, 5), dtype, order="F"), np.ones((5, 1), dtype, order="F"),
              rng.standard_normal((5, 3)).astype(dtype)[:, 1:2], rng.standard_normal((3, 5)).astype(dtype)[1:2]]
     for a in cases:

@@ -2,7 +2,7 @@
 
 Each test switches with cpp.set_isa (the `isa` fixture restores the original afterwards) and
 checks the micro-kernel of that ISA with its own Blocking row (kernel_info()), following
-reference/ENGINEERING.md §5.1:
+docs/tolerances.md:
 1. exact integers in [-3, 3]: every partial sum is an integer below 2^24, so any summation
    order and FMA or not gives the same bits; the result must equal the float64 reference;
 2. random normal inputs: |C - Cref| <= 2·γ·G with γ = K'u/(1 - K'u), G = |alpha||op(A)||op(B)|
@@ -11,7 +11,7 @@ reference/ENGINEERING.md §5.1:
 3. beta = 0 never reads out (NaN-poisoned out), and nothing is written past out's last element.
 Shapes: 0, 1, primes and each of the ISA's MR, NR, MC, KC, NC ± 1, one dimension at a time
 with the others small. The ISAs are *not* compared with each other bitwise: AVX2/AVX-512 fuse
-multiply-adds and the generic kernel does not (ENGINEERING.md §2); each is held to the bound.
+multiply-adds and the generic kernel does not (docs/isa.md); each is held to the bound.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def run(a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
 
 
 def reference(a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
-    """float64 alpha·op(a)@op(b) + beta·c0 and the gauge G of ENGINEERING.md §5.1."""
+    """float64 alpha·op(a)@op(b) + beta·c0 and the gauge G of docs/tolerances.md."""
     opa = (a.T if ta else a).astype(np.float64)
     opb = (b.T if tb else b).astype(np.float64)
     ref = alpha * (opa @ opb)

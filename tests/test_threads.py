@@ -1,4 +1,4 @@
-"""The C++ thread pool from Python (csrc/parallel/thread_pool.hpp, reference/ENGINEERING.md §3).
+"""The C++ thread pool from Python (csrc/parallel/thread_pool.hpp, docs/threads.md).
 
 - threadpoolctl sees and limits it (python/fastmlp/_threadpoolctl.py); these tests skip only
   when threadpoolctl is not installed (the `test` extra installs it);

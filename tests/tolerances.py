@@ -1,4 +1,4 @@
-"""Every tolerance of the kernel tests, each with the reason for its size (STYLE.md §8.6).
+"""Every tolerance of the kernel tests, each with the reason for its size (docs/tolerances.md).
 
 The rule: a kernel result is compared with the NumPy oracle run in float64 on the *same* inputs
 upcast, and the allowed error is c·u·G, where u is the working dtype's unit roundoff, G a
@@ -81,7 +81,7 @@ def gemm_bound(a, b, trans_a, trans_b, alpha, beta, c0, dtype) -> np.ndarray:
 
     2·γ_{K+3}·G + tiny. γ_K covers the K-term inner product in any summation order (blocked,
     FMA or not); +3 covers rounding alpha/beta to `dtype`, the scaling by alpha (or beta) and
-    the final add of the two terms; the factor 2 is ENGINEERING.md §5.1's slack (and covers the
+    the final add of the two terms; the factor 2 is docs/tolerances.md's slack (and covers the
     float64 reference's own error). `tiny`·(K+3) covers products that underflow.
     """
     k = _op(a, trans_a).shape[1]

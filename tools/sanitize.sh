@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the C++ core with AddressSanitizer + UndefinedBehaviorSanitizer and run the kernel and
-# training tests against it (reference/ENGINEERING.md §5.3; result recorded in docs/sanitizers.md).
+# training tests against it (how, and the results: docs/sanitizers.md).
 #
 #   tools/sanitize.sh [PYTEST ARGS...]     default: the kernel / training / fault test files
 #

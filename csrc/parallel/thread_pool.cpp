@@ -1,6 +1,6 @@
 // Thread pool behind parallel_for: N-1 persistent workers plus the calling thread.
 //
-// Design (reference/ENGINEERING.md §3): created lazily; workers block every signal so Ctrl-C
+// Design (docs/threads.md): created lazily; workers block every signal so Ctrl-C
 // reaches Python's main thread; a pthread_atfork child handler forgets the pool (its threads do
 // not exist in the child) so the child builds a fresh one; worker exceptions travel back to the
 // caller as exception_ptr; one job at a time (a busy flag); a second caller runs serially.

@@ -5,7 +5,7 @@
 // writes disjoint memory and computes every output the same way whichever thread runs it;
 // then results are bitwise identical for any thread count.
 // Not OpenMP: libgomp hangs after fork() and every wheel would bundle its own runtime
-// (reference/ENGINEERING.md §3).
+// (docs/threads.md).
 #pragma once
 
 #include <cstdint>

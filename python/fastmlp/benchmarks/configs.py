@@ -1,4 +1,4 @@
-"""The standard benchmark configurations (issue 5's targets; reference/PEERS.md section 5) and
+"""The standard benchmark configurations (BENCHMARKS.md names each) and
 seeded data for them. One epoch is float32, SGD lr 0.01, momentum 0."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def make_epoch_problem(config, n_rows, rng):
 
 def aligned(shape, dtype, rng):
     """A C-contiguous random array on a 64-byte boundary (NumPy only promises 16; unaligned
-    operands make GEMM timings bimodal, PEERS.md)."""
+    operands make GEMM timings bimodal)."""
     n = int(np.prod(shape))
     itemsize = np.dtype(dtype).itemsize
     raw = np.empty(n * itemsize + 64, np.uint8)

@@ -1,4 +1,4 @@
-"""One training epoch of the external peers, set up like fastmlp's (PEERS.md section 5).
+"""One training epoch of the external peers, set up like fastmlp's (BENCHMARKS.md).
 
 PyTorch eager: `nn.Sequential` of `nn.Linear` + activation, starting from fastmlp's initial
 weights, `torch.optim.SGD(lr, momentum=0)`, batches gathered with `index_select` in the same

@@ -1,7 +1,7 @@
 """Median timers: warm-up calls, then the median of ``repeats`` samples per function.
 
 `interleaved_medians` times several functions round-robin (one sample of each, then the next
-round), so a slow phase of a shared machine (another tenant, seconds long; PEERS.md section 7)
+round), so a slow phase of a shared machine (another tenant, seconds long)
 hits every path of a row alike instead of whichever happened to run then.
 
 A call much shorter than the clock's resolution and the timer's own overhead (a 64^3 GEMM
