@@ -10,7 +10,7 @@ suggested threshold; the built-in default is printed beside it. Run it on a quie
 
     python bench/calibrate_threshold.py [--threads 2] [--repeats 15]
 
-(The default 2^20 was chosen this way on the 2-vCPU dev VM; docs/tuning.md.)
+(The default 2^19 was chosen this way on the 2-vCPU dev VM; docs/tuning.md.)
 """
 
 from __future__ import annotations
