@@ -170,10 +170,13 @@ def test_lying_layer_sizes_are_refused_before_building(saved, tmp_path):
 def test_absurd_layer_counts_in_the_metadata_are_refused_at_once(saved, tmp_path, n_layers, match):
     bad = tmp_path / "deep.npz"
     write_zip(bad, with_meta(saved, layer_sizes=[2] * n_layers).items())
-    tic = time.perf_counter()
-    with pytest.raises(ValueError, match=match):
-        fm.MLP.load(bad)
-    assert time.perf_counter() - tic < 30  # generous: a sanity bound, not a performance test
+
+    def load():
+        with pytest.raises(ValueError, match=match):
+            fm.MLP.load(bad)
+    # refused from the metadata alone: no model of that depth is built (its layer objects and
+    # arrays would take hundreds of MB), so loading stays within a few MB
+    assert peak_bytes(load) < 10 << 20
 
 
 def test_a_zip_bomb_is_refused_from_the_directory(saved, tmp_path):
