@@ -1,12 +1,12 @@
-"""Peak memory while training A64 (784-256-128-10 relu, cross-entropy, batch 64) on full MNIST.
+"""Peak memory while training a 784-256-128-10 relu network (cross-entropy, batch 64) on full MNIST.
 
 Each framework runs in its own fresh process: import it, load the data, read the resident set
 size (VmRSS), train one epoch, read the peak (VmHWM). "Extra" is peak minus the RSS just before
 training, i.e. what training itself costs beyond the interpreter, the libraries and the data.
-The target (issue 5) is fastmlp's extra <= 16 MiB (the data's own footprint is already counted
+The target is fastmlp's extra <= 16 MiB (the data's own footprint is already counted
 in the baseline); PyTorch eager adds ~270 MiB on this machine kind.
 
-Usage: python bench/peak_rss.py [--data ../shared/data/mnist] [--peers fastmlp,torch,sklearn]
+Usage: python bench/peak_rss.py [--data DIR] [--peers fastmlp,torch,sklearn]
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+
+DATA_HELP = ("folder with the MNIST IDX files; default $FASTMLP_DATA/mnist (else ~/.cache/fastmlp/mnist), "
+             "fetched there with checksums if missing")
 
 CHILD = r"""
 import json, sys
@@ -68,11 +70,14 @@ print(json.dumps({"name": name, "data_bytes": data_bytes, "before": before, "pea
 
 
 def main():
-    here = Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(here.parent.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--peers", default="fastmlp,torch,sklearn")
     args = parser.parse_args()
+    if args.data is None:
+        import fastmlp as fm
+
+        args.data = str(fm.datasets.download_mnist("mnist"))
     mib = 1 << 20
     print("| framework | data MiB | RSS before training MiB | peak MiB | extra for training MiB |")
     print("|---|---:|---:|---:|---:|")

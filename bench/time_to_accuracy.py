@@ -1,4 +1,4 @@
-"""Time to a test accuracy on full MNIST: fastmlp vs PyTorch eager vs scikit-learn (issue 5).
+"""Time to a test accuracy on full MNIST: fastmlp vs PyTorch eager vs scikit-learn.
 
 The same recipe in each: 784-256-128-10 relu, softmax cross-entropy, Adam(lr=1e-3, betas
 0.9/0.999, eps 1e-8), batch 64, float32, the data shuffled each epoch, the same initial weights
@@ -10,7 +10,7 @@ Every seed gives all frameworks the same initial weights and its own shuffling; 
 each needs varies with the seed (6 to 10 in one run), so the table gives medians over seeds.
 
 Usage: python bench/time_to_accuracy.py [--target 0.98] [--threads 1] [--max-epochs 20]
-        [--seeds 0,1,2,3,4] [--data ../shared/data/mnist] [--peers fastmlp,torch,sklearn]
+        [--seeds 0,1,2,3,4] [--data DIR] [--peers fastmlp,torch,sklearn]
 Prints a Markdown table for BENCHMARKS.md (times are seconds of training; ratios vs fastmlp).
 """
 
@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
+
+DATA_HELP = ("folder with the MNIST IDX files; default $FASTMLP_DATA/mnist (else ~/.cache/fastmlp/mnist), "
+             "fetched there with checksums if missing")
 
 import numpy as np
 
@@ -130,7 +132,6 @@ RUNNERS = {"fastmlp": run_fastmlp, "torch": run_torch, "sklearn": run_sklearn}
 
 
 def main():
-    here = Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("FASTMLP_NUM_THREADS", 1)))
@@ -138,14 +139,14 @@ def main():
     parser.add_argument("--seeds", default="0,1,2,3,4",
                         help="comma-separated; each seed sets the shared initial weights and "
                              "every framework's shuffling, and the table gives medians")
-    parser.add_argument("--data", default=str(here.parent.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--peers", default="fastmlp,torch,sklearn")
     args = parser.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 
     import fastmlp as fm
 
-    data = fm.datasets.load_mnist(args.data)
+    data = fm.datasets.load_mnist(args.data or fm.datasets.download_mnist("mnist"))
     runs = {}  # name -> [(epochs, seconds, acc) per seed]
     for seed in (int(s) for s in args.seeds.split(",")):
         args.seed = seed

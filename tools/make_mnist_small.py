@@ -2,7 +2,7 @@
 
 Run once from the repository root:
 
-    PYTHONPATH=python python tools/make_mnist_small.py [--src ../shared/data/mnist] [--check]
+    PYTHONPATH=python python tools/make_mnist_small.py [--src DIR] [--check]
 
 It reads the four standard MNIST IDX files, draws a stratified, seeded subset (each class
 keeps its share of the split: 19000 of the 60000 training images, 2500 of the 10000 official
@@ -35,13 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from fastmlp.datasets import MNIST_FILES, read_idx  # noqa: E402
+from fastmlp.datasets import MNIST_FILES, download_mnist, read_idx  # noqa: E402
 
 SEED = 20240601
 N_TRAIN = 19000
 N_TEST = 2500
 OUT = ROOT / "python" / "fastmlp" / "data" / "mnist_small.npz"
-DEFAULT_SRC = ROOT.parent / "shared" / "data" / "mnist"
 
 
 def sha256(path: Path) -> str:
@@ -109,7 +108,9 @@ def quick_accuracy(x_tr, y_tr, x_te, y_te, seed, epochs=5, batch=64, lr=1e-3):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=DEFAULT_SRC, help="directory with the MNIST IDX .gz files")
+    ap.add_argument("--src", type=Path, default=None,
+                    help="directory with the MNIST IDX .gz files; default $FASTMLP_DATA/mnist "
+                         "(else ~/.cache/fastmlp/mnist), fetched there with checksums if missing")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--check", action="store_true", help="measure test accuracy of the default network")
     ap.add_argument("--check-seeds", type=int, default=3)
@@ -117,6 +118,8 @@ def main(argv=None):
     ap.add_argument("--n-test", type=int, default=N_TEST)
     ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args(argv)
+    if args.src is None:
+        args.src = download_mnist("mnist")
 
     files = {key: args.src / (stem + ".gz") for key, stem in MNIST_FILES.items()}
     for p in files.values():
