@@ -3,7 +3,7 @@
 // Register tile: MR rows of C by NV ymm vectors (NR = NV * lanes). Per k step: NV aligned loads
 // of the packed B row, then per row i one broadcast of A(i, p) and NV FMAs into the row's
 // accumulators. 6 x 16 floats / 6 x 8 doubles = 12 acc + 2 B + 1 A broadcast = 15/16 ymm, the
-// BLIS haswell shapes: 12 independent FMA chains cover Zen 4's 2 pipes x 4 cycles latency.
+// BLIS haswell shapes: 12 independent FMA chains cover 2 FMA pipes x 4 cycles of latency.
 // Edge tiles use the same arithmetic with vmaskmov loads/stores on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
 //

@@ -85,8 +85,8 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
 // One k row of the B panel, NV vectors: whole rows (a packed panel, zero-padded, or B in place
 // with all of the tile's columns inside the matrix) by plain loads, or B in place at the
 // matrix edge, whose columns from n_cur on are masked off (zero, as the padding; never read).
-// Masked loads only at the edge: AVX2's vmaskmov loads cost more than packing B (sq64 0.83x
-// OpenBLAS in place with them everywhere, 1.02x packed).
+// Masked loads only at the edge: AVX2's vmaskmov loads everywhere cost more than packing B
+// (docs/tuning.md).
 template <class K, int NV, bool kWholeB>
 FASTMLP_INLINE void load_b_row(const typename K::T* b, const typename K::Mask* mask,
                                typename K::V* bv) {

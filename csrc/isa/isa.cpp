@@ -23,9 +23,9 @@ enum CpuFeature : unsigned {
 };
 
 // Best first; the first whose features this CPU has wins. "generic" needs nothing and ends it.
-// avx512 before avx2 by measurement, not by assumption (docs/tuning.md): 1.8x avx2 on a CPU
-// with full-width 512-bit FMA units (Zen 5), and on double-pumped ones (Zen 4) the same peak
-// with twice the registers and masked edges. The tanh loop is the avx2 build on both (8 lanes:
+// avx512 before avx2 by measurement, not by assumption (docs/tuning.md): faster on CPUs with
+// full-width 512-bit FMA units, and on double-pumped ones the same peak with twice the registers
+// and masked edges. The tanh loop is the avx2 build on both (8 lanes:
 // its operations, and so its bits, are the same at any width).
 constexpr Isa kIsas[] = {
 #if defined(FASTMLP_X86_ISAS)

@@ -72,8 +72,8 @@ void backward_rows(Activation act, const T* z, const T* a, const T* grad_a, T* g
         for (int64_t i = 0; i < size; ++i) grad_z[i] = grad_a[i];
       return;
     // relu and leaky_relu load grad_a unconditionally: a load under the branch kept GCC from
-    // vectorizing, and the scalar branch on z's sign (random in training) mispredicted about
-    // every other element, ~60 % of a D32 step. A select gives the same bits.
+    // vectorizing, and the scalar branch on z's sign (random in training) mispredicts about
+    // every other element. A select gives the same bits.
     case Activation::relu:  // a = max(z, 0)
       for (int64_t i = 0; i < size; ++i) {
         const T g = grad_a[i];

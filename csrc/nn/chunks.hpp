@@ -10,8 +10,8 @@ namespace fastmlp::nn {
 
 // Same split and results as parallel::parallel_chunks(n, min_chunk, fn), which runs a single
 // chunk whenever n / min_chunk <= 1 whatever the thread count. Such an n runs here directly,
-// without parallel_chunks' thread-count lookup and split: a B4 step makes ~10 such calls, and
-// they were ~15 % of it (when the lookup still took a mutex).
+// without parallel_chunks' thread-count lookup and split, which tiny networks' steps (about ten
+// such calls each) would feel.
 template <class Fn>
 void chunks(int64_t n, int64_t min_chunk, Fn&& fn) {
   if (n < 2 * min_chunk) {

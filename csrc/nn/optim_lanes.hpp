@@ -1,8 +1,7 @@
 // The optimizers' vector loops, one copy per instruction set, picked with the GEMM kernels.
 //
-// Adam's update is one sqrt and two divides an element; at SSE2's 4 floats a vector it was
-// ~0.6 ns an element, 150 us of every A64 step (235k parameters); RMSprop's scalar loop
-// took 2.8 ns. Each ISA TU (optim_lanes_<isa>.cpp) compiles optim_lanes.inl with its own
+// Adam's update is one sqrt and two divides an element, a visible part of a step at SSE2's
+// width; wider lanes pay for themselves. Each ISA TU (optim_lanes_<isa>.cpp) compiles optim_lanes.inl with its own
 // flags and exports plain functions; optim.cpp calls the ones matching gemm's active KernelSet, so FASTMLP_ISA governs
 // these loops too. Every vector statement is the scalar statement on W lanes (IEEE sqrt and
 // divide round exactly as the scalar ones), so the bits never depend on the ISA.

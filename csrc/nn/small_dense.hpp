@@ -1,9 +1,8 @@
 // Dense layers of small networks as straight loops, without gemm(): the training loop's path
 // for each layer that is narrow at a small batch (small_dense_fits).
 //
-// At B4's shapes (2-16-1, batch 4) a training step is ~0.5 us and its five gemm() calls
-// (entry, checks, thread and packing decisions, a micro-kernel with masked edges for a 4x16x2 or
-// 4x1x16 product) cost more than their ~450 multiply-adds. These loops compute the same
+// For a tiny network (2-16-1 at batch 4) the gemm() calls' fixed costs (entry, checks, thread
+// and packing decisions, masked edge tiles) exceed their few hundred multiply-adds. These loops compute the same
 // numbers as dense_forward / dense_backward bit for bit: every output element is the k-sum in
 // k order from +0, each term added with one rounding (FMA) or two (multiply, then add), as the
 // active GEMM micro-kernel does (small_dense_madd probes which), then + bias as a separate
@@ -20,11 +19,8 @@ namespace fastmlp::nn {
 
 // Largest layer width and batch the small path takes (they size its stack arrays), and the
 // most multiply-adds (batch * n_in * n_out) per layer. The loops run a few k-sums at a time,
-// each a chain of dependent adds, while the GEMM's register tiles run dozens: measured at 1
-// thread (SGD epochs, small path vs gemm()), 2-16-1 batch 4 (128 and 64 per layer) 1.5x
-// faster, batch 32 (1024, 512) 1.2x, 4-8-8-3 batch 1 1.8x; but 8-16-8-1 batch 16 (2048)
-// 0.9x, 32-32-1 batch 4 (4096) 0.6x and 13-32-32-1 batch 32 0.3x. Past 1024 the call
-// overhead the loops save is the smaller part.
+// each a chain of dependent adds, while the GEMM's register tiles run dozens: past about 1024
+// multiply-adds a layer, the GEMM wins (docs/tuning.md, "Small networks").
 constexpr int64_t kSmallMaxWidth = 32;
 constexpr int64_t kSmallMaxBatch = 64;
 constexpr int64_t kSmallMaxMacs = 1024;

@@ -16,7 +16,7 @@
 // on x86-64), 8 lanes in a function compiled for avx2 by a target attribute, which the isa
 // table's avx2 and avx512 entries point to (isa/isa.hpp). Both do the same IEEE operations on each lane (no FMA: -ffp-contract=off, and the
 // avx2 target has none), so their bits are identical; the 8-lane build halves the instruction
-// count (~2x faster on a B4 step's 64 values).
+// count.
 #include "nn/tanh_f32.hpp"
 
 #include <cstring>

@@ -1,7 +1,7 @@
 // float32 tanh on whole arrays, vectorised: the tanh activation's forward.
 //
-// libm's tanhf (with the expm1f it calls) was ~45 % of a B4 training step (2-16-1 tanh, batch
-// 4): one call per element, none vectorised. This one is plain float32 arithmetic, one
+// libm's tanhf (with the expm1f it calls) dominated small tanh networks' steps: one call per
+// element, none vectorised. This one is plain float32 arithmetic, one
 // rounding per operation and no FMA, run 8 lanes wide under the avx2 and avx512 entries of the
 // isa table and 4 wide (baseline SSE2) under generic, with the same operations either way
 // (tanh_f32.cpp): its bits are the same on every x86-64, whatever FASTMLP_ISA says.

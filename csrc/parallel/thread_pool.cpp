@@ -5,7 +5,7 @@
 // not exist in the child) so the child builds a fresh one; worker exceptions travel back to the
 // caller as exception_ptr; one job at a time (a busy flag); a second caller runs serially.
 //
-// Waiting. Waking a thread blocked on a condition variable costs ~40 us on this 2-vCPU VM,
+// Waiting. Waking a thread blocked on a condition variable costs tens of microseconds,
 // as much as a whole 128^3 GEMM, and a training step runs several GEMMs back to back. So a
 // worker that finishes a job spins (pause, reading one atomic) for kIdleSpin before it blocks:
 // the next job of a step finds it awake. The caller likewise spins up to kDoneSpin for the
@@ -14,7 +14,7 @@
 //
 // Job protocol. generation_ is odd while a job is open and even once its caller has closed it.
 // Tasks are claimed from next_ and counted down in pending_; the caller waits for pending_ == 0,
-// not for every worker, so a worker the OS wakes late (~1 ms after an idle second here) costs
+// not for every worker, so a worker the OS wakes late (up to a millisecond after an idle spell) costs
 // nothing: the caller has claimed its tasks meanwhile. A worker joining a job first counts
 // itself in inside_ and then re-reads generation_; the caller closes the job and then waits for
 // inside_ == 0 (both seq_cst, Dekker-style), so no worker can read a job's fields after its

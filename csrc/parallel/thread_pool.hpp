@@ -50,8 +50,8 @@ void set_num_threads(int n);
 // (gemm.cpp's shared packing), never for a task that has not started, since with one thread
 // they all run in order on the caller.
 // wake = false: use only the workers that are awake (still spinning after a recent job), and
-// run serially if none is. For jobs too small to pay for waking a sleeping thread (~40-100 us
-// on this VM) but big enough to gain from one that is already awake.
+// run serially if none is. For jobs too small to pay for waking a sleeping thread (tens of
+// microseconds) but big enough to gain from one that is already awake.
 void parallel_for(int64_t n_tasks, TaskRef fn, bool wake = true);
 
 // One pause of a spin-wait loop (x86 `pause`, Arm `yield`): lets the sibling hyperthread run
