@@ -1,5 +1,5 @@
-"""The C++ epoch of each issue-5 configuration at 1 thread and at N threads, in one process,
-interleaved per repeat (issue 5: "at 2 threads, no config slower than at 1 thread, and A256 /
+"""The C++ epoch of each benchmark configuration (fastmlp.benchmarks.configs) at 1 thread and at N threads, in one process,
+interleaved per repeat (target: "at 2 threads, no config slower than at 1 thread, and A256 /
 C256 >= 1.6x faster"). bench/run.sh measures 1 and 2 threads in separate processes, minutes
 apart, so small differences there (B4 at ~4 ms an epoch) are the machine's drift; here each
 repeat times both thread counts back to back and the ratio is the median of the paired ones.

@@ -1,4 +1,4 @@
-"""fastmlp.sklearn estimators vs scikit-learn's, end to end (issue 6 targets: >= 5x).
+"""fastmlp.sklearn estimators vs scikit-learn's, end to end (target: >= 5x).
 
 Fit to convergence with scikit-learn's defaults (adam, alpha 1e-4, batch 200, tol 1e-4,
 n_iter_no_change 10, max_iter 200) on a 10-class 64-feature classification set and a

@@ -15,7 +15,7 @@ from fastmlp.benchmarks.configs import EPOCH_CONFIGS, make_epoch_problem
 
 # The configurations and their seeded data are shared with `fastmlp bench` (fastmlp.benchmarks).
 CONFIGS = EPOCH_CONFIGS
-# Issue 5's targets are for one epoch of 60,000 rows (full MNIST's size); FASTMLP_BENCH_ROWS
+# The targets are for one epoch of 60,000 rows (full MNIST's size); FASTMLP_BENCH_ROWS
 # shortens it for a quick look. Each epoch is thousands of steps, so 3 timed rounds (after a
 # warm-up) give a stable median.
 EPOCH_ROWS = int(os.environ.get("FASTMLP_BENCH_ROWS", "60000"))

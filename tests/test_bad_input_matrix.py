@@ -1,4 +1,4 @@
-"""The bad-input matrix (issue 8; docs/bad_inputs.md is the same table in prose).
+"""The bad-input matrix (docs/bad_inputs.md is the same table in prose).
 
 Every row is one bad input at one entry point -- kernel API, model, optimizers, thread count,
 file loader, command line, environment -- with the exception it must raise and a fragment of
@@ -484,7 +484,7 @@ def test_bad_input(case, backend, tmp_path):
 
 
 def test_enough_distinct_cases():
-    """Issue 8 asks for at least 40 bad inputs; ids are unique so the docs table can key on them."""
+    """At least 40 bad inputs; ids are unique so the docs table can key on them."""
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
     assert len(ids) >= 40

@@ -40,7 +40,7 @@ def test_bench_json_has_every_config_with_positive_times_and_ratios():
     expected = [f"matmul {s} f32" for s in configs.GEMM_SHAPES] + \
         [f"epoch {configs.short_name(c)}" for c in configs.EPOCH_CONFIGS]
     assert names == expected
-    for short in ("B4", "D32", "A64", "C256"):  # the configurations issue 7 names
+    for short in ("B4", "D32", "A64", "C256"):  # every configuration the bench documents
         assert f"epoch {short}" in names
     for r in report["results"]:
         peers = ["numpy"] if r["kind"] == "matmul" else INSTALLED_PEERS

@@ -1,4 +1,4 @@
-"""Python threads using fastmlp at the same time (issue 8): the C++ core releases the GIL, so these
+"""Python threads using fastmlp at the same time: the C++ core releases the GIL, so these
 really run in parallel inside the kernels and the thread pool.
 
 - 4 threads, each training its own model and calling kernels between epochs, end with the same

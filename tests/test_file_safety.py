@@ -1,4 +1,4 @@
-"""Model files lose nothing and cost nothing they do not hold (issue 17).
+"""Model files lose nothing and cost nothing they do not hold.
 
 Saving: NaN weights are refused before a good file is replaced; a SIGTERM mid-save leaves no
 temporary file; a SIGKILLed writer's leftovers are removed by the next save; permission bits

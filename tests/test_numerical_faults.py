@@ -1,4 +1,4 @@
-"""Numerical faults (issue 8): where the mathematics is finite the kernels are too, however large
+"""Numerical faults: where the mathematics is finite the kernels are too, however large
 the inputs; where training does go non-finite the error says when (epoch and batch).
 
 Every expected value below is derived by hand from the definitions (softmax, sigmoid, their

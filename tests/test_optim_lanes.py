@@ -51,7 +51,7 @@ def test_vector_lanes_equal_scalar_elements(isa, dtype, mode, n, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_shared_slot_array_matches_scalar(isa, dtype, rng):
-    """m and v the same array (a misuse cpp.adam_step refuses since issue 17; the raw core still
+    """m and v the same array (a misuse cpp.adam_step refuses; the raw core still
     takes it): the vector path must still do what the scalar statements do, element by element."""
     def raw_adam(p, g, m, v):  # fastmlp._core directly: the Python wrapper refuses aliased slots
         cpp._core.adam_step(p, g, m, v, 3, 1e-2, 0.9, 0.999, 1e-8, 0.0, False)

@@ -1,4 +1,4 @@
-"""Processes and signals (issue 8): fastmlp keeps working across fork / spawn / forkserver, Ctrl-C
+"""Processes and signals: fastmlp keeps working across fork / spawn / forkserver, Ctrl-C
 during fit leaves a usable model, and Ctrl-C (or a kill) during save never destroys the old file.
 
 Every wait has a timeout, so a hang (a thread pool copied half-alive into a forked child, a

@@ -1,4 +1,4 @@
-"""Inputs that used to give silently wrong results, tracebacks or misleading messages (issue 17):
+"""Inputs that used to give silently wrong results, tracebacks or misleading messages:
 loss targets outside the loss's domain, a corrupt MNIST label file, the command line's user
 errors, messages that describe the input wrongly, and the memory a freshly built model costs."""
 

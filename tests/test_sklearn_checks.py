@@ -25,7 +25,7 @@ def expected_failed(estimator):
 
 
 ESTIMATORS = [
-    # scikit-learn's defaults (issue 15: the drop-in passes with default parameters)
+    # scikit-learn's defaults: the drop-in passes with default parameters
     MLPClassifier(),
     MLPRegressor(),
     MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0),
@@ -39,7 +39,7 @@ ESTIMATORS = [
                  max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, max_iter=100,
                  random_state=0, sklearn_compat=True),
-    # issue 15 item 4: class weights are row weights in the per-batch loop too
+    # class weights are row weights in the per-batch loop too
     # (check_class_weight_classifiers)
     MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100, random_state=0,
                   sklearn_compat=True),

@@ -1,4 +1,4 @@
-"""Regression tests for issue 15's drop-in gaps (items 1-5): code written for scikit-learn's
+"""Regression tests for the drop-in's former gaps: code written for scikit-learn's
 MLPs behaves the same with fastmlp's, in the default mode and with ``sklearn_compat=True``.
 
 Tolerances: the loss checks compare a loss fastmlp reports with one recomputed in NumPy from

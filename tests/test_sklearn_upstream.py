@@ -1,4 +1,4 @@
-"""scikit-learn's own MLP tests, run against fastmlp's estimators (issue 15).
+"""scikit-learn's own MLP tests, run against fastmlp's estimators.
 
 scikit-learn's installed ``neural_network/tests/test_mlp.py`` is read at test time (never
 copied into this repository); only its import of MLPClassifier / MLPRegressor is rewritten, to
@@ -52,7 +52,7 @@ PRIVATE = {
     "test_adaptive_learning_rate": "_optimizer",  # its .learning_rate after the adaptive stop
 }
 
-# Real failures not fixed yet: {(mode, test): "issue 15 item N: why"}. Empty the list as fixes land.
+# Real failures not fixed yet: {(mode, test): "why"}. Empty the list as fixes land.
 KNOWN_FAILING: dict[tuple[str, str], str] = {}
 
 MODES = ("default", "compat")

@@ -1,4 +1,4 @@
-"""The thread pool under a process or memory limit (issue 17): it starts all its threads or none,
+"""The thread pool under a process or memory limit: it starts all its threads or none,
 raises an error that names threads, restores the caller's signal mask, and never aborts; a count
 far above the CPUs is warned about. Limits are set in a child process (RLIMIT_AS), never here."""
 

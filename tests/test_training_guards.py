@@ -1,5 +1,5 @@
 """Training never leaves NaN/inf weights, one fit per model at a time, and the optimizer kernels
-refuse bad scalars alike in every backend (issue 17)."""
+refuse bad scalars alike in every backend."""
 
 from __future__ import annotations
 
