@@ -156,8 +156,9 @@ class EngineRunner:
             net.slots_v = [np.zeros_like(p) for p in net.params]
             net.step = 0
             self._fresh_optimizer = False
+            self._rate_in_velocity = None
         if self.solver == "sgd":
-            net.optimizer.lr = self.learning_rate * self.scale
+            self._set_sgd_rate(net, self.learning_rate * self.scale)
         Xo = X[order] if shuffled else X
         Yo = Y[order] if shuffled else Y
         target = Yo.argmax(axis=1) if self.loss == "log_loss" else Yo
@@ -179,6 +180,19 @@ class EngineRunner:
         if self.loss == "poisson":
             loss += poisson_offset(Yo, kwargs.get("sample_weight"))
         return loss
+
+    def _set_sgd_rate(self, net, rate):
+        """SGD's rate for the next epoch. fastmlp's velocity (PyTorch's) is ``v = m v + g`` with
+        the rate applied outside it, scikit-learn's is ``v = m v - rate g``: the same steps while
+        the rate holds, scikit-learn's velocity being -rate times fastmlp's. When the rate changes
+        (invscaling, adaptive), scaling fastmlp's velocity by old / new keeps it -1/new times
+        scikit-learn's, so the next steps stay scikit-learn's."""
+        old = getattr(self, "_rate_in_velocity", None)  # absent in runners pickled before
+        if old is not None and old != rate and net.slots_m:
+            for v in net.slots_m:
+                v *= v.dtype.type(old / rate)
+        net.optimizer.lr = rate
+        self._rate_in_velocity = rate
 
     def _diverge(self):
         """A non-finite loss: the weights are what scikit-learn's would be, non-finite (NaN),
