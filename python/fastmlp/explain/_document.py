@@ -7,88 +7,12 @@ lay those blocks out, so the three formats always tell the same story with the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import _format as fmt, _rows
 from . import _lr_sweep as sweep_rules
+from ._blocks import Formula, Heading, Matrices, Para, Table
+from ._formulas import ACTIVATION_FORMULA, DERIVATIVE, LOSS_FORMULA, LOSS_NAME, OUTPUT_DELTA
 
 MAX_ROWS_LISTED = 6  # more rows than this moving one way are counted, not listed
-
-
-@dataclass
-class Heading:
-    text: str
-    level: int = 2  # 1 the title, 2 a section, 3 a layer within a section
-
-
-@dataclass
-class Para:
-    text: str
-
-
-@dataclass
-class Formula:
-    text: str  # one equation, shown in a fixed-width font
-
-
-@dataclass
-class Matrices:
-    items: list = field(default_factory=list)  # (label, number or nested list), shown side by side
-
-
-@dataclass
-class Table:
-    headers: list
-    rows: list  # lists of strings
-    numeric: list = field(default_factory=list)  # per column: right-align (numbers)
-
-
-ACTIVATION_FORMULA = {
-    "sigmoid": "sigmoid(z) = 1 / (1 + e^-z)",
-    "tanh": "tanh(z) = (e^z - e^-z) / (e^z + e^-z)",
-    "relu": "relu(z) = max(0, z)",
-    "leaky_relu": "leaky_relu(z) = z if z > 0, else 0.01 z",
-    "identity": "identity(z) = z",
-    "gelu": "gelu(z) = z Phi(z), Phi the standard normal CDF",
-    "softmax": "softmax(z)_j = e^z_j / sum_k e^z_k, over each row",
-}
-
-DERIVATIVE = {  # f'(z), written with a = f(z) where that is how it is computed
-    "sigmoid": "f'(z) = a (1 - a)",
-    "tanh": "f'(z) = 1 - a^2",
-    "relu": "f'(z) = 1 if z > 0, else 0",
-    "leaky_relu": "f'(z) = 1 if z > 0, else 0.01",
-    "identity": "f'(z) = 1",
-    "gelu": "f'(z) = Phi(z) + z phi(z)",
-}
-
-LOSS_NAME = {
-    "binary_cross_entropy": "binary cross-entropy",
-    "cross_entropy": "cross-entropy",
-    "mse": "mean squared error",
-    "mae": "mean absolute error",
-    "huber": "Huber loss (delta 1)",
-}
-
-LOSS_FORMULA = {
-    "binary_cross_entropy": "L = mean( -t log(p) - (1 - t) log(1 - p) )",
-    "cross_entropy": "L = mean over rows of ( -sum_j t_j log(p_j) )",
-    "mse": "L = mean( (p - t)^2 )",
-    "mae": "L = mean( |p - t| )",
-    "huber": "L = mean( d^2 / 2 if |d| <= 1, else |d| - 1/2 ),  d = p - t",
-}
-
-OUTPUT_DELTA = {  # dL/dz of the last layer, and why it is that simple
-    "binary_cross_entropy": ("(p - t) / N", "the sigmoid's slope p (1 - p) cancels the log's 1 / (p (1 - p)), "
-                             "so the output delta is the error itself, divided by N because the loss is a mean"),
-    "cross_entropy": ("(p - t) / N", "softmax and cross-entropy differentiate together to the error, "
-                      "divided by N because the loss is a mean over the rows"),
-    "mse": ("2 (p - t) / N", "the derivative of the square (p - t)^2 is 2 (p - t); dividing by N "
-            "because the loss is a mean; the output has no activation, so dL/dz = dL/dp"),
-    "mae": ("sign(p - t) / N", "|p - t| slopes by -1 or +1; dividing by N because the loss is a mean"),
-    "huber": ("d / N if |d| <= 1, else sign(d) / N", "quadratic near 0, linear further out; "
-              "dividing by N because the loss is a mean"),
-}
 
 
 def label(key: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from . import _format as fmt
-from ._document import Formula, Heading, Matrices, Para, Table
+from ._blocks import Formula, Heading, Matrices, Para, Table
 
 CLASS = "fastmlp-explain"
 STYLE = f"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ._document import Formula, Heading, Matrices, Para, Table
+from ._blocks import Formula, Heading, Matrices, Para, Table
 from ._text import matrix_rows
 
 MATRIX_WIDTH = 100  # matrices side by side in a code block: wide enough for a notebook cell

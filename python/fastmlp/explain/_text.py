@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from . import _format as fmt
-from ._document import Formula, Heading, Matrices, Para, Table
+from ._blocks import Formula, Heading, Matrices, Para, Table
 
 INDENT = "  "  # matrices and formulas sit under the prose
 GAP = "   "  # between matrices side by side
