@@ -42,7 +42,7 @@ class FastmlpController(threadpoolctl.LibController):
             return None
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be an int >= 1, got {num_threads!r}")
-        from .backends._checks import MAX_THREADS
+        from .checks import MAX_THREADS
 
         # ctypes.c_int would wrap 2**32 + 2 to 2 without a word; fastmlp never uses more anyway
         num_threads = min(num_threads, MAX_THREADS)

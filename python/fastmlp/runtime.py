@@ -11,7 +11,7 @@ import platform
 from importlib import metadata
 import sys
 
-from .backends import _checks as check
+from . import checks as check
 from .backends import available_backends, get_backend
 
 
