@@ -8,7 +8,7 @@ It then calls those through ctypes. ``threadpool_info()`` lists fastmlp with
 ``user_api == internal_api == "fastmlp"``; ``threadpool_limits(n)`` (all APIs) and
 ``threadpool_limits(n, user_api="fastmlp")`` set its thread count and restore it on exit.
 
-Imported by fastmlp.backends.cpp only when threadpoolctl is installed (this module imports it).
+Imported by fastmlp.runtime only when threadpoolctl is installed (this module imports it).
 """
 
 from __future__ import annotations

@@ -363,30 +363,6 @@ def core_info():
 
 
 
-# --- threadpoolctl ----------------------------------------------------------------------------
-# With threadpoolctl installed, register fastmlp's controller so threadpool_limits(n) limits the
-# C++ pool too (python/fastmlp/_threadpoolctl.py). Optional: without it nothing is imported.
-
-
-def _register_threadpoolctl():
-    import importlib.util
-    import sys
-
-    if "threadpoolctl" not in sys.modules and importlib.util.find_spec("threadpoolctl") is None:
-        return
-    try:
-        from .. import _threadpoolctl
-    except (ImportError, AttributeError):  # a broken or too old (< 3.3) threadpoolctl
-        return
-    try:
-        _threadpoolctl.register()
-    except Exception:  # never let an optional integration break importing fastmlp
-        pass
-
-
-_register_threadpoolctl()
-
-
 def _warn_about_env_threads():
     """The C++ core ignores a FASTMLP_NUM_THREADS it cannot read and caps it at MAX_THREADS; say so
     once, at import, rather than silently, and warn about a count far above the CPUs."""
