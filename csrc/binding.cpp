@@ -6,7 +6,7 @@
 // Every array argument is .noconvert(): without it nanobind would silently cast or copy, and a
 // kernel would write a temporary instead of the caller's `out`. Each entry checks shapes
 // (check.hpp), releases the GIL and calls the kernel. Python allocates every output
-// (backends/cpp.py via _checks.py), so C++ never owns memory it hands back.
+// (backends/cpp.py via fastmlp.checks), so C++ never owns memory it hands back.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
@@ -239,7 +239,7 @@ NB_MODULE(_core, m) {
   def_kernels<double>(m);
   def_training<float>(m);
   def_training<double>(m);
-  // The enum orders the kernels expect; backends/cpp.py asserts they match _checks.py.
+  // The enum orders the kernels expect; backends/cpp.py asserts they match names.py.
   m.attr("ACTIVATIONS") = names(nn::kActivationNames, nn::kNumActivations);
   m.attr("LOSSES") = names(nn::kLossNames, nn::kNumLosses);
   m.attr("OPTIMIZERS") = names(nn::kOptimizerNames, nn::kNumOptimizers);

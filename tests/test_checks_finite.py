@@ -1,9 +1,9 @@
-"""`_checks.all_finite`: the model's NaN/inf scan without a full-size temporary."""
+"""`checks.all_finite`: the model's NaN/inf scan without a full-size temporary."""
 
 import numpy as np
 import pytest
 
-from fastmlp.backends._checks import all_finite
+from fastmlp.checks import all_finite
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

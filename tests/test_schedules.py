@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+from fastmlp import checks as check
 from fastmlp.backends import ScheduleConfig
-from fastmlp.backends import _checks as check
 from fastmlp.backends import numpy as oracle_module
 from test_train_agreement import (N_ROWS, OPTIMIZERS, SIZES, assert_networks_agree, make_data,
                                   make_network, up_y, upcast)

@@ -8,7 +8,7 @@
 
 namespace fastmlp::nn {
 
-// Same order as _checks.ACTIVATIONS; Python passes the index.
+// Same order as fastmlp.names.ACTIVATIONS; Python passes the index.
 enum class Activation : int { identity, relu, leaky_relu, sigmoid, tanh, gelu, softmax };
 constexpr int kNumActivations = 7;
 constexpr const char* kActivationNames[kNumActivations] = {

@@ -9,7 +9,7 @@
 
 namespace fastmlp::nn {
 
-// Same order as _checks.LOSSES; Python passes the index.
+// Same order as fastmlp.names.LOSSES; Python passes the index.
 enum class Loss : int { mse, cross_entropy, binary_cross_entropy, mae, huber, poisson };
 constexpr int kNumLosses = 6;
 constexpr const char* kLossNames[kNumLosses] = {"mse",  "cross_entropy", "binary_cross_entropy",

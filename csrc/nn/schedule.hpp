@@ -9,7 +9,7 @@
 
 namespace fastmlp::nn {
 
-// Same order as network.SCHEDULES; Python passes the index.
+// Same order as fastmlp.names.SCHEDULES; Python passes the index.
 enum class Schedule : int { constant, step, exponential, cosine, invscaling };
 constexpr int kNumSchedules = 5;
 constexpr const char* kScheduleNames[kNumSchedules] = {"constant", "step", "exponential", "cosine",

@@ -274,7 +274,7 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   return Target<T>{nullptr, ws.y};
 }
 
-// The same text as fastmlp.backends._checks.non_finite_loss, so every backend says it alike.
+// The same text as fastmlp.checks.non_finite_loss, so every backend says it alike.
 NonFiniteLoss non_finite_loss(double loss, int64_t batch_index, int64_t start, int64_t rows) {
   const char* value = std::isnan(loss) ? "nan" : (loss > 0 ? "inf" : "-inf");
   return NonFiniteLoss(std::string("loss is ") + value + " at batch " + std::to_string(batch_index) +

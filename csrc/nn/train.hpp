@@ -18,7 +18,7 @@
 
 namespace fastmlp::nn {
 
-// Same order as network.OPTIMIZERS; Python passes the index.
+// Same order as fastmlp.names.OPTIMIZERS; Python passes the index.
 enum class Optimizer : int { sgd, adam, adamw, rmsprop };
 constexpr int kNumOptimizers = 4;
 constexpr const char* kOptimizerNames[kNumOptimizers] = {"sgd", "adam", "adamw", "rmsprop"};

@@ -29,7 +29,7 @@ class TaskRef {
   void (*call_)(const void*, int64_t);
 };
 
-// The most threads set_num_threads and FASTMLP_NUM_THREADS give (Python's _checks.MAX_THREADS):
+// The most threads set_num_threads and FASTMLP_NUM_THREADS give (Python's checks.MAX_THREADS):
 // far above any CPU's cores, far below a process's usual thread limit.
 constexpr int kMaxThreads = 1024;
 

@@ -8,7 +8,7 @@ It then calls those through ctypes. ``threadpool_info()`` lists fastmlp with
 ``user_api == internal_api == "fastmlp"``; ``threadpool_limits(n)`` (all APIs) and
 ``threadpool_limits(n, user_api="fastmlp")`` set its thread count and restore it on exit.
 
-Imported by fastmlp.backends.cpp only when threadpoolctl is installed (this module imports it).
+Imported by fastmlp.runtime only when threadpoolctl is installed (this module imports it).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class FastmlpController(threadpoolctl.LibController):
             return None
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be an int >= 1, got {num_threads!r}")
-        from .backends._checks import MAX_THREADS
+        from .checks import MAX_THREADS
 
         # ctypes.c_int would wrap 2**32 + 2 to 2 without a word; fastmlp never uses more anyway
         num_threads = min(num_threads, MAX_THREADS)

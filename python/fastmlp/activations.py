@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import _checks as check
+from . import names
 from .backends import numpy as oracle
 
-NAMES = check.ACTIVATIONS
-ALIASES = dict(check.ACTIVATION_ALIASES)
+NAMES = names.ACTIVATIONS
+ALIASES = dict(names.ACTIVATION_ALIASES)
 FORMULAS = {
     "identity": "f(z) = z",
     "relu": "f(z) = max(z, 0)",
@@ -26,7 +26,7 @@ FORMULAS = {
 
 def canonical(name: str) -> str:
     """The canonical name of an activation ('logistic' -> 'sigmoid')."""
-    return check.activation_name(name)
+    return names.activation_name(name)
 
 
 def apply(name: str, z) -> np.ndarray:

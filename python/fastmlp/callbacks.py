@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .backends import _checks as check
+from . import checks as check
 
 
 class Callback:

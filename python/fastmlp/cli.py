@@ -28,9 +28,9 @@ from .cli_explain import add_parser as add_explain_parser
 from .cli_export import add_parser as add_export_parser
 from .cli_playground import add_parser as add_playground_parser
 from .cli_train import DEFAULTS, CLIError, check_train_args, cmd_train
+from .names import OPTIMIZERS
 
 DATASETS = ("mnist-small", "mnist", "fashion-mnist", "xor", "moons", "circles", "spirals", "house-prices")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 BACKENDS = ("cpp", "numba", "numpy")
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity")
 

@@ -45,9 +45,9 @@ def from_sklearn(est, backend="cpp"):
         if not hasattr(est, attr):
             raise ValueError(f"est must be a fitted MLPClassifier or MLPRegressor (it has no {attr})")
     loss = OUT_TO_LOSS.get(est.out_activation_)
-    from .backends import _checks
+    from .names import LOSSES
 
-    if loss is None or _checks.LOSSES.count(loss) == 0:
+    if loss is None or LOSSES.count(loss) == 0:
         raise ValueError(f"est's output activation {est.out_activation_!r} has no fastmlp loss here")
     n_hidden = len(est.coefs_) - 1
     acts = [est.activation] * n_hidden if isinstance(est.activation, str) else list(est.activation)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from .backends import _checks as check
+from . import checks as check
 
 _fitting: set = set()  # id() of models inside fit; a set, not a lock on the model (picklable)
 _fitting_lock = threading.Lock()

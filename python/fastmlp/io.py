@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _members
-from .backends import _checks as check
+from . import checks as check
 from ._atomic import check_target, write_atomically  # noqa: F401 -- safetensors_io imports it here
 
 FORMAT = "fastmlp.MLP"
@@ -146,7 +146,7 @@ def load_model(path, backend=None):
 
 
 def _schedule_from_meta(path, sched):
-    from .backends import _checks as check
+    from . import checks as check
     from .backends.network import ScheduleConfig
 
     try:

@@ -9,10 +9,10 @@ numerically stable (no log of a rounded-to-zero probability).
 
 from __future__ import annotations
 
-from .backends import _checks as check
+from . import names
 
-NAMES = check.LOSSES
-ALIASES = dict(check.LOSS_ALIASES)
+NAMES = names.LOSSES
+ALIASES = dict(names.LOSS_ALIASES)
 OUTPUT_LINK = {
     "mse": "identity",
     "mae": "identity",
@@ -26,7 +26,7 @@ CLASSIFICATION = ("cross_entropy", "binary_cross_entropy")
 
 def canonical(name: str) -> str:
     """The canonical loss name ('squared_error' -> 'mse')."""
-    return check.loss_name(name)
+    return names.loss_name(name)
 
 
 def output_link(name: str) -> str:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import checks as check
 from . import optim as _optim
-from .backends import _checks as check
 
 CHECK_STEPS = 50  # steps of the check run: enough to see a too-large rate diverge or stall
 CHECK_TRIES = 4  # the suggestion may be divided by 10 this many times before lr_find gives up

@@ -13,11 +13,11 @@ import zlib
 
 import numpy as np
 
+from . import checks as check
 from . import init as _init
 from . import losses as _losses
 from . import optim as _optim
 from . import weighting as _weighting
-from .backends import _checks as check
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
@@ -191,7 +191,7 @@ class MLP:
             validation_data = self._check_xy(*validation_data, "X_val", "y_val")
         sample_weight = _weighting.check_sample_weight(sample_weight, len(X))
         class_weight = _weighting.resolve_class_weight(class_weight, y, self.layer_sizes[-1], self.loss)
-        row_weights = _weighting.row_weights(sample_weight, class_weight, y)
+        row_weights = _weighting.fit_row_weights(sample_weight, class_weight, y)
         callbacks = resolve_callbacks(callbacks, early_stopping)
         schedule = None if schedule is None else _optim.get_schedule(schedule)
         self._set_optimizer(optimizer)

@@ -9,8 +9,9 @@ NumPy arrays beside the weights, so training can be saved and resumed exactly.
 
 from __future__ import annotations
 
-from .backends import _checks as check
-from .backends.network import SCHEDULES, OptimizerConfig, ScheduleConfig
+from . import checks as check
+from .backends.network import OptimizerConfig, ScheduleConfig
+from .names import SCHEDULES
 
 
 class Optimizer:

@@ -11,7 +11,7 @@ import platform
 from importlib import metadata
 import sys
 
-from .backends import _checks as check
+from . import checks as check
 from .backends import available_backends, get_backend
 
 
@@ -81,3 +81,26 @@ def info() -> dict:
         if callable(core_info):
             out["core"] = core_info()
     return out
+
+
+# --- threadpoolctl ----------------------------------------------------------------------------
+# With threadpoolctl installed, register fastmlp's controller so threadpool_limits(n) limits the
+# C++ pool too (_threadpoolctl.py). Optional: without it nothing is imported.
+
+
+def _register_threadpoolctl():
+    import importlib.util
+
+    if "threadpoolctl" not in sys.modules and importlib.util.find_spec("threadpoolctl") is None:
+        return
+    try:
+        from . import _threadpoolctl
+    except (ImportError, AttributeError):  # a broken or too old (< 3.3) threadpoolctl
+        return
+    try:
+        _threadpoolctl.register()
+    except Exception:  # never let an optional integration break importing fastmlp
+        pass
+
+
+_register_threadpoolctl()

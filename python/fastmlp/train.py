@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backends import _checks as check
+from . import checks as check
 from .fit_guard import EpochRollback, warn_if_rounded_to_zero
 
 CHUNK_SECONDS = 0.1  # target wall time per train_epoch call when a progress bar is shown

@@ -77,9 +77,10 @@ def resolve_class_weight(class_weight, y, n_classes: int, loss: str) -> np.ndarr
     return weights
 
 
-def row_weights(sample_weight, class_weight, y) -> np.ndarray | None:
-    """Each row's total weight (float64), or None without weights; ValueError when they are all 0
-    (the weighted mean would be 0/0)."""
+def fit_row_weights(sample_weight, class_weight, y) -> np.ndarray | None:
+    """Each row's total weight for `fit`'s epoch losses (float64), or None without weights;
+    ValueError when they are all 0 (the weighted mean would be 0/0). The loss kernels form the
+    same product in the batch's dtype (backends.numpy.loss_row_weights)."""
     if sample_weight is None and class_weight is None:
         return None
     w = np.ones(len(y)) if sample_weight is None else sample_weight

@@ -1,7 +1,7 @@
 """The C++ backend: thin wrappers over ``fastmlp._core``.
 
 Each function has numpy.py's name, signature and docstring (copied by `_mirror.mirror`), runs the same
-`_checks` calls so it raises the same errors, allocates every output with NumPy, and hands
+`fastmlp.checks` calls so it raises the same errors, allocates every output with NumPy, and hands
 zero-copy views to C++ (which releases the GIL). No maths here: read numpy.py for that.
 """
 
@@ -11,19 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from . import _checks as check
+from .. import checks as check
+from ..names import ACTIVATION_CODE as _ACTIVATION
+from ..names import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+from ..names import LOSS_CODE as _LOSS
+from ..names import OPTIMIZER_CODE as _OPTIMIZER
 from . import numpy as _oracle
 from ._mirror import mirror
-from .network import OPTIMIZERS, SCHEDULES
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
 if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
-        check.ACTIVATIONS, check.LOSSES, OPTIMIZERS, SCHEDULES):
+        ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES):
     raise ImportError("fastmlp._core was built for different activation/loss/optimizer/schedule names; "
                       "rebuild it")
-_ACTIVATION = {name: i for i, name in enumerate(check.ACTIVATIONS)}
-_LOSS = {name: i for i, name in enumerate(check.LOSSES)}
-_OPTIMIZER = {name: i for i, name in enumerate(OPTIMIZERS)}
 
 # Raised by train_epoch when a batch's loss is NaN or inf (a FloatingPointError subclass).
 NonFiniteLossError = _core.NonFiniteLossError
@@ -361,30 +361,6 @@ def core_info():
         info["kernels"] = kernels
     return info
 
-
-
-# --- threadpoolctl ----------------------------------------------------------------------------
-# With threadpoolctl installed, register fastmlp's controller so threadpool_limits(n) limits the
-# C++ pool too (python/fastmlp/_threadpoolctl.py). Optional: without it nothing is imported.
-
-
-def _register_threadpoolctl():
-    import importlib.util
-    import sys
-
-    if "threadpoolctl" not in sys.modules and importlib.util.find_spec("threadpoolctl") is None:
-        return
-    try:
-        from .. import _threadpoolctl
-    except (ImportError, AttributeError):  # a broken or too old (< 3.3) threadpoolctl
-        return
-    try:
-        _threadpoolctl.register()
-    except Exception:  # never let an optional integration break importing fastmlp
-        pass
-
-
-_register_threadpoolctl()
 
 
 def _warn_about_env_threads():

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "invscaling")
+from ..names import OPTIMIZERS, SCHEDULES  # noqa: F401 -- the dataclasses' name fields take these
 
 
 @dataclass

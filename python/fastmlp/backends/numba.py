@@ -1,7 +1,7 @@
 """The Numba backend: backends/numpy.py's functions, compiled by Numba.
 
 Same names, signatures and docstrings as `backends/numpy.py` (copied from it by `_mirror.mirror`);
-the same checks from `_checks` run in the same places, so bad input raises the same error.
+the same checks from `fastmlp.checks` run in the same places, so bad input raises the same error.
 Each wrapper checks, copies strided inputs where a kernel needs C order (never an output),
 and calls one ``@njit(cache=True)`` kernel from `numba_kernels.py`, where the maths is.
 
@@ -16,16 +16,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _checks as check
+from .. import checks as check
+from ..names import ACTIVATION_CODE as _ACTIVATION_CODE
+from ..names import LOSS_CODE as _LOSS_CODE
+from ..names import OPTIMIZER_CODE as _OPTIMIZER_CODE
+from ..names import SCHEDULES
 from . import numba_gemm, numba_train
 from . import numba_kernels as k
 from . import numpy as _oracle
 from ._mirror import mirror
-from .network import SCHEDULES
 
-_ACTIVATION_CODE = {name: i for i, name in enumerate(check.ACTIVATIONS)}
-_LOSS_CODE = {name: i for i, name in enumerate(check.LOSSES)}
-_OPTIMIZER_CODE = {"sgd": k.SGD, "adam": k.ADAM, "adamw": k.ADAMW, "rmsprop": k.RMSPROP}
 _EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
 
 

@@ -19,12 +19,27 @@ import math
 import numpy as np
 from numba import njit
 
+from ..names import ACTIVATION_CODE, LOSS_CODE, OPTIMIZER_CODE
 from .numba_gemm import gemm_c
 
-# codes the wrappers translate names into (the order of _checks.ACTIVATIONS / LOSSES)
-IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, SOFTMAX = range(7)
-MSE, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, MAE, HUBER, POISSON = range(6)
-SGD, ADAM, ADAMW, RMSPROP = range(4)
+# the codes the wrappers pass for names (fastmlp.names: a code is the name's position)
+IDENTITY = ACTIVATION_CODE["identity"]
+RELU = ACTIVATION_CODE["relu"]
+LEAKY_RELU = ACTIVATION_CODE["leaky_relu"]
+SIGMOID = ACTIVATION_CODE["sigmoid"]
+TANH = ACTIVATION_CODE["tanh"]
+GELU = ACTIVATION_CODE["gelu"]
+SOFTMAX = ACTIVATION_CODE["softmax"]
+MSE = LOSS_CODE["mse"]
+CROSS_ENTROPY = LOSS_CODE["cross_entropy"]
+BINARY_CROSS_ENTROPY = LOSS_CODE["binary_cross_entropy"]
+MAE = LOSS_CODE["mae"]
+HUBER = LOSS_CODE["huber"]
+POISSON = LOSS_CODE["poisson"]
+SGD = OPTIMIZER_CODE["sgd"]
+ADAM = OPTIMIZER_CODE["adam"]
+ADAMW = OPTIMIZER_CODE["adamw"]
+RMSPROP = OPTIMIZER_CODE["rmsprop"]
 
 LEAKY_RELU_SLOPE = 0.01  # as backends/numpy.py
 HUBER_DELTA = 1.0
@@ -361,7 +376,7 @@ def loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_
 @njit(cache=True)
 def _weighted_loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_weight,
                           rows, grad, scratch):
-    # numpy.py row_weights and _weighted_loss: scratch holds per-element losses (the row sums
+    # numpy.py loss_row_weights and _weighted_loss: scratch holds per-element losses (the row sums
     # are l_i), grad the per-row gradients d l_i / d output_i, then both are weighted
     t = output.dtype.type
     batch, n_out = output.shape

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..names import SCHEDULE_CODE
 from .numba_kernels import (ADAMW, RMSPROP, SGD, count_correct_kernel, dense_backward_kernel,
                             dense_forward_kernel, loss_kernel)
 
@@ -90,9 +91,13 @@ def _optimizer_update(param, grad, sm, sv, sg, opt_code, step, lr, momentum, nes
                     t(1 - lr * weight_decay), opt_code == ADAMW)
 
 
-# --- learning-rate schedule (numpy.py scheduled_lr; codes index network.SCHEDULES) ----------------
+# --- learning-rate schedule (numpy.py scheduled_lr; codes from names.SCHEDULE_CODE) ---------------
 
-CONSTANT, STEP, EXPONENTIAL, COSINE, INVSCALING = range(5)
+CONSTANT = SCHEDULE_CODE["constant"]
+STEP = SCHEDULE_CODE["step"]
+EXPONENTIAL = SCHEDULE_CODE["exponential"]
+COSINE = SCHEDULE_CODE["cosine"]
+INVSCALING = SCHEDULE_CODE["invscaling"]
 
 
 @njit(cache=True)

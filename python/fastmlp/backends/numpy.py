@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import _checks as check
+from .. import checks as check
 from ._erf import erf
 from .network import Network
 
@@ -168,7 +168,7 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
                                                                 class_weight)
     if sample_weight is not None or class_weight is not None:
-        s = row_weights(output, target, sample_weight, class_weight)
+        s = loss_row_weights(output, target, sample_weight, class_weight)
         return _weighted_loss(name, output, target, s)
     batch, n_out = output.shape
     diff = output - target if target.ndim == 2 else None
@@ -197,7 +197,7 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     return float(np.mean(per_element)), (_sigmoid(output) - target) / output.dtype.type(output.size)
 
 
-def row_weights(output, target, sample_weight, class_weight):
+def loss_row_weights(output, target, sample_weight, class_weight):
     """Each row's weight ``s_i = sample_weight[i] * class_weight[label_i]`` in output's dtype
     (label_i: the integer label, or the index of the one-hot target's 1)."""
     s = np.ones(output.shape[0], output.dtype) if sample_weight is None else sample_weight
@@ -525,7 +525,7 @@ def _batch_weight(net, x, y, sample_weight, class_weight):
     if sample_weight is None and class_weight is None:
         return len(x)
     probe = np.empty((len(x), net.weights[-1].shape[1]), net.dtype)
-    return float(row_weights(probe, y, sample_weight, class_weight).astype(np.float64).sum())
+    return float(loss_row_weights(probe, y, sample_weight, class_weight).astype(np.float64).sum())
 
 
 def _forward(net, x):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks as check
 from .. import losses as _losses
-from ..backends import BACKENDS, _checks as check, get_backend
+from ..backends import BACKENDS, get_backend
 from . import _examples, _lr_sweep
 from ._compare import REFERENCE, compare
 from ._explanation import FORMATS, Explanation

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..backends import _checks as check
+from .. import checks as check
 from . import _mpl
 
 

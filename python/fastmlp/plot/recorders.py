@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import _checks as check
+from .. import checks as check
 from ..callbacks import Callback
 from ..gradcheck import _backprop
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..backends import _checks as check
+from .. import checks as check
 from . import _mpl
 
 

@@ -177,7 +177,7 @@ def check_params(est):
                 f"dtype must be None, 'float32' or 'float64', got {est.dtype!r}")
     if est.n_threads is not None:
         _int(est, "n_threads", 1)
-        from ..backends._checks import MAX_THREADS
+        from ..checks import MAX_THREADS
 
         if est.n_threads > MAX_THREADS:
             raise InvalidParameterError(f"n_threads must be <= {MAX_THREADS}, got {est.n_threads}")
