@@ -12,9 +12,11 @@ weight whose +-h step crosses one can disagree without any bug, so check smooth 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
+from .backends import backprop
 from .backends import numpy as oracle
 from .backends.network import Network
 
@@ -62,9 +64,9 @@ def gradcheck(model, X, y, *, atol=1e-5, rtol=1e-3, step=1e-6, max_checks=200, s
               gradients=None):
     """Check ``model``'s backpropagation on (X, y) against central differences, in float64.
 
-    The gradients come from the model's own backend (its ``dense_backward`` chain) run on a
-    float64 copy of the network, so every backend can be checked; the numeric side uses the
-    NumPy oracle's loss. Arrays with more than ``max_checks`` entries are checked on a seeded
+    The gradients come from `fastmlp.backends.backprop.gradients` with the model's own kernels,
+    run on a float64 copy of the network, so every backend can be checked; the numeric side
+    uses the NumPy oracle's loss. Arrays with more than ``max_checks`` entries are checked on a seeded
     random sample of entries. ``gradients(net, X, y)`` may replace backprop (a list of arrays
     in the order W1, b1, W2, b2, ...), e.g. to see a wrong gradient flagged.
     Returns a `GradcheckResult` (prints as a per-parameter table).
@@ -76,7 +78,7 @@ def gradcheck(model, X, y, *, atol=1e-5, rtol=1e-3, step=1e-6, max_checks=200, s
     net = Network([w.astype(np.float64) for w in model.weights],
                   [b.astype(np.float64) for b in model.biases],
                   list(model.network.activations), model.loss)
-    analytic = (gradients or _backprop(model.backend))(net, X, y)
+    analytic = (gradients or partial(backprop.gradients, model.backend))(net, X, y)
     rng = np.random.default_rng(seed)
     result = GradcheckResult(atol=atol, rtol=rtol, step=step)
     for j, (param, grad) in enumerate(zip(net.params, analytic)):
@@ -97,29 +99,8 @@ def gradcheck(model, X, y, *, atol=1e-5, rtol=1e-3, step=1e-6, max_checks=200, s
     return result
 
 
-def _backprop(backend):
-    def gradients(net, X, y):
-        inputs, zs, activations, a = [], [], [], X
-        for w, b, act in zip(net.weights, net.biases, net.activations):
-            inputs.append(a)
-            z, a = backend.dense_forward(a, w, b, act)
-            zs.append(z)
-            activations.append(a)
-        _, grad_a = backend.loss_forward_backward(net.loss, a, y)
-        grads = [None] * (2 * len(net.weights))
-        for i in reversed(range(len(net.weights))):
-            grad_a, grads[2 * i], grads[2 * i + 1] = backend.dense_backward(
-                inputs[i], net.weights[i], zs[i], activations[i], grad_a, net.activations[i])
-        return grads
-
-    return gradients
-
-
 def _loss(net, X, y) -> float:
-    a = X
-    for w, b, act in zip(net.weights, net.biases, net.activations):
-        _, a = oracle.dense_forward(a, w, b, act)
-    return oracle.loss_forward_backward(net.loss, a, y)[0]
+    return oracle.loss_forward_backward(net.loss, backprop.forward(oracle, net, X).output, y)[0]
 
 
 def _central_difference(net, X, y, param, idx, step) -> float:

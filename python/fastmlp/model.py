@@ -20,6 +20,7 @@ from . import optim as _optim
 from . import weighting as _weighting
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
+from .backends import backprop
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
 from .train import run_epochs
@@ -248,15 +249,11 @@ class MLP:
         X = self._check_x(X, "X")
         if not return_all:
             return self._forward(X)
-        layers, a = [], X
-        for w, b, act in zip(self.weights, self.biases, self.activations):
-            if act == "exp":  # poisson's link is no kernel activation: apply it to the identity
-                z, _ = self.backend.dense_forward(a, w, b, "identity")
-                a = np.exp(z)
-            else:
-                z, a = self.backend.dense_forward(a, w, b, act)
-            layers.append({"z": z, "a": a})
-        return layers
+        # poisson's link "exp" is no kernel activation: run the identity, then apply exp to z
+        kernel_acts = ["identity" if act == "exp" else act for act in self.activations]
+        cache = backprop.forward(self.backend, backprop.Layers(self.weights, self.biases, kernel_acts), X)
+        return [{"z": z, "a": np.exp(z) if act == "exp" else a}
+                for z, a, act in zip(cache.z, cache.a, self.activations)]
 
     def _forward(self, X):
         out = np.empty((len(X), self.layer_sizes[-1]), self.dtype)

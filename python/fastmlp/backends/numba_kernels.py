@@ -376,7 +376,7 @@ def loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_
 @njit(cache=True)
 def _weighted_loss_kernel(code, output, labels, targets, use_labels, sample_weight, class_weight,
                           rows, grad, scratch):
-    # numpy.py loss_row_weights and _weighted_loss: scratch holds per-element losses (the row sums
+    # numpy_unchecked.py loss_row_weights and _weighted_loss: scratch holds per-element losses (the row sums
     # are l_i), grad the per-row gradients d l_i / d output_i, then both are weighted
     t = output.dtype.type
     batch, n_out = output.shape

@@ -1,8 +1,9 @@
 """One training step, every intermediate number kept, computed by one backend's kernels.
 
 The step is plain gradient descent on one batch, written as a learner meets it and computed
-only with the kernel API (dense_forward, activation_forward, loss_forward_backward,
-activation_backward, dense_backward, sgd_step), so the numbers of the "cpp" trace really come
+only with the kernel API (`fastmlp.backends.backprop`'s forward and backward over
+dense_forward and dense_backward; activation_forward, loss_forward_backward,
+activation_backward, sgd_step), so the numbers of the "cpp" trace really come
 from the C++ core, those of the "numba" trace from Numba, and so on.
 
 Names (layers counted from 1 to L; a0 is the input x):
@@ -19,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..backends import backprop
+from ..backends.backprop import Layers
 
 
 @dataclass
@@ -39,24 +43,16 @@ class Setup:
         return len(self.weights)
 
 
-def forward(kernels, setup: Setup, weights, biases):
-    """Every layer's input, z and a (the last a is the raw output z{L}); kernels' dense_forward."""
-    inputs, zs, outs = [], [], []
-    a = setup.x
-    for w, b, act in zip(weights, biases, setup.activations):
-        inputs.append(a)
-        z, a = kernels.dense_forward(a, w, b, act)
-        zs.append(z)
-        outs.append(a)
-    return inputs, zs, outs
+def forward(kernels, setup: Setup, weights, biases) -> backprop.Cache:
+    """Every layer's input, z and a (the last a is the raw output z{L}), by `backprop.forward`."""
+    return backprop.forward(kernels, Layers(weights, biases, setup.activations), setup.x)
 
 
 def loss_after_update(kernels, setup: Setup, grads_w, grads_b, lr: float) -> float:
     """The batch loss after one plain gradient-descent step of size ``lr`` (for the rate sweep)."""
     weights, biases = _updated(kernels, setup.weights, grads_w, lr), _updated(kernels, setup.biases, grads_b, lr)
     with np.errstate(all="ignore"):  # a divergent rate may overflow: that is what it shows
-        _, _, outs = forward(kernels, setup, weights, biases)
-        return kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)[0]
+        return _loss(kernels, setup, weights, biases)
 
 
 def run(kernels, setup: Setup, lr: float, steps: int, give_up: float) -> list:
@@ -72,22 +68,18 @@ def run(kernels, setup: Setup, lr: float, steps: int, give_up: float) -> list:
             if not np.isfinite(loss) or loss > give_up * curve[0]:
                 return curve
             weights, biases = _updated(kernels, weights, grads_w, lr), _updated(kernels, biases, grads_b, lr)
-        inputs, zs, outs = forward(kernels, setup, weights, biases)
-        curve.append(float(kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)[0]))
+        curve.append(float(_loss(kernels, setup, weights, biases)))
     return curve
 
 
 def gradients(kernels, setup: Setup, weights=None, biases=None):
     """(loss, dL/dW per layer, dL/db per layer) at ``weights``, ``biases`` (default: the setup's)."""
-    weights = setup.weights if weights is None else weights
-    biases = setup.biases if biases is None else biases
-    inputs, zs, outs = forward(kernels, setup, weights, biases)
-    loss, grad = kernels.loss_forward_backward(setup.loss, outs[-1], setup.y)
-    grads_w, grads_b = [None] * setup.n_layers, [None] * setup.n_layers
-    for i in reversed(range(setup.n_layers)):
-        grad, grads_w[i], grads_b[i] = kernels.dense_backward(
-            inputs[i], weights[i], zs[i], outs[i], grad, setup.activations[i])
-    return loss, grads_w, grads_b
+    layers = Layers(setup.weights if weights is None else weights,
+                    setup.biases if biases is None else biases, setup.activations)
+    cache = backprop.forward(kernels, layers, setup.x)
+    loss, grad_out = kernels.loss_forward_backward(setup.loss, cache.output, setup.y)
+    grads = backprop.backward(kernels, layers, cache, grad_out)
+    return loss, grads[0::2], grads[1::2]
 
 
 def one_step(kernels, setup: Setup, lr: float) -> dict:
@@ -96,7 +88,9 @@ def one_step(kernels, setup: Setup, lr: float) -> dict:
     v = {"x": setup.x.copy(), "t": setup.t.copy()}
 
     # forward: z = a_prev W + b, a = f(z), layer by layer
-    inputs, zs, outs = forward(kernels, setup, setup.weights, setup.biases)
+    layers = Layers(setup.weights, setup.biases, setup.activations)
+    cache = backprop.forward(kernels, layers, setup.x)
+    zs, outs = cache.z, cache.a
     for k in range(1, L + 1):
         v[f"W{k}"], v[f"b{k}"], v[f"z{k}"] = setup.weights[k - 1].copy(), setup.biases[k - 1].copy(), zs[k - 1]
         if k < L:
@@ -109,18 +103,18 @@ def one_step(kernels, setup: Setup, lr: float) -> dict:
     v["loss"] = float(loss)
     v[f"delta{L}"] = delta
 
-    # backward: the output layer's delta, then the chain rule down to layer 1
-    grads_w, grads_b = [None] * L, [None] * L
-    grad_a = delta  # dL/da of layer L; the kernels run it as "identity", so it equals dL/dz
+    # backward: the output layer's delta, then the chain rule down to layer 1; the kernels run
+    # layer L as "identity", so its incoming dL/da is delta{L} itself
+    grad_a = []  # grad_a[k - 1] is dL/da{k} = delta{k+1} W{k+1}^T, from the layer above
+    grads = backprop.backward(kernels, layers, cache, delta, upstream=grad_a)
+    grads_w, grads_b = grads[0::2], grads[1::2]
     for k in range(L, 0, -1):
-        if k < L:  # grad_a is dL/da{k} = delta{k+1} W{k+1}^T, from the layer above
-            v[f"dL_da{k}"] = grad_a
+        if k < L:
+            v[f"dL_da{k}"] = grad_a[k - 1]
             act = setup.activations[k - 1]
             if act != "softmax":  # elementwise f'(z): the chain-rule factor a learner multiplies by
                 v[f"fprime{k}"] = kernels.activation_backward(act, zs[k - 1], outs[k - 1], np.ones_like(zs[k - 1]))
-            v[f"delta{k}"] = kernels.activation_backward(act, zs[k - 1], outs[k - 1], grad_a)
-        grad_a, grads_w[k - 1], grads_b[k - 1] = kernels.dense_backward(
-            inputs[k - 1], setup.weights[k - 1], zs[k - 1], outs[k - 1], grad_a, setup.activations[k - 1])
+            v[f"delta{k}"] = kernels.activation_backward(act, zs[k - 1], outs[k - 1], grad_a[k - 1])
         v[f"dL_dW{k}"], v[f"dL_db{k}"] = grads_w[k - 1], grads_b[k - 1]
 
     # the update: a step of -lr times the gradient, applied by the backend's sgd_step
@@ -132,10 +126,16 @@ def one_step(kernels, setup: Setup, lr: float) -> dict:
 
     # after the step: the same batch through the new weights
     with np.errstate(all="ignore"):
-        _, zs_after, _ = forward(kernels, setup, new_w, new_b)
-        v["loss_after"] = float(kernels.loss_forward_backward(setup.loss, zs_after[-1], setup.y)[0])
-        v["p_after"] = kernels.activation_forward(setup.link, zs_after[-1])
+        z_last = forward(kernels, setup, new_w, new_b).z[-1]
+        v["loss_after"] = float(kernels.loss_forward_backward(setup.loss, z_last, setup.y)[0])
+        v["p_after"] = kernels.activation_forward(setup.link, z_last)
     return v
+
+
+def _loss(kernels, setup: Setup, weights, biases) -> float:
+    """The batch loss at ``weights``, ``biases``."""
+    output = forward(kernels, setup, weights, biases).output
+    return kernels.loss_forward_backward(setup.loss, output, setup.y)[0]
 
 
 def _updated(kernels, params, grads, lr):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks as check
+from ..backends import backprop
 from ..callbacks import Callback
-from ..gradcheck import _backprop
 
 
 class WeightSnapshots(Callback):
@@ -49,9 +49,9 @@ class GradientNorms(Callback):
     """The L2 norm of dLoss/dW (and dLoss/db) of every layer on one fixed batch (X, y),
     before training and after every ``every``-th epoch.
 
-    The gradients come from the model's own backend (dense_forward, loss_forward_backward and
-    dense_backward of its kernel API) at the current weights; nothing is updated. Vanishing
-    gradients show as early layers' norms falling orders of magnitude below the last layer's.
+    The gradients come from `fastmlp.backends.backprop.gradients` with the model's own kernels
+    at the current weights; nothing is updated. Vanishing gradients show as early layers' norms
+    falling orders of magnitude below the last layer's.
     ``epochs`` (n_records,), ``weight_norms`` and ``bias_norms`` (n_records, n_layers) are arrays.
     """
 
@@ -79,7 +79,7 @@ class GradientNorms(Callback):
         if self._checked is None:
             self._checked = model._check_xy(self.X, self.y, "X", "y")
         X, y = self._checked
-        grads = _backprop(model.backend)(model.network, X, y)
+        grads = backprop.gradients(model.backend, model.network, X, y)
         weight = [float(np.linalg.norm(g.astype(np.float64))) for g in grads[0::2]]
         bias = [float(np.linalg.norm(g.astype(np.float64))) for g in grads[1::2]]
         return weight, bias

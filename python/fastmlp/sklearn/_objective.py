@@ -1,8 +1,8 @@
 """The estimators' loss and gradient, built from a backend's kernels, in scikit-learn's conventions.
 
-Layers run through the backend's ``dense_forward`` / ``dense_backward`` (the C++ GEMM with the
-bias fused, by default); only the output layer's link and loss are computed here in NumPy,
-because scikit-learn's definitions differ from fastmlp's kernels:
+Layers run through `fastmlp.backends.backprop`'s forward and backward over the backend's
+kernels (the C++ GEMM with the bias fused, by default); only the output layer's link and loss
+are computed here in NumPy, because scikit-learn's definitions differ from fastmlp's kernels:
 
 - squared_error: ``0.5 * mean over outputs of the (weighted) mean over rows of (y - p)^2``
 - poisson:       half Poisson deviance ``sum over outputs of mean over rows of
@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, xlogy
+
+from ..backends import backprop
+from ..backends.backprop import Layers
 
 
 def output_link(name, z):
@@ -70,28 +73,26 @@ def l2_penalty(coefs, alpha, weight_sum):
     return 0.5 * alpha * total / weight_sum
 
 
-def forward(backend, X, coefs, intercepts, hidden, out_activation, masks=None):
-    """Every layer's input, pre-activation and activation, and the prediction ``p``.
-
-    ``hidden`` names each hidden layer's activation; ``masks`` (dropout, already divided by the
-    keep probability) multiply the hidden layers' outputs when given.
-    """
-    inputs, zs, acts = [], [], []
-    a = X
+def layers(coefs, intercepts, hidden):
+    """The network as `backprop` reads it: ``hidden`` names each hidden layer's activation; the
+    output layer runs as identity (its link is applied here, in scikit-learn's definitions)."""
     last = len(coefs) - 1
-    for i, (w, b) in enumerate(zip(coefs, intercepts)):
-        inputs.append(a)
-        z, a = backend.dense_forward(a, w, b, "identity" if i == last else hidden[i])
-        zs.append(z)
-        acts.append(a)
-        if masks is not None and i < last and masks[i] is not None:
-            a = a * masks[i]
-    return inputs, zs, acts, output_link(out_activation, zs[-1])
+    return Layers(coefs, intercepts, [*hidden[:last], "identity"])
+
+
+def forward(backend, X, coefs, intercepts, hidden, out_activation, masks=None):
+    """`backprop.forward`'s cache (each layer's input, z and a) and the prediction ``p``.
+
+    ``masks`` (dropout, already divided by the keep probability; one per hidden layer, None for
+    none) multiply the hidden layers' outputs when given.
+    """
+    cache = backprop.forward(backend, layers(coefs, intercepts, hidden), X, masks)
+    return cache, output_link(out_activation, cache.z[-1])
 
 
 def predict_output(backend, X, coefs, intercepts, hidden, out_activation):
     """The network's output after the link (probabilities, or values for regression)."""
-    return forward(backend, X, coefs, intercepts, hidden, out_activation)[3]
+    return forward(backend, X, coefs, intercepts, hidden, out_activation)[1]
 
 
 def loss_and_grads(backend, X, Y, sample_weight, coefs, intercepts, *, hidden, out_activation,
@@ -101,26 +102,18 @@ def loss_and_grads(backend, X, Y, sample_weight, coefs, intercepts, *, hidden, o
     ``Y`` is 2-D and of X's dtype (one-hot or indicator columns for classifiers);
     ``sample_weight`` None or (n,) of X's dtype.
     """
-    inputs, zs, acts, p = forward(backend, X, coefs, intercepts, hidden, out_activation, masks)
+    cache, p = forward(backend, X, coefs, intercepts, hidden, out_activation, masks)
     weight_sum = len(X) if sample_weight is None else float(sample_weight.sum())
     value = data_loss(loss, Y, p, sample_weight) + l2_penalty(coefs, alpha, weight_sum)
     delta = p - Y
     if sample_weight is not None:
         delta = delta * sample_weight.reshape(-1, 1)
     delta = np.ascontiguousarray(delta, dtype=X.dtype)
-    n = len(coefs)
-    coef_grads, intercept_grads = [None] * n, [None] * n
-    grad_a, last = delta, n - 1
-    for i in reversed(range(n)):
-        act = "identity" if i == last else hidden[i]
-        if masks is not None and i < last and masks[i] is not None:
-            grad_a = grad_a * masks[i]
-        grad_x, grad_w, grad_b = backend.dense_backward(inputs[i], coefs[i], zs[i], acts[i],
-                                                        grad_a, act)
+    grads = backprop.backward(backend, layers(coefs, intercepts, hidden), cache, delta)
+    coef_grads, intercept_grads = grads[0::2], grads[1::2]
+    for i, coef in enumerate(coefs):
         if alpha:
-            grad_w += alpha * coefs[i]
-        grad_w /= weight_sum
-        coef_grads[i] = grad_w
-        intercept_grads[i] = grad_b / weight_sum
-        grad_a = np.ascontiguousarray(grad_x)
+            coef_grads[i] += alpha * coef
+        coef_grads[i] /= weight_sum
+        intercept_grads[i] = intercept_grads[i] / weight_sum
     return value, coef_grads, intercept_grads

@@ -1,0 +1,189 @@
+"""The oracle's training: `train_step` and `train_epoch`, re-exported by `backends/numpy.py`.
+
+Each call checks the network and the whole batch (or epoch) once, then runs every step on the
+unchecked kernels of `numpy_unchecked`: forward and backward are `backprop`'s, the loss, L2
+penalty, clipping and optimizer steps are here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import checks as check
+from . import numpy_unchecked as unchecked
+from .backprop import Layers, backward, forward
+from .network import Network
+
+
+class _Checked(NamedTuple):
+    """What one up-front check settles for every step that follows."""
+
+    layers: Layers  # the network's arrays with canonical activation names
+    loss: str  # canonical
+    class_weight: np.ndarray | None  # in the network's dtype
+    dropout: tuple  # one float rate per layer (0.0: none)
+    seed: int
+
+
+def _check_training(net, x, y, x_name, y_name, sample_weight):
+    """Check the network and (x, y, sample_weight) once; returns (_Checked, sample_weight)."""
+    net.ensure_slots()
+    check.network(net)
+    sample_weight = check.batch_arrays(net, x, y, x_name, y_name, sample_weight)
+    loss = check.loss_name(net.loss)
+    check.target_values(loss, y, "target")  # the loss kernel's check, on every row at once
+    n_layers = len(net.weights)
+    layers = Layers(net.weights, net.biases, [check.activation_name(a) for a in net.activations])
+    dropout = tuple(float(p) for p in net.dropout) if net.dropout else (0.0,) * n_layers
+    seed = check.integer(net.seed, "seed", low=0, high=check.SEED_MAX)
+    return _Checked(layers, loss, _class_weight(net), dropout, seed), sample_weight
+
+
+def train_step(net, x, y, sample_weight=None):
+    """One training step on a batch: forward, loss, backward, optimizer update (in place).
+
+    ``net`` is a `fastmlp.backends.Network`; ``x`` (batch, n_in) of the network's dtype; ``y``
+    the targets the loss takes; ``sample_weight`` None or one weight >= 0 per row (with
+    ``net.class_weight`` they weigh the loss as `loss_forward_backward` says). Updates every
+    weight, bias and optimizer slot of ``net`` and increments ``net.step``. A non-finite loss
+    (weights summing to 0 included) raises FloatingPointError and leaves ``net`` untouched.
+    Returns ``(loss, n_correct)``: the batch's mean loss before the update, and how many rows
+    the network classified correctly before the update (cross_entropy: argmax equals the
+    label; binary_cross_entropy: every output on the right side of 0; regression losses: 0).
+    Dropout (``net.dropout[l]`` = p > 0 for hidden layer l) multiplies a_l by
+    ``dropout_mask(net.seed, net.step + 1, l, p, a_l.shape, dtype)`` for the next layer and
+    the backward pass (training steps only; ``n_correct`` counts the dropped-out forward).
+    With ``net.alpha`` > 0 the loss includes the L2 penalty
+    ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
+    weights; scikit-learn's loss_curve_ includes it alike) and each weight gradient gains
+    ``alpha * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
+    clipped to ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's
+    step (which adds weight_decay).
+    """
+    checked, sample_weight = _check_training(net, x, y, "x", "y", sample_weight)
+    if x.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    return _step(net, checked, x, y, sample_weight)
+
+
+def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
+    """One epoch: `train_step` on each batch ``X[order[i:i + batch_size]]`` in turn.
+
+    ``order`` is an integer array of row indices (usually a permutation of range(len(X)));
+    the last batch may be smaller. ``sample_weight`` (None or one weight per row of X) is
+    gathered by ``order`` like Y. Returns ``(mean_loss, n_correct)`` over the epoch: the
+    weighted mean of every sample's loss (each batch's loss weighted by its total weight:
+    its size without weights) and the sum of the steps' correct counts. A batch with a
+    non-finite loss raises FloatingPointError naming the batch; the batches before it have
+    been applied, that one has not.
+    """
+    checked, sample_weight = _check_training(net, X, Y, "X", "Y", sample_weight)
+    order = check.epoch_order(order, len(X))
+    batch_size = check.integer(batch_size, "batch_size", low=1)
+    if len(order) and net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")
+    class_weight = checked.class_weight
+    loss_sum, weight_sum, n_correct = 0.0, 0.0, 0
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        sw = None if sample_weight is None else sample_weight[rows]
+        try:
+            loss, correct = _step(net, checked, X[rows], Y[rows], sw)
+        except FloatingPointError:
+            output = forward(unchecked, checked.layers, X[rows]).output
+            bad = unchecked.loss_forward_backward(checked.loss, output, Y[rows], sw, class_weight)[0]
+            raise check.non_finite_loss(bad, start // batch_size, start, start + len(rows) - 1) from None
+        batch_weight = _batch_weight(net, X[rows], Y[rows], sw, class_weight)
+        loss_sum += loss * batch_weight
+        weight_sum += batch_weight
+        n_correct += correct
+    return (loss_sum / weight_sum if len(order) else 0.0), n_correct
+
+
+def _step(net, checked: _Checked, x, y, sample_weight):
+    """train_step after its checks: every kernel here runs unchecked."""
+    layers, class_weight = checked.layers, checked.class_weight
+    masks = None
+    if net.dropout:  # counter-based masks: drawing them before the forward pass changes nothing
+        masks = [unchecked.dropout_mask(checked.seed, net.step + 1, i, p, (len(x), w.shape[1]), w.dtype)
+                 if p else None for i, (w, p) in enumerate(zip(net.weights, checked.dropout))]
+    cache = forward(unchecked, layers, x, masks)
+    loss, grad_out = unchecked.loss_forward_backward(checked.loss, cache.output, y, sample_weight,
+                                                     class_weight)
+    if net.alpha:
+        batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
+        loss += l2_penalty(net.weights, net.alpha, batch_weight)
+    if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
+        raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
+    n_correct = _count_correct(checked.loss, cache.output, y)
+    grads = backward(unchecked, layers, cache, grad_out)
+    if net.alpha:  # d/dW of the penalty; biases are not penalised
+        for i, w in enumerate(net.weights):
+            grads[2 * i] = grads[2 * i] + w.dtype.type(net.alpha / batch_weight) * w
+    _apply_optimizer(net, grads)
+    return loss, n_correct
+
+
+def l2_penalty(weights, alpha, batch_weight):
+    """scikit-learn's L2 term ``0.5 * alpha * sum_l ||W_l||^2 / batch_weight``, in float64."""
+    squares = sum(float(np.square(w, dtype=np.float64).sum()) for w in weights)
+    return 0.5 * alpha * squares / batch_weight
+
+
+def _class_weight(net):
+    return check.class_weights(net.class_weight, check.loss_name(net.loss), None,
+                               net.weights[-1].shape[1], net.dtype)
+
+
+def _batch_weight(net, x, y, sample_weight, class_weight):
+    """The batch's total weight as a Python float: its row count without weights."""
+    if sample_weight is None and class_weight is None:
+        return len(x)
+    probe = np.empty((len(x), net.weights[-1].shape[1]), net.dtype)
+    return float(unchecked.loss_row_weights(probe, y, sample_weight, class_weight).astype(np.float64).sum())
+
+
+def _count_correct(loss, output, y):
+    """Rows classified correctly; ``loss`` is canonical."""
+    if loss == "cross_entropy":
+        labels = y if y.ndim == 1 else y.argmax(axis=1)
+        return int((output.argmax(axis=1) == labels).sum())
+    if loss == "binary_cross_entropy":
+        return int(((output > 0) == (y > 0.5)).all(axis=1).sum())
+    return 0
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale ``grads`` (a list, replaced in place) by ``max_norm / (total_norm + 1e-6)`` when that
+    is below 1, as ``torch.nn.utils.clip_grad_norm_``; total_norm is the L2 norm of all of them
+    together, computed in float64. Returns total_norm."""
+    total_norm = math.sqrt(sum(float(np.square(g, dtype=np.float64).sum()) for g in grads))
+    coef = max_norm / (total_norm + 1e-6)
+    if coef < 1.0:
+        for i, g in enumerate(grads):
+            grads[i] = g * g.dtype.type(coef)
+    return total_norm
+
+
+def _apply_optimizer(net: Network, grads):
+    opt = net.optimizer
+    if opt.clip_norm is not None:  # clip first; the optimizers add weight decay afterwards
+        clip_grad_norm(grads, opt.clip_norm)
+    net.step += 1
+    lr = unchecked.scheduled_lr(opt.lr, net.schedule, net.step)  # every parameter takes this update's rate
+    slots_g = net.slots_g if opt.centered else [None] * len(grads)
+    for param, grad, m, v, g_avg in zip(net.params, grads, net.slots_m, net.slots_v, slots_g):
+        if opt.name == "sgd":
+            unchecked.sgd_step(param, grad, m, lr=lr, momentum=opt.momentum, nesterov=opt.nesterov,
+                               weight_decay=opt.weight_decay, dampening=opt.dampening, step=net.step)
+        elif opt.name in ("adam", "adamw"):
+            unchecked.adam_step(param, grad, m, v, step=net.step, lr=lr, beta1=opt.beta1,
+                                beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
+                                decoupled=opt.name == "adamw")
+        else:
+            unchecked.rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
+                                   momentum=opt.momentum, weight_decay=opt.weight_decay,
+                                   centered=opt.centered, grad_avg=g_avg)
