@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from ..errors import NonFiniteLossError
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax")
@@ -380,7 +382,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
-    number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
+    number(getattr(net, "l2", 0.0), "alpha (L2 penalty)", low=0.0)
     dropout(net.dropout, n_layers)
     integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
     seed = integer(net.seed, "seed", low=0, high=SEED_MAX)
@@ -553,12 +555,9 @@ def epoch_order(order, n_rows: int) -> np.ndarray:
     return np.ascontiguousarray(order, dtype=np.int64)
 
 
-def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> FloatingPointError:
-    """The error every backend raises when a batch's loss is NaN or infinite (same text)."""
-    return FloatingPointError(
-        f"loss is {float(loss)} at batch {batch} of the epoch (rows {first_row} to {last_row} "
-        "of order); the weights were not updated with it"
-    )
+def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> NonFiniteLossError:
+    """The error every backend raises when a batch's loss is NaN or infinite."""
+    return NonFiniteLossError(loss, batch, first_row, last_row)
 
 
 def all_finite(arr: np.ndarray) -> bool:

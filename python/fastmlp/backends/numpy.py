@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from . import _checks as check
+from ..errors import NonFiniteLossError
 from ._erf import erf
 from .network import Network
 
@@ -432,10 +433,10 @@ def train_step(net, x, y, sample_weight=None):
     Dropout (``net.dropout[l]`` = p > 0 for hidden layer l) multiplies a_l by
     ``dropout_mask(net.seed, net.step + 1, l, p, a_l.shape, dtype)`` for the next layer and
     the backward pass (training steps only; ``n_correct`` counts the dropped-out forward).
-    With ``net.alpha`` > 0 the loss includes the L2 penalty
-    ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
+    With ``net.l2`` > 0 the loss includes the L2 penalty
+    ``0.5 * l2 * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
     weights; scikit-learn's loss_curve_ includes it alike) and each weight gradient gains
-    ``alpha * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
+    ``l2 * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
     clipped to ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's
     step (which adds weight_decay).
     """
@@ -456,9 +457,9 @@ def train_step(net, x, y, sample_weight=None):
         if p:  # the next layer sees the dropped activations
             a = a * masks[i]
     loss, grad_a = loss_forward_backward(net.loss, a, y, sample_weight, class_weight)
-    if net.alpha:
+    if net.l2:
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
-        loss += l2_penalty(net.weights, net.alpha, batch_weight)
+        loss += l2_penalty(net.weights, net.l2, batch_weight)
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
         raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(net.loss, a, y)
@@ -469,9 +470,9 @@ def train_step(net, x, y, sample_weight=None):
             grad_a = grad_a * masks[i]
         grad_a, grads[2 * i], grads[2 * i + 1] = dense_backward(
             inputs[i], net.weights[i], zs[i], activations[i], grad_a, net.activations[i])
-    if net.alpha:  # d/dW of the penalty; biases are not penalised
+    if net.l2:  # d/dW of the penalty; biases are not penalised
         for i, w in enumerate(net.weights):
-            grads[2 * i] = grads[2 * i] + w.dtype.type(net.alpha / batch_weight) * w
+            grads[2 * i] = grads[2 * i] + w.dtype.type(net.l2 / batch_weight) * w
     _apply_optimizer(net, grads)
     return loss, n_correct
 
@@ -499,9 +500,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
         sw = None if sample_weight is None else sample_weight[rows]
         try:
             loss, correct = train_step(net, X[rows], Y[rows], sw)
-        except FloatingPointError:
-            bad = loss_forward_backward(net.loss, _forward(net, X[rows]), Y[rows], sw, class_weight)[0]
-            raise check.non_finite_loss(bad, start // batch_size, start, start + len(rows) - 1) from None
+        except NonFiniteLossError as exc:  # train_step numbers the batch from 0
+            raise exc.shifted(start // batch_size, start) from None
         batch_weight = _batch_weight(net, X[rows], Y[rows], sw, class_weight)
         loss_sum += loss * batch_weight
         weight_sum += batch_weight
@@ -526,13 +526,6 @@ def _batch_weight(net, x, y, sample_weight, class_weight):
         return len(x)
     probe = np.empty((len(x), net.weights[-1].shape[1]), net.dtype)
     return float(row_weights(probe, y, sample_weight, class_weight).astype(np.float64).sum())
-
-
-def _forward(net, x):
-    a = x
-    for w, b, act in zip(net.weights, net.biases, net.activations):
-        _, a = dense_forward(a, w, b, act)
-    return a
 
 
 def _count_correct(loss, output, y):
