@@ -11,8 +11,6 @@ import numbers
 
 import numpy as np
 
-from ..errors import NonFiniteLossError
-
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax")
@@ -553,11 +551,6 @@ def epoch_order(order, n_rows: int) -> np.ndarray:
     if order.size and (order.min() < 0 or order.max() >= n_rows):
         raise ValueError(f"order indices must lie in [0, {n_rows}), got [{order.min()}, {order.max()}]")
     return np.ascontiguousarray(order, dtype=np.int64)
-
-
-def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> NonFiniteLossError:
-    """The error every backend raises when a batch's loss is NaN or infinite."""
-    return NonFiniteLossError(loss, batch, first_row, last_row)
 
 
 def all_finite(arr: np.ndarray) -> bool:

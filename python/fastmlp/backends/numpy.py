@@ -461,7 +461,7 @@ def train_step(net, x, y, sample_weight=None):
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
         loss += l2_penalty(net.weights, net.l2, batch_weight)
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
-        raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
+        raise NonFiniteLossError(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(net.loss, a, y)
     # backward: from the last layer to the first, collecting gradients in update order
     grads = [None] * (2 * len(net.weights))
