@@ -45,8 +45,8 @@ void dropout_mask(uint64_t seed, int64_t step, int64_t layer, double p, Out<T> o
   nn::dropout_mask<T>(key, p, out.data(), 0, static_cast<int64_t>(out.size()));
 }
 
-double scheduled_lr(double base_lr, const SchedTuple& sched, int64_t t) {
-  return nn::scheduled_lr(base_lr, schedule_of(sched), t);
+double scheduled_lr(double base_lr, const nn::ScheduleConfig& sched, int64_t t) {
+  return nn::scheduled_lr(base_lr, checked(sched), t);
 }
 
 // Below ~2^16 multiply-adds (a few tenths of a microsecond) a product is shorter than releasing
@@ -237,6 +237,7 @@ NB_MODULE(_core, m) {
   m.doc() = "fastmlp's C++ kernels; call them through fastmlp.backends.cpp, which checks arguments.";
   def_kernels<float>(m);
   def_kernels<double>(m);
+  def_training_types(m);
   def_training<float>(m);
   def_training<double>(m);
   // The enum orders the kernels expect; backends/cpp.py asserts they match names.py.
@@ -245,7 +246,6 @@ NB_MODULE(_core, m) {
   m.attr("OPTIMIZERS") = names(nn::kOptimizerNames, nn::kNumOptimizers);
   m.attr("SCHEDULES") = names(nn::kScheduleNames, nn::kNumSchedules);
   m.def("scheduled_lr", &scheduled_lr, "base_lr"_a, "schedule"_a, "t"_a);
-  nb::exception<nn::NonFiniteLoss>(m, "NonFiniteLossError", PyExc_FloatingPointError);
   m.def("set_num_threads", &parallel::set_num_threads, "n"_a);
   m.def("get_num_threads", &parallel::get_num_threads);
   m.def("build_info", &gemm::build_info);

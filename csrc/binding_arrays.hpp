@@ -7,7 +7,6 @@
 #include <nanobind/ndarray.h>
 
 #include <cstdint>
-#include <tuple>
 
 #include "check.hpp"
 #include "nn/activations.hpp"
@@ -29,12 +28,6 @@ using Step = nb::ndarray<int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 // Optional per-row or per-class weights: an empty array stands for "not given".
 template <class T>
 using Weight = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-// (optimizer index, lr, momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening,
-//  centered, clip_norm (< 0: none))
-using OptTuple = std::tuple<int, double, double, bool, double, double, double, double, double,
-                            double, bool, double>;
-// (schedule index, step_size, gamma, total_steps, warmup_steps, min_lr, power_t)
-using SchedTuple = std::tuple<int, int64_t, double, int64_t, int64_t, double, double>;
 
 // Safe for every entry that uses it: below the guard only array memory and C++ objects are
 // touched; the ndarray handles stay owned by nanobind's argument casters, which hold the GIL.
@@ -47,14 +40,13 @@ inline nn::Activation activation(int act) {
   return check::enum_index<nn::Activation>(act, nn::kNumActivations, "activation");
 }
 
-inline nn::ScheduleConfig schedule_of(const SchedTuple& sched) {
-  const auto& [kind, step_size, gamma, total_steps, warmup_steps, min_lr, power_t] = sched;
-  const nn::Schedule k = check::enum_index<nn::Schedule>(kind, nn::kNumSchedules, "schedule");
-  // Python checks these with messages naming the field; this guards the divisions only.
-  check::require(step_size >= 1 && total_steps >= 1 && warmup_steps >= 0
-                     && (k != nn::Schedule::cosine || warmup_steps < total_steps),
+// The schedule, once its integer fields are safe to divide by (_core.ScheduleConfig's kind is
+// checked when set; Python checks every field with messages naming it).
+inline const nn::ScheduleConfig& checked(const nn::ScheduleConfig& s) {
+  check::require(s.step_size >= 1 && s.total_steps >= 1 && s.warmup_steps >= 0
+                     && (s.kind != nn::Schedule::cosine || s.warmup_steps < s.total_steps),
                  "bad schedule fields");
-  return nn::ScheduleConfig{k, step_size, gamma, total_steps, warmup_steps, min_lr, power_t};
+  return s;
 }
 
 template <class T>
@@ -75,6 +67,9 @@ const T* weights_or_null(const Weight<T>& w, const char* name, int64_t n) {
   check::shape_is(w, name, {n});
   return w.data();
 }
+
+// Registers the settings and result classes train_step and train_epoch use (binding_train.cpp).
+void def_training_types(nb::module_& m);
 
 // Registers train_step and train_epoch for T (binding_train.cpp).
 template <class T>

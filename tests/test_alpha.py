@@ -30,7 +30,7 @@ def test_oracle_matches_sklearn_backprop(oracle):
     from sklearn.neural_network import MLPClassifier
 
     net = make_network(activations=("tanh", "tanh", "identity"), loss="cross_entropy", seed=1)
-    net.alpha = 0.3
+    net.l2 = 0.3
     X, Y = make_data("cross_entropy-labels", np.float64, seed=2)
     sw = np.random.default_rng(3).uniform(0.2, 2.0, len(X))
     loss, grads = gradient_by_sgd(oracle, net, X, Y, sw)
@@ -57,7 +57,7 @@ def test_penalty_is_in_the_loss_and_its_gradient(oracle):
     """Finite differences of loss + penalty (written out here) equal the step's gradient;
     h = 1e-6 in float64 gives errors ~1e-10 (rtol 1e-5, atol 1e-8 leave ample room)."""
     net = make_network(loss="mse", seed=4, sizes=(3, 4, 2), activations=("tanh", "identity"))
-    net.alpha = 0.7
+    net.l2 = 0.7
     rng = np.random.default_rng(5)
     x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
 
@@ -81,7 +81,7 @@ def test_penalty_is_in_the_loss_and_its_gradient(oracle):
         np.testing.assert_allclose(grads[2 * i], fd, rtol=1e-5, atol=1e-8)
     # biases carry no penalty: their gradient is the unpenalised one
     plain = net.copy()
-    plain.alpha = 0.0
+    plain.l2 = 0.0
     _, plain_grads = gradient_by_sgd(oracle, plain, x, y)
     for i in range(len(net.weights)):
         np.testing.assert_allclose(grads[2 * i + 1], plain_grads[2 * i + 1], rtol=1e-14, atol=1e-17)
@@ -92,7 +92,7 @@ def test_penalty_is_in_the_loss_and_its_gradient(oracle):
 def test_alpha_training_agrees_with_oracle(backend, oracle, dtype, weighted):
     net = make_network(loss="cross_entropy", optimizer=OptimizerConfig("sgd", lr=0.1, momentum=0.9),
                        dtype=dtype, seed=6)
-    net.alpha = 0.05
+    net.l2 = 0.05
     ref = upcast(net)
     X, Y = make_data("cross_entropy-labels", dtype, seed=7)
     sw = np.random.default_rng(8).uniform(0.5, 2.0, len(X)) if weighted else None
@@ -111,7 +111,7 @@ def test_alpha_training_agrees_with_oracle(backend, oracle, dtype, weighted):
 def test_alpha_changes_the_loss_by_the_penalty(backend):
     net = make_network(loss="mse", seed=10)
     heavy = net.copy()
-    heavy.alpha = 2.0
+    heavy.l2 = 2.0
     X, Y = make_data("mse", np.float64, seed=11)
     plain_loss, _ = backend.train_step(net, X[:5], Y[:5])
     heavy_loss, _ = backend.train_step(heavy, X[:5], Y[:5])
@@ -123,7 +123,7 @@ def test_bad_alpha(backend):
     net = make_network(loss="mse")
     X, Y = make_data("mse", np.float64)
     for value, match in ((-0.1, r"alpha \(L2 penalty\) must be >= 0"), (float("nan"), r"must be finite")):
-        net.alpha = value
+        net.l2 = value
         with pytest.raises(ValueError, match=match):
             backend.train_step(net, X, Y)
     with pytest.raises(ValueError, match=r"^alpha must be >= 0"):
@@ -142,4 +142,4 @@ def test_mlp_alpha_shrinks_weights_and_is_saved(tmp_path):
     assert norms[1] < 0.75 * norms[0]  # seeded: 16.6 vs 28.4
     model.save(tmp_path / "m.npz")
     loaded = fm.MLP.load(tmp_path / "m.npz", backend="numpy")
-    assert loaded.alpha == 5.0 and loaded.network.alpha == 5.0
+    assert loaded.alpha == 5.0 and loaded.network.l2 == 5.0

@@ -27,7 +27,7 @@ OPTIMIZERS = {
 def test_all_features_agree_with_oracle(backend, oracle, dtype, opt, loss_case):
     loss = loss_case.split("-")[0]
     net = make_network(loss=loss, optimizer=OPTIMIZERS[opt], dtype=dtype, seed=21)
-    net.alpha = 0.02
+    net.l2 = 0.02
     net.dropout, net.seed = [0.25, 0.4, 0.0], 77
     net.schedule = ScheduleConfig("cosine", total_steps=10, warmup_steps=2, min_lr=1e-4)
     if loss == "cross_entropy":

@@ -1,5 +1,6 @@
 """Imports run downward (docs/layout.md): backends/ reaches outside itself only for names.py,
-checks/ and the compiled core; names.py and checks/ reach for nothing above them."""
+checks/, errors.py and the compiled core; names.py, errors.py and checks/ reach for nothing
+above them."""
 
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ def outside(path: Path, room: str, allowed: tuple) -> list:
 
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "backends").glob("*.py")), ids=lambda p: p.name)
-def test_backends_import_only_names_checks_and_the_core(path):
-    assert outside(path, "fastmlp.backends", ("fastmlp.names", "fastmlp.checks", "fastmlp._core")) == []
+def test_backends_import_only_names_checks_errors_and_the_core(path):
+    allowed = ("fastmlp.names", "fastmlp.checks", "fastmlp.errors", "fastmlp._core")
+    assert outside(path, "fastmlp.backends", allowed) == []
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "checks").glob("*.py")) + [PACKAGE / "names.py"],
+@pytest.mark.parametrize("path", sorted((PACKAGE / "checks").glob("*.py")) + [PACKAGE / "names.py", PACKAGE / "errors.py"],
                          ids=lambda p: p.name)
 def test_names_and_checks_import_nothing_above_them(path):
     assert outside(path, "fastmlp.checks", ("fastmlp.names",)) == []

@@ -68,7 +68,7 @@ PROBE = textwrap.dedent("""
     weights = None
     if everything:
         net.optimizer.clip_norm = 1.0
-        net.alpha = 1e-4
+        net.l2 = 1e-4
         net.dropout = [0.2] * (len(sizes) - 2) + [0.0]
         net.class_weight = np.linspace(0.5, 2.0, sizes[-1])
         if optimizer == "rmsprop":

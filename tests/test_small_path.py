@@ -47,7 +47,7 @@ def make_case(name, dtype, seed=0):
     weights = [(rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
     biases = [(0.1 * rng.standard_normal(o)).astype(dtype) for o in sizes[1:]]
     net = Network(weights, biases, [*hidden, "identity"], loss, optimizer=OptimizerConfig(**vars(opt)))
-    net.alpha = extras.get("alpha", 0.0)
+    net.l2 = extras.get("alpha", 0.0)
     net.dropout, net.seed = extras.get("dropout", []), 5
     if "schedule" in extras:
         net.schedule = extras["schedule"]

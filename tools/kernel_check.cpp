@@ -435,7 +435,7 @@ void ref_update(const fastmlp::nn::OptimizerConfig& o, int64_t step, std::vector
       const double bc2 = std::sqrt(1 - std::pow(o.beta2, double(step)));
       w -= o.lr / bc1 * s->m[i] / (std::sqrt(s->v[i]) / bc2 + o.eps);
     } else {  // rmsprop, plain
-      s->v[i] = o.alpha * s->v[i] + (1 - o.alpha) * g[i] * g[i];
+      s->v[i] = o.smoothing * s->v[i] + (1 - o.smoothing) * g[i] * g[i];
       w -= o.lr * g[i] / (std::sqrt(s->v[i]) + o.eps);
     }
   }

@@ -133,8 +133,8 @@ void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, dou
 
 template <class T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_avg, int64_t n,
-                  double lr, double alpha, double eps, double momentum, double weight_decay) {
-  const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), eps_t = T(eps);
+                  double lr, double smoothing, double eps, double momentum, double weight_decay) {
+  const T wd = T(weight_decay), a = T(smoothing), one_minus_a = T(1 - smoothing), eps_t = T(eps);
   const T mom = T(momentum), lr_t = T(lr);
   const RmspropConsts<T> consts{wd,  a,    one_minus_a,         eps_t,
                                 mom, lr_t, weight_decay != 0.0, grad_avg != nullptr,

@@ -21,13 +21,14 @@ template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled);
 
-// g = grad + wd p;  square_avg = alpha square_avg + (1-alpha) g^2;
+// smoothing is PyTorch's RMSprop alpha.
+// g = grad + wd p;  square_avg = smoothing square_avg + (1-smoothing) g^2;
 // update = g / (sqrt(square_avg) + eps), or centered (grad_avg not null):
-// grad_avg += (1-alpha) (g - grad_avg), update = g / (sqrt(square_avg - grad_avg^2) + eps);
+// grad_avg += (1-smoothing) (g - grad_avg), update = g / (sqrt(square_avg - grad_avg^2) + eps);
 // velocity = momentum velocity + update (if momentum); p -= lr update
 template <class T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* velocity, T* grad_avg, int64_t n,
-                  double lr, double alpha, double eps, double momentum, double weight_decay);
+                  double lr, double smoothing, double eps, double momentum, double weight_decay);
 
 // The global L2 norm of all gradients (double); when max_norm / (norm + 1e-6) < 1 every
 // gradient is scaled by it (torch.nn.utils.clip_grad_norm_). grads[i] has sizes[i] elements.

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <string>
+#include <stdexcept>
 #include <utility>
 
 #include "nn/dense.hpp"
@@ -197,7 +197,7 @@ void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T
                 o.kind == Optimizer::adamw);
       return;
     case Optimizer::rmsprop:  // square_avg in slot v, momentum buffer in m, grad average in g
-      rmsprop_step(param, grad, v, m, o.centered ? g_avg : nullptr, n, lr, o.alpha, o.eps,
+      rmsprop_step(param, grad, v, m, o.centered ? g_avg : nullptr, n, lr, o.smoothing, o.eps,
                    o.momentum, o.weight_decay);
       return;
   }
@@ -217,7 +217,7 @@ void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
   }
 }
 
-// scikit-learn's L2 term 0.5 alpha sum_l ||W_l||^2 / weight_sum, in double (numpy.py l2_penalty).
+// scikit-learn's L2 term 0.5 l2 sum_l ||W_l||^2 / weight_sum, in double (numpy.py l2_penalty).
 template <class T>
 double l2_penalty(const Network<T>& net, double weight_sum) {
   double squares = 0.0;
@@ -226,13 +226,13 @@ double l2_penalty(const Network<T>& net, double weight_sum) {
     for (int64_t k = 0; k < L.n_in * L.n_out; ++k) sq += static_cast<double>(L.w[k]) * L.w[k];
     squares += sq;
   }
-  return 0.5 * net.alpha * squares / weight_sum;
+  return 0.5 * net.l2 * squares / weight_sum;
 }
 
-// The penalty's gradient: grad_w += alpha / weight_sum * W per layer; biases are not penalised.
+// The penalty's gradient: grad_w += l2 / weight_sum * W per layer; biases are not penalised.
 template <class T>
 void add_l2_gradient(const Network<T>& net, Workspace<T>& ws, double weight_sum) {
-  const T coef = static_cast<T>(net.alpha / weight_sum);
+  const T coef = static_cast<T>(net.l2 / weight_sum);
   for (size_t l = 0; l < net.layers.size(); ++l) {
     const Layer<T>& L = net.layers[l];
     T* g = ws.grad_w[l];
@@ -248,7 +248,7 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   if (sample_weight)
     for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
-  // Rows of a few values (B4's 2 inputs, 1 target) are copied by a loop: a memcpy call per
+  // Rows of a few values (a tiny network's 2 inputs, 1 target) are copied by a loop: a memcpy call per
   // row cost more than the copy.
   constexpr int64_t kShortRow = 8;
   for (int64_t r = 0; r < rows; ++r) {
@@ -274,13 +274,18 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   return Target<T>{nullptr, ws.y};
 }
 
-// The same text as fastmlp.checks.non_finite_loss, so every backend says it alike.
-NonFiniteLoss non_finite_loss(double loss, int64_t batch_index, int64_t start, int64_t rows) {
-  const char* value = std::isnan(loss) ? "nan" : (loss > 0 ? "inf" : "-inf");
-  return NonFiniteLoss(std::string("loss is ") + value + " at batch " + std::to_string(batch_index) +
-                       " of the epoch (rows " + std::to_string(start) + " to " +
-                       std::to_string(start + rows - 1) +
-                       " of order); the weights were not updated with it");
+// One update on batch x: forward, loss plus the L2 penalty, and unless that loss is NaN or inf
+// (then nothing changes, so the weights stay finite) backward and the optimizer.
+template <class T>
+StepResult step_on(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y,
+                   const T* sample_weight, double* weight_sum) {
+  StepResult result = forward_loss(net, ws, x, y, sample_weight, weight_sum);
+  if (net.l2 != 0.0) result.loss += l2_penalty(net, *weight_sum);
+  if (!std::isfinite(result.loss)) return result;
+  backward(net, ws, x);
+  if (net.l2 != 0.0) add_l2_gradient(net, ws, *weight_sum);
+  apply_optimizer(net, ws);
+  return result;
 }
 
 }  // namespace
@@ -291,13 +296,7 @@ StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
   if (x.rows == 0) throw std::invalid_argument("output must not be empty");
   Workspace<T> ws(net, x.rows, false, false, false, false);
   double weight_sum = 0.0;
-  StepResult result = forward_loss(net, ws, x, y, sample_weight, &weight_sum);
-  if (net.alpha != 0.0) result.loss += l2_penalty(net, weight_sum);
-  if (!std::isfinite(result.loss)) throw non_finite_loss(result.loss, 0, 0, x.rows);
-  backward(net, ws, x);
-  if (net.alpha != 0.0) add_l2_gradient(net, ws, weight_sum);
-  apply_optimizer(net, ws);
-  return result;
+  return step_on(net, ws, x, y, sample_weight, &weight_sum);
 }
 
 template <class T>
@@ -307,7 +306,7 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   for (int64_t i = 0; i < n_order; ++i)  // one cheap pass buys memory safety for every gather
     if (order[i] < 0 || order[i] >= X.rows) throw std::out_of_range("order index out of range");
-  EpochResult result{0.0, 0, false};
+  EpochResult result;
   if (n_order == 0) return result;
 
   const int64_t n_out = net.layers.back().n_out;
@@ -315,7 +314,7 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
                   sample_weight != nullptr);
   using Clock = std::chrono::steady_clock;
   auto last_check = Clock::now(), last_read = last_check;
-  // Reading the clock costs ~20 ns, ~5 % of a B4 step: read it every `stride` steps, the stride
+  // Reading the clock costs ~20 ns, a visible part of a tiny network's step: read it every `stride` steps, the stride
   // doubled while reads come under 1 ms apart and halved when over 4 ms (never above 1024), so
   // the should_stop() calls still come about every 50 ms whatever a step costs.
   int64_t stride = 1, since_read = 0;
@@ -326,12 +325,14 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
     double batch_weight_sum = 0.0;
-    StepResult step = forward_loss(net, ws, x, y, batch_weight, &batch_weight_sum);
-    if (net.alpha != 0.0) step.loss += l2_penalty(net, batch_weight_sum);
-    if (!std::isfinite(step.loss)) throw non_finite_loss(step.loss, batch_index, start, rows);
-    backward(net, ws, x);
-    if (net.alpha != 0.0) add_l2_gradient(net, ws, batch_weight_sum);
-    apply_optimizer(net, ws);
+    const StepResult step = step_on(net, ws, x, y, batch_weight, &batch_weight_sum);
+    if (!std::isfinite(step.loss)) {
+      result.bad_batch = batch_index;
+      result.bad_loss = step.loss;
+      result.first_row = start;
+      result.last_row = start + rows - 1;
+      break;
+    }
     loss_sum += step.loss * batch_weight_sum;
     weight_sum += batch_weight_sum;
     result.n_correct += step.n_correct;

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <stdexcept>
 #include <vector>
 
 #include "nn/activations.hpp"
@@ -23,11 +22,12 @@ enum class Optimizer : int { sgd, adam, adamw, rmsprop };
 constexpr int kNumOptimizers = 4;
 constexpr const char* kOptimizerNames[kNumOptimizers] = {"sgd", "adam", "adamw", "rmsprop"};
 
-struct OptimizerConfig {  // PyTorch's definitions, as network.OptimizerConfig
-  Optimizer kind;
-  double lr, momentum;
-  bool nesterov;
-  double weight_decay, beta1, beta2, eps, alpha;
+struct OptimizerConfig {  // PyTorch's definitions and defaults, as network.OptimizerConfig
+  Optimizer kind = Optimizer::sgd;
+  double lr = 0.01, momentum = 0.0;
+  bool nesterov = false;
+  double weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double smoothing = 0.99;  // rmsprop's square-average decay (PyTorch's `alpha`)
   double dampening = 0.0;  // sgd
   bool centered = false;   // rmsprop: uses the layers' w_g / b_g slots
   double clip_norm = -1;   // < 0: no clipping; else the global gradient norm's limit
@@ -54,30 +54,29 @@ struct Network {
   const T* class_weight = nullptr;  // (n_out,) per-class loss weights, cross_entropy only
   std::vector<double> dropout;  // empty, or one rate per layer (the last 0): masks on hidden a_l
   uint64_t seed = 0;             // keys the dropout masks (nn/dropout.hpp)
-  double alpha = 0.0;  // L2 penalty 0.5 alpha sum ||W||^2 / sum_i s_i (scikit-learn's), weights only
+  double l2 = 0.0;  // L2 penalty 0.5 l2 sum ||W||^2 / sum_i s_i (scikit-learn's alpha), weights only
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };
 
 struct StepResult {
-  double loss;        // the batch's mean loss before the update
+  double loss;        // the batch's mean loss before the update; not finite: no update was made
   int64_t n_correct;  // rows classified correctly before the update (0 for regression)
 };
 
 struct EpochResult {
-  double mean_loss;  // per-sample mean over the batches run
-  int64_t n_correct;
-  bool interrupted;  // should_stop() asked to stop; every finished step was applied in full
-};
-
-// A batch's loss was NaN or inf; raised before that batch's update, so the weights stay finite.
-class NonFiniteLoss : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
+  double mean_loss = 0.0;  // per-sample mean over the batches run
+  int64_t n_correct = 0;
+  bool interrupted = false;  // should_stop() asked to stop; every finished step was applied in full
+  // The first batch whose loss was NaN or inf (-1: none); the epoch stopped before its update,
+  // so the weights stay finite. Rows first_row..last_row of order made that batch.
+  int64_t bad_batch = -1;
+  double bad_loss = 0.0;
+  int64_t first_row = 0, last_row = -1;
 };
 
 // x is (batch, n_in) with any strides; y is labels (batch,) or values (batch, n_out);
 // sample_weight (batch,) or null. Forward, loss, backward, optimizer update of every
-// parameter and slot, ++*net.step.
+// parameter and slot, ++*net.step; a non-finite loss returns before the backward pass.
 template <class T>
 StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
                       const T* sample_weight);
@@ -87,7 +86,7 @@ StepResult train_step(const Network<T>& net, Matrix<const T> x, Target<T> y,
 // train_step on X[order[s:s+batch_size]] for s = 0, batch_size, ...; gathers each batch into a
 // workspace allocated once up front. mean_loss weighs each batch's loss by its total weight
 // (its size without weights). Calls should_stop about every 50 ms of wall clock, between
-// steps; true ends the epoch early. Throws NonFiniteLoss naming the batch.
+// steps; true ends the epoch early. A non-finite loss ends it too, named in bad_batch.
 template <class T>
 EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
                         const T* sample_weight, const int64_t* order, int64_t n_order,

@@ -74,7 +74,7 @@ class MLP:
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
         self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
-                               alpha=check.number(alpha, "alpha", low=0.0),
+                               l2=check.number(alpha, "alpha", low=0.0),
                                dropout=_dropout_rates(dropout, len(self.layer_sizes) - 2),
                                seed=self.seed)
         self.optimizer = None
@@ -92,11 +92,11 @@ class MLP:
     @property
     def alpha(self) -> float:
         """The L2 penalty (scikit-learn's alpha); training reads it from the network."""
-        return self.network.alpha
+        return self.network.l2
 
     @alpha.setter
     def alpha(self, value):
-        self.network.alpha = check.number(value, "alpha", low=0.0)
+        self.network.l2 = check.number(value, "alpha", low=0.0)
 
     @property
     def dropout(self) -> list:

@@ -8,13 +8,12 @@ batches in the same order, so the weights are identical with or without the bar.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks as check
+from .errors import NonFiniteLossError
 from .fit_guard import EpochRollback, warn_if_rounded_to_zero
 
 CHUNK_SECONDS = 0.1  # target wall time per train_epoch call when a progress bar is shown
@@ -76,7 +75,10 @@ def run_epochs(model, X, y, *, epochs, batch_size, validation_data, shuffle, ver
             try:
                 loss, n_correct = _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs,
                                              sample_weight, row_weights)
-            except (FloatingPointError, ZeroDivisionError) as exc:  # the backend names the batch
+            except NonFiniteLossError as exc:  # the backend names the batch
+                rollback.restore()
+                raise exc.in_epoch(epoch) from None
+            except (FloatingPointError, ZeroDivisionError) as exc:
                 rollback.restore()  # ZeroDivisionError: Numba's 0/0 where C++ and NumPy give NaN
                 what = exc if isinstance(exc, FloatingPointError) else f"an update divided by zero ({exc})"
                 raise FloatingPointError(f"epoch {epoch} of this fit (0-based): {what}; the weights "
@@ -138,8 +140,8 @@ def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_we
             tic = time.perf_counter()
             try:
                 loss, correct = backend.train_epoch(net, X, y, rows, batch_size, sample_weight)
-            except FloatingPointError as exc:
-                raise _shifted(exc, done, done * batch_size) from None
+            except NonFiniteLossError as exc:  # numbered within this chunk: renumber from the epoch's start
+                raise exc.shifted(done, done * batch_size) from None
             elapsed = time.perf_counter() - tic
             # each chunk's mean is weighted by the chunk's total weight, as train_epoch weighs batches
             chunk_weight = len(rows) if row_weights is None else float(row_weights[rows].sum())
@@ -157,17 +159,6 @@ def _one_epoch(model, X, y, order, batch_size, verbose, epoch, epochs, sample_we
             per_step = max(elapsed / taken, 1e-7)
             steps_per_chunk = max(1, min(n_steps, int(CHUNK_SECONDS / per_step)))
     return loss_sum / weight_sum, n_correct
-
-
-def _shifted(exc: FloatingPointError, batches_before: int, rows_before: int) -> FloatingPointError:
-    """The backend's non-finite-loss error for a chunk of the epoch, renumbered from the epoch's
-    start (the progress bar runs an epoch as several train_epoch calls)."""
-    found = re.search(r"loss is (\S+) at batch (\d+) of the epoch \(rows (\d+) to (\d+)", str(exc))
-    if found is None:
-        return exc
-    loss, batch, first, last = found.groups()
-    return check.non_finite_loss(float(loss), batches_before + int(batch), rows_before + int(first),
-                                 rows_before + int(last))
 
 
 def _epoch_line(history, epoch, epochs) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _core
 from .. import checks as check
+from ..errors import NonFiniteLossError
 from ..names import ACTIVATION_CODE as _ACTIVATION
 from ..names import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
 from ..names import LOSS_CODE as _LOSS
@@ -24,9 +25,6 @@ if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
         ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES):
     raise ImportError("fastmlp._core was built for different activation/loss/optimizer/schedule names; "
                       "rebuild it")
-
-# Raised by train_epoch when a batch's loss is NaN or inf (a FloatingPointError subclass).
-NonFiniteLossError = _core.NonFiniteLossError
 
 
 def _strided(arr, name):
@@ -50,11 +48,26 @@ def _labels_or_values(loss, target):
     return np.ascontiguousarray(target)
 
 
-def _schedule_tuple(sched):
-    """ScheduleConfig as _core's (index into SCHEDULES, step_size, gamma, total_steps,
-    warmup_steps, min_lr, power_t)."""
-    return (SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma), int(sched.total_steps),
-            int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
+def _schedule_config(sched):
+    """ScheduleConfig as _core's, field by field (kind: the index into SCHEDULES)."""
+    out = _core.ScheduleConfig()
+    out.kind = SCHEDULES.index(sched.name)
+    out.step_size, out.total_steps = int(sched.step_size), int(sched.total_steps)
+    out.warmup_steps = int(sched.warmup_steps)
+    out.gamma, out.min_lr, out.power_t = float(sched.gamma), float(sched.min_lr), float(sched.power_t)
+    return out
+
+
+def _optimizer_config(opt):
+    """OptimizerConfig as _core's, field by field (RMSprop's alpha is its smoothing)."""
+    out = _core.OptimizerConfig()
+    out.kind = _OPTIMIZER[opt.name]
+    for name in ("lr", "momentum", "weight_decay", "beta1", "beta2", "eps", "dampening"):
+        setattr(out, name, float(getattr(opt, name)))
+    out.nesterov, out.centered = bool(opt.nesterov), bool(opt.centered)
+    out.smoothing = float(opt.alpha)
+    out.clip_norm = -1.0 if opt.clip_norm is None else float(opt.clip_norm)
+    return out
 
 
 def _or_empty(weights, dtype):
@@ -63,19 +76,19 @@ def _or_empty(weights, dtype):
 
 
 def _network_args(net, step):
-    """The Network as _core's (params, slots_m, slots_v, slots_g, activations, loss, optimizer, schedule,
-    step, class_weight, alpha, dropout, seed)."""
-    opt = net.optimizer
-    optimizer = (_OPTIMIZER[opt.name], float(opt.lr), float(opt.momentum), bool(opt.nesterov),
-                 float(opt.weight_decay), float(opt.beta1), float(opt.beta2), float(opt.eps),
-                 float(opt.alpha), float(opt.dampening), bool(opt.centered),
-                 -1.0 if opt.clip_norm is None else float(opt.clip_norm))
-    activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
-    return (net.params, list(net.slots_m), list(net.slots_v),
-            list(net.slots_g) if opt.centered else [], activations,
-            _LOSS[check.loss_name(net.loss)], optimizer, _schedule_tuple(net.schedule), step,
-            _or_empty(_oracle._class_weight(net), net.dtype), float(net.alpha),
-            [float(p) for p in net.dropout], int(net.seed))
+    """The Network as _core's training arguments up to the data, by name."""
+    config = _core.TrainConfig()
+    config.activations = [_ACTIVATION[check.activation_name(a)] for a in net.activations]
+    config.loss = _LOSS[check.loss_name(net.loss)]
+    config.optimizer = _optimizer_config(net.optimizer)
+    config.schedule = _schedule_config(net.schedule)
+    config.l2 = float(net.l2)
+    config.dropout = [float(p) for p in net.dropout]
+    config.seed = int(net.seed)
+    return dict(config=config, params=net.params, slots_m=list(net.slots_m),
+                slots_v=list(net.slots_v),
+                slots_g=list(net.slots_g) if net.optimizer.centered else [],
+                class_weight=_or_empty(_oracle._class_weight(net), net.dtype), step=step)
 
 
 # --- matrix multiply ------------------------------------------------------------------------
@@ -220,7 +233,7 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
 @mirror(_oracle.scheduled_lr)
 def scheduled_lr(base_lr, schedule, t):
     check.schedule_config(schedule)
-    return float(_core.scheduled_lr(float(base_lr), _schedule_tuple(schedule), check.integer(t, "t", low=1)))
+    return float(_core.scheduled_lr(float(base_lr), _schedule_config(schedule), check.integer(t, "t", low=1)))
 
 
 # --- dropout masks ----------------------------------------------------------------------------
@@ -246,12 +259,14 @@ def train_step(net, x, y, sample_weight=None):
     # even when the call raises.
     step = np.array([net.step], dtype=np.int64)
     try:
-        loss, n_correct = _core.train_step(*_network_args(net, step), _strided(x, "x"),
-                                           _labels_or_values(check.loss_name(net.loss), y),
-                                           _or_empty(sample_weight, net.dtype))
+        result = _core.train_step(**_network_args(net, step), x=_strided(x, "x"),
+                                  y=_labels_or_values(check.loss_name(net.loss), y),
+                                  sample_weight=_or_empty(sample_weight, net.dtype))
     finally:
         net.step = int(step[0])
-    return float(loss), int(n_correct)
+    if not np.isfinite(result.loss):  # C++ returned before the update
+        raise NonFiniteLossError(result.loss, 0, 0, len(x) - 1)
+    return float(result.loss), int(result.n_correct)
 
 
 @mirror(_oracle.train_epoch)
@@ -264,12 +279,16 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     batch_size = min(batch_size, max(len(order), 1))  # same batches; fits C++'s int64
     step = np.array([net.step], dtype=np.int64)
     try:  # Ctrl-C arrives as KeyboardInterrupt after a whole step; net.step counts that step
-        mean_loss, n_correct = _core.train_epoch(*_network_args(net, step), _strided(X, "X"),
-                                                 _labels_or_values(check.loss_name(net.loss), Y),
-                                                 _or_empty(sample_weight, net.dtype), order, batch_size)
+        result = _core.train_epoch(**_network_args(net, step), X=_strided(X, "X"),
+                                   Y=_labels_or_values(check.loss_name(net.loss), Y),
+                                   sample_weight=_or_empty(sample_weight, net.dtype), order=order,
+                                   batch_size=batch_size)
     finally:
         net.step = int(step[0])
-    return float(mean_loss), int(n_correct)
+    if result.bad_batch >= 0:  # C++ stopped before that batch's update
+        raise NonFiniteLossError(result.bad_loss, result.bad_batch, result.first_row,
+                                 result.last_row)
+    return float(result.mean_loss), int(result.n_correct)
 
 
 # --- threads --------------------------------------------------------------------------------

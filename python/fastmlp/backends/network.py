@@ -67,9 +67,9 @@ class Network:
     slots_m / slots_v hold one array per parameter in the order w0, b0, w1, b1, ...
     class_weight (None or one weight per output class, cross_entropy only) weighs each row's
     loss by its label's weight, times the row's sample weight when one is given.
-    alpha adds scikit-learn's L2 penalty ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` to each
-    step's loss (s_i the batch's row weights: its size without weights) and its gradient
-    ``alpha * W_l / sum_i s_i`` to each weight matrix's gradient (biases are not penalised).
+    l2 adds scikit-learn's L2 penalty ``0.5 * l2 * sum_l ||W_l||^2 / sum_i s_i`` (its ``alpha``) to
+    each step's loss (s_i the batch's row weights: its size without weights) and its gradient
+    ``l2 * W_l / sum_i s_i`` to each weight matrix's gradient (biases are not penalised).
     dropout (empty: none) gives each layer's dropout rate, the output layer's 0; training steps
     multiply hidden activations by masks drawn from (seed, step, layer, element).
     step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
@@ -87,7 +87,7 @@ class Network:
     step: int = 0
     slots_g: list = field(default_factory=list)  # centered rmsprop: gradient average per param
     class_weight: np.ndarray | None = None  # cross_entropy only: one weight per class (n_out,)
-    alpha: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's definition
+    l2: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's alpha
     dropout: list = field(default_factory=list)  # empty, or a rate per layer (the last 0)
     seed: int = 0  # keys the dropout masks (backends.numpy.dropout_mask)
 
@@ -137,7 +137,7 @@ class Network:
             step=self.step,
             slots_g=[s.copy() for s in self.slots_g],
             class_weight=None if self.class_weight is None else np.array(self.class_weight),
-            alpha=self.alpha,
+            l2=self.l2,
             dropout=list(self.dropout),
             seed=self.seed,
         )

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import checks as check
+from ..errors import NonFiniteLossError
 from ..names import ACTIVATION_CODE as _ACTIVATION_CODE
 from ..names import LOSS_CODE as _LOSS_CODE
 from ..names import OPTIMIZER_CODE as _OPTIMIZER_CODE
@@ -205,7 +206,7 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
 @mirror(_oracle.scheduled_lr)
 def scheduled_lr(base_lr, schedule, t):
     check.schedule_config(schedule)
-    return float(numba_train.scheduled_lr_kernel(float(base_lr), _schedule_tuple(schedule),
+    return float(numba_train.scheduled_lr_kernel(float(base_lr), _schedule(schedule),
                                                  check.integer(t, "t", low=1)))
 
 
@@ -225,35 +226,50 @@ def dropout_mask(seed, step, layer, p, shape, dtype):
 # --- training -------------------------------------------------------------------------------
 
 
-def _schedule_tuple(sched):
-    """ScheduleConfig as numba_train.scheduled_lr_kernel's tuple (code index into SCHEDULES)."""
-    return (SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma), int(sched.total_steps),
-            int(sched.warmup_steps), float(sched.min_lr), float(sched.power_t))
+def _schedule(sched):
+    """ScheduleConfig as numba_train.Schedule (code: the index into SCHEDULES)."""
+    return numba_train.Schedule(SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma),
+                                int(sched.total_steps), int(sched.warmup_steps), float(sched.min_lr),
+                                float(sched.power_t))
 
 
-def _run_batches(net, X, Y, order, batch_size, first_batch, n_batches, state, sums, sample_weight):
-    """Call the compiled trainer on batches [first_batch, first_batch + n_batches) of order."""
-    opt = net.optimizer
-    class_weight = _oracle._class_weight(net)
-    labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
+def _optimizer(opt):
+    """OptimizerConfig as numba_train.Optimizer (RMSprop's alpha is its smoothing)."""
+    return numba_train.Optimizer(
+        code=_OPTIMIZER_CODE[opt.name], lr=float(opt.lr), momentum=float(opt.momentum),
+        nesterov=bool(opt.nesterov), weight_decay=float(opt.weight_decay), beta1=float(opt.beta1),
+        beta2=float(opt.beta2), eps=float(opt.eps), smoothing=float(opt.alpha),
+        dampening=float(opt.dampening), centered=bool(opt.centered),
+        clip_norm=-1.0 if opt.clip_norm is None else float(opt.clip_norm))
+
+
+def _net(net):
+    """The Network's arrays and settings as numba_train.Net (slots as 1-D views)."""
     # without centered RMSprop, empty stand-ins keep slots_g one tuple type for Numba
-    slots_g = net.slots_g if opt.centered else [np.empty(0, X.dtype) for _ in net.params]
-    return numba_train.train_batches(
-        tuple(net.weights), tuple(net.biases),
-        tuple(s.reshape(-1) for s in net.slots_m), tuple(s.reshape(-1) for s in net.slots_v),
-        tuple(s.reshape(-1) for s in slots_g),
-        tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
-        _LOSS_CODE[check.loss_name(net.loss)], _OPTIMIZER_CODE[opt.name],
-        float(opt.lr), float(opt.momentum), bool(opt.nesterov), float(opt.weight_decay),
-        float(opt.beta1), float(opt.beta2), float(opt.eps), float(opt.alpha), float(opt.dampening),
-        bool(opt.centered), -1.0 if opt.clip_norm is None else float(opt.clip_norm),
-        _schedule_tuple(net.schedule),
-        float(net.alpha), _dropout_tuple(net), np.uint64(net.seed), X, labels, targets, use_labels, _or_empty(sample_weight, X.dtype), _or_empty(class_weight, X.dtype),
-        order, batch_size, first_batch, n_batches, state, sums)
+    slots_g = net.slots_g if net.optimizer.centered else [np.empty(0, net.dtype) for _ in net.params]
+    return numba_train.Net(
+        weights=tuple(net.weights), biases=tuple(net.biases),
+        slots_m=tuple(s.reshape(-1) for s in net.slots_m),
+        slots_v=tuple(s.reshape(-1) for s in net.slots_v), slots_g=tuple(s.reshape(-1) for s in slots_g),
+        act_codes=tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
+        loss_code=_LOSS_CODE[check.loss_name(net.loss)], l2=float(net.l2),
+        dropout=tuple(float(p) for p in net.dropout) if len(net.dropout) else (0.0,) * len(net.weights),
+        seed=np.uint64(net.seed))
 
 
-def _dropout_tuple(net):
-    return tuple(float(p) for p in net.dropout) if len(net.dropout) else (0.0,) * len(net.weights)
+def _data(net, X, Y, order, batch_size, sample_weight):
+    """The rows to train on as numba_train.Data (X C-contiguous)."""
+    labels, targets, use_labels = _target_arrays(Y, np.empty((0, net.weights[-1].shape[1]), X.dtype))
+    return numba_train.Data(X=X, labels=labels, targets=targets, use_labels=use_labels,
+                            sample_weight=_or_empty(sample_weight, X.dtype),
+                            class_weight=_or_empty(_oracle._class_weight(net), X.dtype), order=order,
+                            batch_size=batch_size)
+
+
+def _start(net):
+    """numba_train.Progress before a call's first batch."""
+    return numba_train.Progress(step=net.step, n_correct=0, loss_sum=0.0, weight_sum=0.0,
+                                last_loss=0.0, bad_batch=-1)
 
 
 def _forward_errors(net):
@@ -269,13 +285,14 @@ def train_step(net, x, y, sample_weight=None):
     _forward_errors(net)
     if x.shape[0] * net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
-    state = np.array([net.step, 0, -1], np.int64)
-    sums = np.zeros(2)
-    loss = _run_batches(net, _c(x), y, np.arange(x.shape[0]), x.shape[0], 0, 1, state, sums, sample_weight)
-    if state[2] >= 0:
-        raise check.non_finite_loss(loss, 0, 0, x.shape[0] - 1)
-    net.step = int(state[0])
-    return loss, int(state[1])
+    x = _c(x)
+    data = _data(net, x, y, np.arange(x.shape[0]), x.shape[0], sample_weight)
+    done = numba_train.train_batches(_net(net), _optimizer(net.optimizer), _schedule(net.schedule),
+                                     data, 0, 1, _start(net))
+    if done.bad_batch >= 0:
+        raise NonFiniteLossError(done.last_loss, 0, 0, x.shape[0] - 1)
+    net.step = int(done.step)
+    return done.last_loss, int(done.n_correct)
 
 
 @mirror(_oracle.train_epoch)
@@ -290,21 +307,20 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     _forward_errors(net)
     if net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")
-    X = _c(X)
     n_batches = -(-len(order) // batch_size)
     flops_per_batch = 6.0 * min(batch_size, len(order)) * sum(w.size + w.shape[1] for w in net.weights)
     chunk = max(1, int(_EPOCH_CHUNK_FLOPS / max(flops_per_batch, 1.0)))
-    state = np.array([net.step, 0, -1], np.int64)
-    sums = np.zeros(2)  # weighted loss sum, weight sum
+    kernel_net, opt, schedule = _net(net), _optimizer(net.optimizer), _schedule(net.schedule)
+    data = _data(net, _c(X), Y, order, batch_size, sample_weight)
+    done = _start(net)
     try:
         for first in range(0, n_batches, chunk):
-            loss = _run_batches(net, X, Y, order, batch_size, first, min(chunk, n_batches - first),
-                                state, sums, sample_weight)
-            if state[2] >= 0:
-                bad = int(state[2])
+            done = numba_train.train_batches(kernel_net, opt, schedule, data, first,
+                                             min(chunk, n_batches - first), done)
+            if done.bad_batch >= 0:
+                bad = int(done.bad_batch)
                 last = min((bad + 1) * batch_size, len(order)) - 1
-                raise check.non_finite_loss(loss, bad, bad * batch_size, last)
+                raise NonFiniteLossError(done.last_loss, bad, bad * batch_size, last)
     finally:  # a KeyboardInterrupt between chunks leaves net.step matching the weights
-        net.step = int(state[0])
-    return float(sums[0] / sums[1]), int(state[1])
-
+        net.step = int(done.step)
+    return float(done.loss_sum / done.weight_sum), int(done.n_correct)

@@ -6,6 +6,8 @@ and loss kernels come from numba_kernels.py.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -72,23 +74,22 @@ def rmsprop_kernel(param, grad, square_avg, velocity, lr, alpha, one_minus_alpha
 
 
 @njit(cache=True)
-def _optimizer_update(param, grad, sm, sv, sg, opt_code, step, lr, momentum, nesterov, weight_decay,
-                      beta1, beta2, eps, alpha, dampening, centered):
+def _optimizer_update(param, grad, sm, sv, sg, opt, step, lr):
     # numpy.py _apply_optimizer for one parameter; hyperparameters arrive as float64 and are
     # combined in float64 before the cast, exactly as numpy.py's t(...) expressions do
     t = param.dtype.type
-    if opt_code == SGD:
-        sgd_kernel(param, grad, sm, t(lr), t(momentum), nesterov, t(weight_decay), t(1 - dampening),
-                   step == 1)
-    elif opt_code == RMSPROP:  # square_avg = slot_v, velocity = slot_m, grad_avg = slot_g
-        rmsprop_kernel(param, grad, sv, sm, t(lr), t(alpha), t(1 - alpha), t(eps), t(momentum),
-                       t(weight_decay), centered, sg)
+    if opt.code == SGD:
+        sgd_kernel(param, grad, sm, t(lr), t(opt.momentum), opt.nesterov, t(opt.weight_decay),
+                   t(1 - opt.dampening), step == 1)
+    elif opt.code == RMSPROP:  # square_avg = slot_v, velocity = slot_m, grad_avg = slot_g
+        rmsprop_kernel(param, grad, sv, sm, t(lr), t(opt.smoothing), t(1 - opt.smoothing), t(opt.eps),
+                       t(opt.momentum), t(opt.weight_decay), opt.centered, sg)
     else:
-        bias_correction1 = 1 - beta1 ** np.float64(step)
-        bias_correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
-        adam_kernel(param, grad, sm, sv, t(lr / bias_correction1), t(beta1), t(1 - beta1), t(beta2),
-                    t(1 - beta2), t(bias_correction2_sqrt), t(eps), t(weight_decay),
-                    t(1 - lr * weight_decay), opt_code == ADAMW)
+        bias_correction1 = 1 - opt.beta1 ** np.float64(step)
+        bias_correction2_sqrt = np.sqrt(1 - opt.beta2 ** np.float64(step))
+        adam_kernel(param, grad, sm, sv, t(lr / bias_correction1), t(opt.beta1), t(1 - opt.beta1),
+                    t(opt.beta2), t(1 - opt.beta2), t(bias_correction2_sqrt), t(opt.eps),
+                    t(opt.weight_decay), t(1 - lr * opt.weight_decay), opt.code == ADAMW)
 
 
 # --- learning-rate schedule (numpy.py scheduled_lr; codes from names.SCHEDULE_CODE) ---------------
@@ -102,20 +103,20 @@ INVSCALING = SCHEDULE_CODE["invscaling"]
 
 @njit(cache=True)
 def scheduled_lr_kernel(base_lr, schedule, t):
-    # schedule = (code, step_size, gamma, total_steps, warmup_steps, min_lr, power_t); float64
-    # maths in numpy.py's order (powers through np.float64 so both call libm's pow)
-    code, step_size, gamma, total_steps, warmup_steps, min_lr, power_t = schedule
-    if code == STEP:
-        return base_lr * gamma ** np.float64((t - 1) // step_size)
-    if code == EXPONENTIAL:
-        return base_lr * gamma ** np.float64(t - 1)
-    if code == COSINE:
-        if t <= warmup_steps:
-            return base_lr * (np.float64(t) / np.float64(warmup_steps))
-        progress = min(1.0, np.float64(t - warmup_steps) / np.float64(total_steps - warmup_steps))
-        return min_lr + (base_lr - min_lr) * (1.0 + np.cos(np.pi * progress)) / 2.0
-    if code == INVSCALING:
-        return base_lr / np.float64(t) ** power_t
+    # schedule: a Schedule; float64 maths in numpy.py's order (powers through np.float64 so both
+    # call libm's pow)
+    s = schedule
+    if s.code == STEP:
+        return base_lr * s.gamma ** np.float64((t - 1) // s.step_size)
+    if s.code == EXPONENTIAL:
+        return base_lr * s.gamma ** np.float64(t - 1)
+    if s.code == COSINE:
+        if t <= s.warmup_steps:
+            return base_lr * (np.float64(t) / np.float64(s.warmup_steps))
+        progress = min(1.0, np.float64(t - s.warmup_steps) / np.float64(s.total_steps - s.warmup_steps))
+        return s.min_lr + (base_lr - s.min_lr) * (1.0 + np.cos(np.pi * progress)) / 2.0
+    if s.code == INVSCALING:
+        return base_lr / np.float64(t) ** s.power_t
     return base_lr
 
 
@@ -199,27 +200,36 @@ def _clip_grad_norm(grad_ws, grad_bs, max_norm):
 
 # --- training -----------------------------------------------------------------------------------
 
+# What train_batches reads, by name (Numba compiles namedtuples as typed records).
+# optimizer code: SGD/ADAM/ADAMW/RMSPROP; smoothing: RMSprop's alpha; clip_norm < 0: no clipping.
+Optimizer = namedtuple("Optimizer", "code lr momentum nesterov weight_decay beta1 beta2 eps smoothing "
+                                    "dampening centered clip_norm")
+# code indexes network.SCHEDULES; the fields are network.ScheduleConfig's.
+Schedule = namedtuple("Schedule", "code step_size gamma total_steps warmup_steps min_lr power_t")
+# Tuples of arrays (slots 1-D, in the order w0, b0, w1, b1, ...; slots_g empty arrays unless
+# centered RMSprop), one activation code and dropout rate (0: none) per layer; l2 is the
+# penalty of numpy.py l2_penalty; seed keys the dropout masks (numpy.py dropout_mask).
+Net = namedtuple("Net", "weights biases slots_m slots_v slots_g act_codes loss_code l2 dropout seed")
+# Rows of X with labels (use_labels) or targets (the other one empty); sample_weight (rows of X)
+# and class_weight (n_out) empty when not given; the epoch's batches are X[order[i:i + batch_size]].
+Data = namedtuple("Data", "X labels targets use_labels sample_weight class_weight order batch_size")
+# The epoch so far: updates made (net.step), rows classified correctly, the sum of each batch's
+# loss times its total weight (its size without weights) and of those weights, the last batch's
+# loss, and the batch whose loss was NaN or inf (-1: none; training stopped before its update).
+Progress = namedtuple("Progress", "step n_correct loss_sum weight_sum last_loss bad_batch")
+
 
 @njit(cache=True)
-def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_code, opt_code, base_lr,
-                  momentum, nesterov, weight_decay, beta1, beta2, eps, alpha, dampening, centered,
-                  clip_norm, schedule, l2, dropout, seed, X, labels, targets,
-                  use_labels, sample_weight, class_weight, order, batch_size, first_batch, n_batches,
-                  state, sums):
-    """Train on batches first_batch .. first_batch+n_batches-1 of ``order`` (numpy.py train_step on
-    each ``X[order[i:i + batch_size]]``). Workspaces are allocated once per call.
-
-    slots_m / slots_v / slots_g are tuples of 1-D views (w0, b0, w1, b1, ...; slots_g empty arrays
-    unless centered RMSprop); clip_norm < 0 means no clipping; act_codes a tuple of ints;
-    schedule the tuple scheduled_lr_kernel takes (each update's rate from base_lr and its count).
-    sample_weight (rows of X) and class_weight (n_out) are empty when not given; l2 is the
-    network's alpha (numpy.py l2_penalty); dropout a tuple of one rate per layer (0: none),
-    seed the masks' key (numpy.py dropout_mask).
-    state (int64): [step, n_correct, bad_batch], updated after every batch; a non-finite
-    loss stores its batch index in bad_batch and returns before that batch's update.
-    sums (float64): [loss_sum, weight_sum] accumulate each batch's loss times its total weight
-    (its size without weights) and that weight, as numpy.py train_epoch. Returns the last loss.
+def train_batches(net, opt, schedule, data, first_batch, n_batches, progress):
+    """Train on batches first_batch .. first_batch+n_batches-1 of ``data.order`` (numpy.py
+    train_step on each batch) and return ``progress`` carried past them. Workspaces are
+    allocated once per call; each update's rate is scheduled_lr_kernel(opt.lr, schedule, step).
     """
+    weights, biases, dropout, l2 = net.weights, net.biases, net.dropout, net.l2
+    X, order, batch_size, use_labels = data.X, data.order, data.batch_size, data.use_labels
+    sample_weight, class_weight = data.sample_weight, data.class_weight
+    step, n_correct = progress.step, progress.n_correct
+    loss_sum, weight_sum, last_loss = progress.loss_sum, progress.weight_sum, progress.last_loss
     n_layers = len(weights)
     bs = min(batch_size, order.size)
     n_out = weights[n_layers - 1].shape[1]
@@ -240,7 +250,6 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
     # dropout: per layer, the mask and the dropped activations (empty where the rate is 0)
     masks = [np.empty((bs if dropout[i] > 0 else 0) * w.shape[1], X.dtype) for i, w in enumerate(weights)]
     dropped = [np.empty((bs if dropout[i] > 0 else 0, w.shape[1]), X.dtype) for i, w in enumerate(weights)]
-    last_loss = 0.0
     for batch in range(first_batch, first_batch + n_batches):
         start = batch * batch_size
         rows = min(batch_size, order.size - start)
@@ -250,10 +259,10 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
             for j in range(X.shape[1]):
                 x[r, j] = X[src, j]
             if use_labels:
-                lb[r] = labels[src]
+                lb[r] = data.labels[src]
             else:
                 for j in range(n_out):
-                    tb[r, j] = targets[src, j]
+                    tb[r, j] = data.targets[src, j]
             if sample_weight.size:
                 swb[r] = sample_weight[src]
         y_labels = lb[:rows]
@@ -261,12 +270,12 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
         # forward
         inp = x
         for i in range(n_layers):
-            dense_forward_kernel(inp, weights[i], biases[i], act_codes[i], zs[i][:rows], acts[i][:rows])
+            dense_forward_kernel(inp, weights[i], biases[i], net.act_codes[i], zs[i][:rows], acts[i][:rows])
             inp = acts[i][:rows]
             if dropout[i] > 0:  # the next layer and the backward pass see a * mask
                 n = inp.shape[1]
                 mask = masks[i][:rows * n]
-                dropout_mask_kernel(dropout_key(seed, state[0] + 1, i), dropout[i], mask)
+                dropout_mask_kernel(dropout_key(net.seed, step + 1, i), dropout[i], mask)
                 d = dropped[i][:rows]
                 for r in range(rows):
                     for j in range(n):
@@ -274,7 +283,7 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
                 inp = d
         out = acts[n_layers - 1][:rows]
         grad_out = grad_as[n_layers - 1][:rows]
-        loss = loss_kernel(loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
+        loss = loss_kernel(net.loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
                            rows_ws[:, :rows], grad_out, scratch[:rows])
         batch_weight = np.float64(rows)
         if weighted:
@@ -285,9 +294,8 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
         if l2 != 0:
             step_loss += l2_penalty_kernel(weights, l2, batch_weight)
         if not np.isfinite(step_loss):  # stop before the NaN/Inf gradient reaches the weights
-            state[2] = batch
-            return step_loss
-        state[1] += count_correct_kernel(loss_code, out, y_labels, y_targets, use_labels)
+            return Progress(step, n_correct, loss_sum, weight_sum, step_loss, batch)
+        n_correct += count_correct_kernel(net.loss_code, out, y_labels, y_targets, use_labels)
         # backward, last layer first
         for i in range(n_layers - 1, -1, -1):
             if dropout[i] > 0:  # through the dropout: the same mask
@@ -301,25 +309,23 @@ def train_batches(weights, biases, slots_m, slots_v, slots_g, act_codes, loss_co
                 layer_in = dropped[i - 1][:rows] if dropout[i - 1] > 0 else acts[i - 1][:rows]
             grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
             dense_backward_kernel(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
-                                  act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
+                                  net.act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
         if l2 != 0:  # d/dW of the penalty; biases are not penalised
             for i in range(n_layers):
                 add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
                            X.dtype.type(l2 / batch_weight))
-        if clip_norm >= 0:  # numpy.py clip_grad_norm, before the optimizers add weight decay
-            _clip_grad_norm(grad_ws, grad_bs, clip_norm)
+        if opt.clip_norm >= 0:  # numpy.py clip_grad_norm, before the optimizers add weight decay
+            _clip_grad_norm(grad_ws, grad_bs, opt.clip_norm)
         # optimizer, step counts from 1
-        state[0] += 1
-        lr = scheduled_lr_kernel(base_lr, schedule, state[0])
+        step += 1
+        lr = scheduled_lr_kernel(opt.lr, schedule, step)
         for i in range(n_layers):
             w = weights[i]
-            _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), slots_m[2 * i], slots_v[2 * i],
-                              slots_g[2 * i], opt_code, state[0], lr, momentum, nesterov, weight_decay,
-                              beta1, beta2, eps, alpha, dampening, centered)
-            _optimizer_update(biases[i], grad_bs[i], slots_m[2 * i + 1], slots_v[2 * i + 1],
-                              slots_g[2 * i + 1], opt_code, state[0], lr, momentum, nesterov,
-                              weight_decay, beta1, beta2, eps, alpha, dampening, centered)
+            _optimizer_update(w.reshape(w.size), grad_ws[i].reshape(w.size), net.slots_m[2 * i],
+                              net.slots_v[2 * i], net.slots_g[2 * i], opt, step, lr)
+            _optimizer_update(biases[i], grad_bs[i], net.slots_m[2 * i + 1], net.slots_v[2 * i + 1],
+                              net.slots_g[2 * i + 1], opt, step, lr)
         last_loss = step_loss
-        sums[0] += last_loss * batch_weight
-        sums[1] += batch_weight
-    return last_loss
+        loss_sum += last_loss * batch_weight
+        weight_sum += batch_weight
+    return Progress(step, n_correct, loss_sum, weight_sum, last_loss, -1)

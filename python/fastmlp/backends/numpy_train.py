@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import checks as check
+from ..errors import NonFiniteLossError
 from . import numpy_unchecked as unchecked
 from .backprop import Layers, backward, forward
 from .network import Network
@@ -56,10 +57,10 @@ def train_step(net, x, y, sample_weight=None):
     Dropout (``net.dropout[l]`` = p > 0 for hidden layer l) multiplies a_l by
     ``dropout_mask(net.seed, net.step + 1, l, p, a_l.shape, dtype)`` for the next layer and
     the backward pass (training steps only; ``n_correct`` counts the dropped-out forward).
-    With ``net.alpha`` > 0 the loss includes the L2 penalty
-    ``0.5 * alpha * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
+    With ``net.l2`` > 0 the loss includes the L2 penalty
+    ``0.5 * l2 * sum_l ||W_l||^2 / sum_i s_i`` (s_i the rows' weights, 1 each without
     weights; scikit-learn's loss_curve_ includes it alike) and each weight gradient gains
-    ``alpha * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
+    ``l2 * W_l / sum_i s_i``. The update: gradients by backprop plus that L2 term, then
     clipped to ``optimizer.clip_norm`` (`clip_grad_norm`) when set, then the optimizer's
     step (which adds weight_decay).
     """
@@ -92,10 +93,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
         sw = None if sample_weight is None else sample_weight[rows]
         try:
             loss, correct = _step(net, checked, X[rows], Y[rows], sw)
-        except FloatingPointError:
-            output = forward(unchecked, checked.layers, X[rows]).output
-            bad = unchecked.loss_forward_backward(checked.loss, output, Y[rows], sw, class_weight)[0]
-            raise check.non_finite_loss(bad, start // batch_size, start, start + len(rows) - 1) from None
+        except NonFiniteLossError as exc:  # _step numbers the batch from 0
+            raise exc.shifted(start // batch_size, start) from None
         batch_weight = _batch_weight(net, X[rows], Y[rows], sw, class_weight)
         loss_sum += loss * batch_weight
         weight_sum += batch_weight
@@ -113,24 +112,24 @@ def _step(net, checked: _Checked, x, y, sample_weight):
     cache = forward(unchecked, layers, x, masks)
     loss, grad_out = unchecked.loss_forward_backward(checked.loss, cache.output, y, sample_weight,
                                                      class_weight)
-    if net.alpha:
+    if net.l2:
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
-        loss += l2_penalty(net.weights, net.alpha, batch_weight)
+        loss += l2_penalty(net.weights, net.l2, batch_weight)
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
-        raise check.non_finite_loss(loss, 0, 0, len(x) - 1)
+        raise NonFiniteLossError(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(checked.loss, cache.output, y)
     grads = backward(unchecked, layers, cache, grad_out)
-    if net.alpha:  # d/dW of the penalty; biases are not penalised
+    if net.l2:  # d/dW of the penalty; biases are not penalised
         for i, w in enumerate(net.weights):
-            grads[2 * i] = grads[2 * i] + w.dtype.type(net.alpha / batch_weight) * w
+            grads[2 * i] = grads[2 * i] + w.dtype.type(net.l2 / batch_weight) * w
     _apply_optimizer(net, grads)
     return loss, n_correct
 
 
-def l2_penalty(weights, alpha, batch_weight):
-    """scikit-learn's L2 term ``0.5 * alpha * sum_l ||W_l||^2 / batch_weight``, in float64."""
+def l2_penalty(weights, l2, batch_weight):
+    """scikit-learn's L2 term ``0.5 * l2 * sum_l ||W_l||^2 / batch_weight``, in float64."""
     squares = sum(float(np.square(w, dtype=np.float64).sum()) for w in weights)
-    return 0.5 * alpha * squares / batch_weight
+    return 0.5 * l2 * squares / batch_weight
 
 
 def _class_weight(net):

@@ -75,7 +75,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
-    number(getattr(net, "alpha", 0.0), "alpha (L2 penalty)", low=0.0)
+    number(getattr(net, "l2", 0.0), "alpha (L2 penalty)", low=0.0)
     dropout(net.dropout, n_layers)
     integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
     seed = integer(net.seed, "seed", low=0, high=SEED_MAX)
@@ -143,11 +143,3 @@ def epoch_order(order, n_rows: int) -> np.ndarray:
     if order.size and (order.min() < 0 or order.max() >= n_rows):
         raise ValueError(f"order indices must lie in [0, {n_rows}), got [{order.min()}, {order.max()}]")
     return np.ascontiguousarray(order, dtype=np.int64)
-
-
-def non_finite_loss(loss, batch: int, first_row: int, last_row: int) -> FloatingPointError:
-    """The error every backend raises when a batch's loss is NaN or infinite (same text)."""
-    return FloatingPointError(
-        f"loss is {float(loss)} at batch {batch} of the epoch (rows {first_row} to {last_row} "
-        "of order); the weights were not updated with it"
-    )

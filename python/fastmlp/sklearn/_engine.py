@@ -84,7 +84,7 @@ class EngineRunner:
         activations) and fastmlp's dropout rates; the optimizer's settings stay those of its
         first call, as in scikit-learn's ``_optimizer``."""
         net = self.model.network
-        net.alpha = float(est.alpha) / self.scale
+        net.l2 = float(est.alpha) / self.scale
         names = [FM_ACTIVATION.get(a, a) for a in hidden]
         self.model.hidden_activations = names
         net.activations = names + ["identity"]
