@@ -19,9 +19,9 @@ numbers.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
+
+from ..errors import NonFiniteLossError
 
 FM_LOSS = {"log_loss": "cross_entropy", "binary_log_loss": "binary_cross_entropy",
            "squared_error": "mse", "poisson": "poisson"}
@@ -169,11 +169,10 @@ class EngineRunner:
             history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
                                      shuffle=False, **kwargs)
             loss = float(history.loss[0]) * self.report
-        except FloatingPointError as exc:  # the engine refuses a non-finite loss mid-epoch
+        except NonFiniteLossError as exc:  # the engine refuses a non-finite loss mid-epoch
             loss = float("nan")
-            # the batch it names is what the user needs; "epoch 0 of this fit" is the engine's
-            said = re.sub(r"^epoch \d+ of this fit \(0-based\): ", "", str(exc))
-            self.divergence = re.sub(r"; the weights were not updated with it$", "", said)
+            self.divergence = (f"loss is {exc.loss} at batch {exc.batch} of the epoch "
+                               f"(rows {exc.first_row} to {exc.last_row} of order)")
         if not np.isfinite(loss):
             self._diverge()
             return float("nan")
