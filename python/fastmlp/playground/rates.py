@@ -30,7 +30,7 @@ def train_at_rates(model, X, y, batch_size: int, rates: list, steps: int, measur
         model_lr = copy.deepcopy(model)
         curve = [measure(model_lr)]
         frames = [picture(model_lr)] if picture else None
-        status, reason = "ok", None
+        status, reason, diverged_at = "ok", None, None
         with np.errstate(all="ignore"):
             for k in range(steps):
                 sl = slice(k * batch_size, (k + 1) * batch_size)
@@ -38,16 +38,16 @@ def train_at_rates(model, X, y, batch_size: int, rates: list, steps: int, measur
                     model_lr.fit(X[sl], y[sl], epochs=1, batch_size=batch_size,
                                  optimizer=get_optimizer("sgd", lr=lr) if k == 0 else None, shuffle=False)
                 except FloatingPointError:
-                    status, reason = "diverged", f"step {k + 1}'s batch loss was not a finite number"
+                    status, reason, diverged_at = "diverged", f"step {k + 1}'s batch loss was not a finite number", k + 1
                     break
                 curve.append(measure(model_lr))
                 if picture:
                     frames.append(picture(model_lr))
                 reason = divergence(curve[-1], curve[0])
                 if reason:
-                    status = "diverged"
+                    status, diverged_at = "diverged", k + 1
                     break
-        run = {"lr": lr, "curve": curve, "status": status, "reason": reason}
+        run = {"lr": lr, "curve": curve, "status": status, "reason": reason, "diverged_at": diverged_at}
         if picture:
             run["frames"] = frames
         out.append(run)
