@@ -342,6 +342,10 @@ def test_csv_fields_are_checked(server):
     assert status == 400 and "dataset 'csv' needs csv" in answer["error"]
     status, answer, _ = call(server, "POST", "/api/session", {"dataset": "moons", "csv": text})
     assert status == 400 and "only read with dataset 'csv'" in answer["error"]
+    status, answer, _ = call(server, "POST", "/api/session", {"dataset": "moons", "target": "y"})
+    assert status == 400 and "target is only read with dataset 'csv'" in answer["error"]
+    status, answer, _ = call(server, "POST", "/api/csv", {"csv": text, "header": True})
+    assert status == 400 and "unknown field 'header'" in answer["error"]
     status, answer, _ = call(server, "POST", "/api/session", {"dataset": "csv", "csv": text, "loss": "mse"})
     assert status == 400 and "loss must be one of cross_entropy" in answer["error"]
     status, answer, _ = call(server, "POST", "/api/csv", {"csv": 12})

@@ -128,8 +128,9 @@ def check_config(body: dict) -> dict:
     body = {**DEFAULTS, **{k: v for k, v in body.items() if v is not None}}
     dataset = _choice(body, "dataset", DATASETS + ("csv",))
     table = _csv_table(body) if dataset == "csv" else None
-    if table is None and body["csv"] is not None:
-        raise ApiError(f"csv is only read with dataset 'csv', got dataset {dataset!r}")
+    for field in ("csv", "target"):
+        if table is None and body[field] is not None:
+            raise ApiError(f"{field} is only read with dataset 'csv', got dataset {dataset!r}")
     task = table.task if table else "classification" if dataset in CLASSIFICATION else "regression"
     if body["loss"] is None:
         body["loss"] = LOSSES[task][0]
@@ -212,6 +213,9 @@ def handle(sessions: Sessions, method: str, route: str, body: dict) -> Response:
         with session.lock:
             return Response({"session": sid, "state": session.state(), "points": session.points()})
     if key == ("POST", "/api/csv"):  # the columns of a file before a network is built on it
+        unknown = sorted(set(body) - {"csv", "target"})
+        if unknown:
+            raise ApiError(f"unknown field {unknown[0]!r} for /api/csv; it takes csv, target")
         return Response(_csv_table({"csv": body.get("csv"), "target": body.get("target")}).summary())
     if key == ("POST", "/api/close"):
         return Response({"closed": sessions.close(body)})
