@@ -24,7 +24,7 @@ def predicted_classes(model, points: np.ndarray, decimals: int = 4) -> dict:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "never trained" is what a fresh page shows on purpose
         proba = model.predict_proba(points)
-    finite = np.isfinite(proba).any()
-    confidence = np.round(np.nanmax(proba, axis=1), decimals) if finite else np.zeros(len(points))
+        finite = np.isfinite(proba).any()  # a row of NaN warns in nanmax: it is shown as no confidence
+        confidence = np.round(np.nanmax(proba, axis=1), decimals) if finite else np.zeros(len(points))
     return {"label": np.argmax(np.nan_to_num(proba), axis=1).tolist(),
             "confidence": [c if math.isfinite(c) else None for c in confidence.tolist()]}
