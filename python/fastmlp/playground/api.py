@@ -3,7 +3,9 @@
 Routes (JSON in, JSON out; the exports answer files):
     GET  /api/limits                      the caps and the choices the form offers
     POST /api/session   {dataset, n_points, noise, hidden, activation, loss, optimizer, lr,
-                         batch_size, seed}                      -> {session, state, points}
+                         batch_size, seed, csv?, target?}       -> {session, state, points}
+                        (dataset "csv": csv is the file's text, target its column, the last
+                        by default; n_points and noise do not apply)
     POST /api/train     {session, steps} or {session, epochs}   -> state
     GET  /api/state?session=ID                                  -> state
     GET  /api/boundary?session=ID&resolution=N                  -> the decision grid or the fit
@@ -11,6 +13,10 @@ Routes (JSON in, JSON out; the exports answer files):
                         (as_dict; only the shown backend's trace unless all_backends is true)
     POST /api/compare   {session, rates, steps}   -> the same next steps at each rate (plain SGD),
                         the loss measured on the first 256 rows of those batches
+    POST /api/replay    {session, rates, steps} -> copies of the network trained on the same next steps
+                        at each rate (plain SGD), the loss on the whole training set after every
+                        step and, for 2-D classification, the decision picture at every step
+    POST /api/csv       {csv, target?}  -> the columns, task and classes of a CSV (nothing kept)
     POST /api/close     {session}   -> the session is dropped (the page sends it when it closes)
     GET  /api/export/model.npz?session=ID   /api/export/model.onnx?session=ID
     GET  /api/export/step.md?session=ID     (the last explained step, as markdown)
@@ -25,13 +31,16 @@ import tempfile
 import threading
 from collections import OrderedDict
 
+from .csv_table import MAX_CLASSES, MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS, CsvError, parse_csv
 from .session import CLASSIFICATION, DATASETS, Session
 
 LIMITS = {
     "max_width": 64, "max_depth": 6, "min_points": 20, "max_points": 2000, "max_steps": 2000,
     "max_epochs": 50, "max_batch_size": 256, "max_lr": 100.0, "max_noise": 1.0,
     "min_resolution": 10, "max_resolution": 100, "max_rates": 6, "max_compare_steps": 200,
-    "max_sessions": 16, "max_body_bytes": 65536,
+    "max_sessions": 16, "max_body_bytes": MAX_CSV_BYTES + 65536,  # a CSV travels in the session request
+    "max_csv_bytes": MAX_CSV_BYTES, "max_csv_rows": MAX_CSV_ROWS, "max_csv_columns": MAX_CSV_COLUMNS,
+    "max_classes": MAX_CLASSES, "max_replay_rates": 4, "max_replay_steps": 60, "replay_resolution": 24,
     # the inspector shows every number of a step: past these the page would carry megabytes
     "max_explain_rows": 64, "max_explain_params": 5000,
     "max_compare_rows": 100_000,  # rates x steps x batch size of one side-by-side comparison
@@ -40,7 +49,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "identity")
 LOSSES = {"classification": ("cross_entropy",), "regression": ("mse", "mae", "huber")}
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
 DEFAULTS = {"dataset": "moons", "n_points": 400, "noise": 0.2, "hidden": [8, 8], "activation": "tanh",
-            "loss": None, "optimizer": "sgd", "lr": 0.1, "batch_size": 16, "seed": 0}
+            "loss": None, "optimizer": "sgd", "lr": 0.1, "batch_size": 16, "seed": 0,
+            "csv": None, "target": None}  # dataset "csv": the text of the file the user opened, its target
 
 
 class ApiError(Exception):
@@ -116,8 +126,12 @@ def check_config(body: dict) -> dict:
     if unknown:
         raise ApiError(f"unknown field {unknown[0]!r}; the fields are {', '.join(DEFAULTS)}")
     body = {**DEFAULTS, **{k: v for k, v in body.items() if v is not None}}
-    dataset = _choice(body, "dataset", DATASETS)
-    task = "classification" if dataset in CLASSIFICATION else "regression"
+    dataset = _choice(body, "dataset", DATASETS + ("csv",))
+    table = _csv_table(body) if dataset == "csv" else None
+    for field in ("csv", "target"):
+        if table is None and body[field] is not None:
+            raise ApiError(f"{field} is only read with dataset 'csv', got dataset {dataset!r}")
+    task = table.task if table else "classification" if dataset in CLASSIFICATION else "regression"
     if body["loss"] is None:
         body["loss"] = LOSSES[task][0]
     if body["loss"] not in LOSSES[task]:
@@ -134,7 +148,17 @@ def check_config(body: dict) -> dict:
         "lr": _float(body, "lr", 0.0, LIMITS["max_lr"], low_open=True),
         "batch_size": _int(body, "batch_size", 1, LIMITS["max_batch_size"]),
         "seed": _int(body, "seed", 0, 2**31 - 1),
+        "target": table.target if table else None, "table": table,
     }
+
+
+def _csv_table(body):
+    if body["csv"] is None:
+        raise ApiError("dataset 'csv' needs csv: the text of the CSV file (open one on the page)")
+    try:
+        return parse_csv(body["csv"], body["target"])
+    except CsvError as exc:
+        raise ApiError(str(exc)) from None
 
 
 # --- the sessions ----------------------------------------------------------------------------
@@ -181,13 +205,18 @@ def handle(sessions: Sessions, method: str, route: str, body: dict) -> Response:
     """Answer one API request; raises ApiError for a request it refuses."""
     key = (method, route)
     if key == ("GET", "/api/limits"):
-        return Response({"limits": LIMITS, "datasets": list(DATASETS), "activations": list(ACTIVATIONS),
+        return Response({"limits": LIMITS, "datasets": [*DATASETS, "csv"], "activations": list(ACTIVATIONS),
                          "losses": {k: list(v) for k, v in LOSSES.items()}, "optimizers": list(OPTIMIZERS),
                          "defaults": DEFAULTS})
     if key == ("POST", "/api/session"):
         sid, session = sessions.create(check_config(body))
         with session.lock:
             return Response({"session": sid, "state": session.state(), "points": session.points()})
+    if key == ("POST", "/api/csv"):  # the columns of a file before a network is built on it
+        unknown = sorted(set(body) - {"csv", "target"})
+        if unknown:
+            raise ApiError(f"unknown field {unknown[0]!r} for /api/csv; it takes csv, target")
+        return Response(_csv_table({"csv": body.get("csv"), "target": body.get("target")}).summary())
     if key == ("POST", "/api/close"):
         return Response({"closed": sessions.close(body)})
     if route.startswith("/api/") and method in ("GET", "POST") and route in _SESSION_ROUTES:
@@ -240,17 +269,27 @@ def _explain(session, body):
     return Response(data)
 
 
-def _compare(session, body):
+def _rates(body, most):
     rates = body.get("rates")
-    if not isinstance(rates, list) or not 1 <= len(rates) <= LIMITS["max_rates"]:
-        raise ApiError(f"rates must be a list of 1 to {LIMITS['max_rates']} learning rates, got {rates!r}")
-    rates = [_float({"rates": r}, "rates", 0.0, LIMITS["max_lr"], low_open=True) for r in rates]
+    if not isinstance(rates, list) or not 1 <= len(rates) <= most:
+        raise ApiError(f"rates must be a list of 1 to {most} learning rates, got {rates!r}")
+    return [_float({"rates": r}, "rates", 0.0, LIMITS["max_lr"], low_open=True) for r in rates]
+
+
+def _compare(session, body):
+    rates = _rates(body, LIMITS["max_rates"])
     steps = _int({**{"steps": 20}, **body}, "steps", 1, LIMITS["max_compare_steps"])
     work = len(rates) * steps * session.batch_size
     if work > LIMITS["max_compare_rows"]:
         raise ApiError(f"rates x steps x batch_size is {work} rows; at most {LIMITS['max_compare_rows']} per "
                        "comparison: fewer rates or steps")
     return Response({"steps": steps, "runs": session.compare_rates(rates, steps)})
+
+
+def _replay(session, body):
+    rates = _rates(body, LIMITS["max_replay_rates"])
+    steps = _int({**{"steps": 30}, **body}, "steps", 1, LIMITS["max_replay_steps"])
+    return Response(session.replay(rates, steps, LIMITS["replay_resolution"]))
 
 
 def _export_npz(session, body):
@@ -283,7 +322,7 @@ def _written(write, suffix: str) -> bytes:
 
 
 _FIELDS = {"/api/train": ("steps", "epochs"), "/api/boundary": ("resolution",),
-           "/api/explain": ("all_backends",), "/api/compare": ("rates", "steps")}
+           "/api/explain": ("all_backends",), "/api/compare": ("rates", "steps"), "/api/replay": ("rates", "steps")}
 _SESSION_ROUTES = {
     "/api/train": ("POST", _train),
     "/api/state": ("GET", lambda s, b: Response(s.state())),
@@ -291,6 +330,7 @@ _SESSION_ROUTES = {
     "/api/boundary": ("GET", _boundary),
     "/api/explain": ("POST", _explain),
     "/api/compare": ("POST", _compare),
+    "/api/replay": ("POST", _replay),
     "/api/export/model.npz": ("GET", _export_npz),
     "/api/export/model.onnx": ("GET", _export_onnx),
     "/api/export/step.md": ("GET", _export_markdown),

@@ -7,7 +7,6 @@ so the optimizer state carries over between requests and every step is the libra
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import warnings
@@ -19,32 +18,41 @@ from ..explain import explain as _explain
 from ..backends import available_backends
 from ..model import MLP
 from ..optim import get_optimizer
+from .grid import grid_points, predicted_classes
+from .rates import DIVERGE_FACTOR, train_at_rates
 
 CLASSIFICATION = ("xor", "moons", "circles", "spirals")
 DATASETS = CLASSIFICATION + ("house-prices",)
-DIVERGE_FACTOR = 10.0  # a training loss this many times its first value means the rate diverges
 MAX_HISTORY = 5000  # curve points kept per session (older points are thinned out)
 COMPARE_EVAL_ROWS = 256  # the side-by-side curves measure the loss on the first rows of those batches
 
 
-def load_data(name: str, n_points: int, noise: float, seed: int):
-    """(X_train, y_train, X_val, y_val, info) of a data set: 80% / 20%, regression standardized."""
-    if name == "house-prices":
+def load_data(name: str, n_points: int, noise: float, seed: int, table=None):
+    """(X_train, y_train, X_val, y_val, info) of a data set (or of ``table``, a checked CSV): 80% /
+    20%; regression and CSV features standardized, a regression target too."""
+    if table is not None:
+        X, y = table.X, table.y
+    elif name == "house-prices":
         X, y = datasets.house_prices(n_points, noise=noise, seed=seed)
     else:
         X, y = getattr(datasets, name)(n_points, noise=noise, seed=seed)
     X_tr, X_va, y_tr, y_va = datasets.train_test_split(X, y, test_size=0.2, seed=seed)
-    info = {"name": name, "task": "classification" if name in CLASSIFICATION else "regression",
-            "n_features": int(X.shape[1]), "n_train": len(X_tr), "n_val": len(X_va)}
-    if name == "house-prices":  # the network sees z-scores; the page shows them as they are
+    task = table.task if table is not None else "classification" if name in CLASSIFICATION else "regression"
+    info = {"name": name, "task": task, "n_features": int(X.shape[1]), "n_train": len(X_tr), "n_val": len(X_va)}
+    if table is not None or name == "house-prices":  # the network sees z-scores
         X_tr, X_va = datasets.standardize(X_tr, X_va)
+    if task == "regression":  # the page shows the target as z-scores too
         mean, std = float(y_tr.mean()), float(y_tr.std()) or 1.0
         y_tr, y_va = ((y_tr - mean) / std)[:, None], ((y_va - mean) / std)[:, None]
-        info.update(target_mean=mean, target_std=std, feature_names=list(datasets.HOUSE_FEATURES))
+        info.update(target_mean=mean, target_std=std)
         info["n_outputs"] = 1
     else:
         info["n_outputs"] = int(max(y.max() + 1, 2))
-        info["feature_names"] = ["x0", "x1"]
+    if table is not None:
+        info["feature_names"] = [c for c in table.columns if c != table.target]
+        info["csv"] = table.summary()
+    else:
+        info["feature_names"] = list(datasets.HOUSE_FEATURES) if name == "house-prices" else ["x0", "x1"]
     return X_tr, y_tr, X_va, y_va, info
 
 
@@ -52,9 +60,10 @@ class Session:
     """A network, its data and its training history; every method holds the session's lock."""
 
     def __init__(self, cfg: dict):
-        self.cfg = dict(cfg)
+        self.cfg = {k: v for k, v in cfg.items() if k != "table"}  # the page gets the CSV's summary instead
         self.lock = threading.Lock()
-        X_tr, y_tr, X_va, y_va, info = load_data(cfg["dataset"], cfg["n_points"], cfg["noise"], cfg["seed"])
+        X_tr, y_tr, X_va, y_va, info = load_data(cfg["dataset"], cfg["n_points"], cfg["noise"], cfg["seed"],
+                                                 cfg.get("table"))
         self.X, self.y, self.X_val, self.y_val, self.data_info = X_tr, y_tr, X_va, y_va, info
         sizes = [info["n_features"], *cfg["hidden"], info["n_outputs"]]
         backend = "cpp" if "cpp" in available_backends() else available_backends()[0]
@@ -158,19 +167,12 @@ class Session:
                 warnings.simplefilter("ignore")  # "never trained": a fresh page shows the untrained fit
                 pred = self.model.predict(self.X_val)
             return {"kind": "fit", "actual": _plain(self.y_val[:, 0]), "predicted": _plain(pred)}
-        allx = np.vstack([self.X, self.X_val])
-        lo, hi = allx.min(axis=0), allx.max(axis=0)
-        pad = 0.1 * (hi - lo)
-        lo, hi = lo - pad, hi + pad
-        gx, gy = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
-        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "never trained" is what a fresh page shows on purpose
-            proba = self.model.predict_proba(grid)
-        return {"kind": "boundary", "resolution": resolution, "x_range": [float(lo[0]), float(hi[0])],
-                "y_range": [float(lo[1]), float(hi[1])], "label": _plain(np.argmax(np.nan_to_num(proba), axis=1)),
-                "confidence": _plain(np.round(np.nanmax(proba, axis=1) if np.isfinite(proba).any() else
-                                              np.zeros(len(grid)), 4))}
+        if self.data_info["n_features"] != 2:
+            return {"kind": "none", "reason": f"no decision picture: the data has {self.data_info['n_features']} "
+                    "inputs and the picture needs 2; the curves and the weights show the training"}
+        points, x_range, y_range = grid_points(np.vstack([self.X, self.X_val]), resolution)
+        return {"kind": "boundary", "resolution": resolution, "x_range": x_range, "y_range": y_range,
+                **predicted_classes(self.model, points)}
 
     def explain(self):
         """`fastmlp.explain` of the next step: this model, the next batch, the session's rate."""
@@ -180,31 +182,27 @@ class Session:
         return result
 
     def compare_rates(self, rates: list, steps: int) -> list:
-        """Copies of the model trained ``steps`` steps on the same batches at each rate (plain SGD)."""
+        """Copies of the model trained ``steps`` steps on the next batches at each rate (plain SGD),
+        the loss measured on the first rows of those batches."""
         rows = self._next_rows(steps * self.batch_size, consume=False)
         X, y = self.X[rows], self.y[rows]
         X_eval, y_eval = X[:COMPARE_EVAL_ROWS], y[:COMPARE_EVAL_ROWS]
-        out = []
-        for lr in rates:
-            model = copy.deepcopy(self.model)
-            curve = [_num(model.evaluate(X_eval, y_eval)["loss"])]
-            status = "ok"
-            with np.errstate(all="ignore"):
-                for k in range(steps):
-                    sl = slice(k * self.batch_size, (k + 1) * self.batch_size)
-                    try:
-                        model.fit(X[sl], y[sl], epochs=1, batch_size=self.batch_size,
-                                  optimizer=get_optimizer("sgd", lr=lr) if k == 0 else None, shuffle=False)
-                    except FloatingPointError:
-                        status = "diverged"
-                        break
-                    loss = _num(model.evaluate(X_eval, y_eval)["loss"])
-                    curve.append(loss)
-                    if loss is None or loss > DIVERGE_FACTOR * curve[0]:
-                        status = "diverged"
-                        break
-            out.append({"lr": lr, "curve": curve, "status": status})
-        return out
+        return train_at_rates(self.model, X, y, self.batch_size, rates, steps,
+                              lambda m: _num(m.evaluate(X_eval, y_eval)["loss"]))
+
+    def replay(self, rates: list, steps: int, resolution: int) -> dict:
+        """Copies of the model trained on the next batches at each rate (plain SGD), the loss on the
+        whole training set after every step, and for 2-D classification the picture at every step."""
+        rows = self._next_rows(steps * self.batch_size, consume=False)
+        picture, grid = None, None
+        if self.data_info["task"] == "classification" and self.data_info["n_features"] == 2:
+            points, x_range, y_range = grid_points(np.vstack([self.X, self.X_val]), resolution)
+            picture = lambda m: predicted_classes(m, points, decimals=2)  # noqa: E731
+            grid = {"resolution": resolution, "x_range": x_range, "y_range": y_range}
+        runs = train_at_rates(self.model, self.X[rows], self.y[rows], self.batch_size, rates, steps,
+                              lambda m: _num(m.evaluate(self.X, self.y)["loss"]), picture)
+        return {"steps": steps, "batch_size": self.batch_size, "n_train": len(self.X), "grid": grid,
+                "diverge_factor": DIVERGE_FACTOR, "runs": runs}
 
 
 def _num(value):

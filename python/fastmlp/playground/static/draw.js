@@ -1,12 +1,20 @@
 // Pictures of the session: the decision boundary (or the fit), loss curves as SVG, weights as colours.
 const CLASS_COLOURS = [[230, 120, 40], [40, 110, 200], [60, 160, 80], [160, 60, 160]];
 const SVG = "http://www.w3.org/2000/svg";
+// several runs in one plot: colours safe for red-green colour blindness, each with its own dash pattern
+export const SERIES = [
+  { colour: "#0072b2", dash: "none" }, { colour: "#d55e00", dash: "6 3" }, { colour: "#009e73", dash: "2 2" },
+  { colour: "#cc79a7", dash: "8 3 2 3" }, { colour: "#333333", dash: "1 3" }, { colour: "#e69f00", dash: "10 4" },
+];
+export const DASH_WORDS = ["solid", "dashed", "dotted", "dash-dot", "sparse dots", "long dashes"];
 
 export function boundary(canvas, grid, points) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
-  if (grid.kind === "fit") return fit(ctx, W, H, grid);
+  if (grid.kind === "none") return canvas.setAttribute("aria-label", grid.reason);
+  if (grid.kind === "fit") return fit(canvas, ctx, W, H, grid);
+  canvas.setAttribute("aria-label", describeRegions(grid));
   // one pixel per grid point on a small canvas, scaled up smoothly (row 0 is the lowest y)
   const n = grid.resolution, small = document.createElement("canvas");
   small.width = n; small.height = n;
@@ -36,7 +44,17 @@ export function boundary(canvas, grid, points) {
   dots(points.x_val, points.y_val, true);
 }
 
-function fit(ctx, W, H, grid) {
+// the picture in words: how much of the plane each class takes, and how sure the network is
+function describeRegions(grid) {
+  const n = grid.label.length, counts = {};
+  grid.label.forEach((c) => { counts[c] = (counts[c] || 0) + 1; });
+  const shares = Object.keys(counts).sort().map((c) => `class ${c} ${Math.round((100 * counts[c]) / n)}%`);
+  const sure = grid.confidence.filter((c) => c !== null && c >= 0.9).length;
+  return `Decision regions on a ${grid.resolution} by ${grid.resolution} grid: ${shares.join(", ")} of the plane; ` +
+    `the network gives its class a probability of 0.9 or more on ${Math.round((100 * sure) / n)}% of it.`;
+}
+
+function fit(canvas, ctx, W, H, grid) {
   // regression: predicted against actual on the validation set; the diagonal is a perfect fit
   const vals = grid.actual.concat(grid.predicted.filter((v) => v !== null));
   const lo = Math.min(...vals), hi = Math.max(...vals), pad = 0.05 * (hi - lo || 1);
@@ -50,6 +68,10 @@ function fit(ctx, W, H, grid) {
   });
   ctx.fillStyle = "#333"; ctx.font = "12px sans-serif";
   ctx.fillText("x: actual (z-score), y: predicted", 6, 14);
+  const pairs = grid.actual.map((a, i) => [a, grid.predicted[i]]).filter((p) => p[1] !== null);
+  const mad = pairs.reduce((s, [a, p]) => s + Math.abs(a - p), 0) / (pairs.length || 1);
+  canvas.setAttribute("aria-label", `Predicted against actual target on ${grid.actual.length} validation rows (z-scores): ` +
+    `the mean distance from a perfect fit is ${mad.toPrecision(3)}.`);
 }
 
 function el(name, attrs, parent) {
@@ -59,8 +81,9 @@ function el(name, attrs, parent) {
   return node;
 }
 
-// series: [{points: [[x, y], ...], colour, dashed, label}]; null y values end a line
-export function curves(svg, series, xLabel) {
+// series: [{points: [[x, y], ...], colour, dashed or dash (a pattern)}]; null y values end a line;
+// marker: an x where a vertical line marks the step shown; yMax: higher values drawn at the top edge
+export function curves(svg, series, xLabel, marker, yMax) {
   svg.replaceChildren();
   const W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
   const m = { l: 48, r: 10, t: 10, b: 28 };
@@ -69,7 +92,7 @@ export function curves(svg, series, xLabel) {
   if (!all.length) return;
   const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
   const xlo = Math.min(...xs), xhi = Math.max(...xs, xlo + 1);
-  const ylo = Math.min(0, ...ys), yhi = Math.max(...ys) || 1;
+  const ylo = Math.min(0, ...ys), yhi = Math.min(Math.max(...ys), yMax ?? Infinity) || 1;
   const X = (x) => m.l + ((x - xlo) / (xhi - xlo)) * (W - m.l - m.r);
   const Y = (y) => m.t + (1 - (Math.min(y, yhi) - ylo) / (yhi - ylo)) * (H - m.t - m.b);
   el("line", { x1: m.l, y1: H - m.b, x2: W - m.r, y2: H - m.b, stroke: "#888" }, svg);
@@ -86,8 +109,9 @@ export function curves(svg, series, xLabel) {
       d += `${pen}${X(x).toFixed(1)},${Y(y).toFixed(1)} `;
       pen = "L";
     }
-    el("path", { d, fill: "none", stroke: s.colour, "stroke-width": 1.6, "stroke-dasharray": s.dashed ? "5 3" : "none" }, svg);
+    el("path", { d, fill: "none", stroke: s.colour, "stroke-width": 1.6, "stroke-dasharray": s.dash || (s.dashed ? "5 3" : "none") }, svg);
   }
+  if (marker !== undefined) el("line", { x1: X(marker), y1: m.t, x2: X(marker), y2: H - m.b, stroke: "#555", "stroke-dasharray": "2 2" }, svg);
 }
 
 export function weights(container, matrices) {
@@ -97,6 +121,11 @@ export function weights(container, matrices) {
     const canvas = document.createElement("canvas");
     canvas.width = cols * cell; canvas.height = rows * cell;
     canvas.title = `W${k + 1}: ${rows} x ${cols}`;
+    const flat = w.flat(), positive = flat.filter((v) => v !== null && v > 0).length;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `W${k + 1}, ${rows} inputs by ${cols} units: ${positive} of ${flat.length} weights positive, ` +
+      `the largest size ${Math.max(...flat.map((v) => Math.abs(v ?? 0))).toPrecision(3)}` +
+      (flat.includes(null) ? `, ${flat.filter((v) => v === null).length} not finite` : ""));
     const ctx = canvas.getContext("2d");
     const big = Math.max(1e-12, ...w.flat().map((v) => Math.abs(v ?? 0)));
     w.forEach((row, i) => row.forEach((v, j) => {

@@ -22,6 +22,8 @@ function matrix(key, value, clickable) {
         td.dataset.i = Array.isArray(value[0]) ? i : j; // dL/db: entry j
         td.dataset.j = j;
         td.title = "show the formula with its operands";
+        td.tabIndex = 0; // Enter or Space opens the formula as a click does
+        td.setAttribute("aria-label", `${name(key)}[${td.dataset.i}]${Array.isArray(value[0]) ? `[${j}]` : ""} = ${fmt(v)}: show its formula`);
       }
     });
   });
