@@ -122,7 +122,9 @@ def test_train_epoch_allocates_nothing_per_step(counter, threads, sizes, batch, 
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["sanity"] >= 1, "the preloaded counter saw no allocation at all"
     few_a, many_a, few_b, many_b = result["deltas"]
-    # 200 more steps in the long calls: any per-step allocation adds >= 200. The calls' own
-    # Python-side work is identical, so the counts match exactly; 4 is slack for an interpreter
-    # free-list refill landing in one call and not the other.
-    assert abs(many_a - few_a) <= 4 and abs(many_b - few_b) <= 4, result
+    # 200 more steps in the long calls: any per-step allocation adds >= 200. On a quiet machine
+    # the counts match to 1-2 (an interpreter free-list refill landing in one call); under heavy
+    # load 2-thread runs have shown up to 7 more in the long call, which lasts longer and so
+    # polls for Ctrl-C more often (a clock-driven poll, not a per-step cost). 40 keeps a
+    # per-step allocation (>= 200) far outside the slack.
+    assert abs(many_a - few_a) <= 40 and abs(many_b - few_b) <= 40, result
