@@ -236,3 +236,26 @@ def test_a_folder_is_called_a_folder(tmp_path):
     (tmp_path / "d.npz").mkdir()
     with pytest.raises(IsADirectoryError, match="is a folder"):
         fm.MLP.load(tmp_path / "d.npz")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs POSIX signals")
+def test_ctrl_c_just_after_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
+    # The window between mkstemp creating the file and the writer holding its name: a
+    # KeyboardInterrupt there used to orphan the temporary file.
+    import tempfile
+
+    from fastmlp import _atomic
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_ctrl_c(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_ctrl_c)
+    (tmp_path / "m.npz").write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        _atomic.write_atomically(tmp_path / "m.npz", lambda f: f.write(b"new"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    assert (tmp_path / "m.npz").read_bytes() == b"old"

@@ -120,6 +120,25 @@ def _termination_raises():
             signal.signal(signum, old)
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Ctrl-C, SIGTERM and SIGHUP arriving inside the block take effect as it ends: between
+    creating the temporary file and holding its name, an exception would orphan the file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = {signum: signal.signal(signum, lambda sig, frame: pending.append(sig))
+                for signum in (signal.SIGINT, *_SIGNALS)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        for signum in pending[:1]:
+            signal.raise_signal(signum)  # to the handler now restored: KeyboardInterrupt, ...
+
+
 def write_atomically(path, write) -> None:
     """Call ``write(file)`` on a temporary file beside ``path`` (a symlink's target), flush it to
     disk, give it the right permission bits, then rename it over the target."""
@@ -128,12 +147,14 @@ def write_atomically(path, write) -> None:
     folder = target.parent if str(target.parent) else Path(".")
     _remove_orphans(folder, target.name)
     mode = _mode_for(target)
-    tmp = None
+    tmp = f = None
     try:
         with _termination_raises():
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
-                                       dir=folder)
-            with os.fdopen(fd, "wb") as f:
+            with _signals_deferred():
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                                           dir=folder)
+                f = os.fdopen(fd, "wb")
+            with f:
                 write(f)
                 f.flush()
                 if hasattr(os, "fchmod"):  # POSIX; elsewhere mkstemp's mode stays
@@ -142,18 +163,21 @@ def write_atomically(path, write) -> None:
             os.replace(tmp, target)
             tmp = None
     except _Terminated as exc:
-        _discard(tmp)
+        _discard(tmp, f)
         signal.signal(exc.signum, signal.SIG_DFL)
         os.kill(os.getpid(), exc.signum)  # die of the signal, as the sender expects
         raise SystemExit(128 + exc.signum) from None  # not reached unless the signal is blocked
     except BaseException:
         # KeyboardInterrupt included: drop the partial file, the old one is untouched
-        _discard(tmp)
+        _discard(tmp, f)
         raise
     _fsync_folder(folder)
 
 
-def _discard(tmp) -> None:
+def _discard(tmp, f=None) -> None:
+    if f is not None:
+        with contextlib.suppress(OSError):
+            f.close()
     if tmp is not None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
