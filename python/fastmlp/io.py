@@ -1,5 +1,9 @@
 """Model files: a .npz of plain numeric arrays plus one JSON metadata string. No pickle, ever.
 
+`write_state` and `read_state` turn an `MLP.state()` dict into a file and back; this module
+checks the file, never imports the model (`MLP.save` / `MLP.load` call it, and
+`MLP.from_state` checks the model a state describes).
+
 Layout (format version 2):
     meta           0-d unicode array, JSON: format, format_version, fastmlp_version,
                    layer_sizes, activations, loss, dtype, init, seed, optimizer, step,
