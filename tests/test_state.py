@@ -84,6 +84,7 @@ def _broken(change):
     (lambda s: s.update(colour=1), ValueError, r"unexpected keys \['colour'\]"),
     (lambda s: s["config"].update(loss="hinge"), ValueError, "config metadata does not describe a valid model"),
     (lambda s: s["config"].pop("seed"), ValueError, "lacks 'seed'"),
+    (lambda s: s["config"].update(init="lecun"), ValueError, "init 'lecun' is unknown"),
     (lambda s: s["weights"].pop(), ValueError, "weights holds 1 arrays, the model needs 2"),
     (lambda s: s["weights"].__setitem__(0, s["weights"][0].T), ValueError, r"weights\[0\] is float64\(6, 4\)"),
     (lambda s: s["biases"].__setitem__(1, s["biases"][1].astype(np.float32)), ValueError, r"biases\[1\] is float32"),

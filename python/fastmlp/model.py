@@ -20,6 +20,7 @@ from . import model_state
 from .model_config import dropout_rates as _dropout_rates
 from .model_config import float_dtype as _dtype
 from .model_config import hidden_activations as _hidden_activations
+from .model_config import init_scheme as _init_scheme
 from .model_config import layer_sizes as _layer_sizes
 from . import optim as _optim
 from . import weighting as _weighting
@@ -85,7 +86,7 @@ class MLP:
         self.backend = get_backend(backend)
         # None: a fresh random seed, as scikit-learn's random_state=None; kept so a run can be repeated
         self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0, high=check.SEED_MAX)
-        self.init = init
+        self.init = _init_scheme(init)
 
     def _own(self, weights, biases, alpha, dropout):
         """Take checked arrays and rates as the model's network, untrained."""

@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from . import init as _init
 from . import losses as _losses
 from .backends import _checks as check
 
@@ -57,3 +58,10 @@ def float_dtype(dtype):
     if dt not in check.FLOAT_DTYPES:
         raise TypeError(f"dtype must be 'float32' or 'float64', got {dt}")
     return dt
+
+
+def init_scheme(init):
+    """The initial-weights scheme's name; checked here, as a model built from a state draws none."""
+    if not isinstance(init, str) or init not in _init.SCHEMES:
+        raise ValueError(f"init {init!r} is unknown; choose one of {', '.join(_init.SCHEMES)}")
+    return init
