@@ -17,11 +17,6 @@ from . import init as _init
 from . import io as _io
 from . import losses as _losses
 from . import model_state
-from .model_config import dropout_rates as _dropout_rates
-from .model_config import float_dtype as _dtype
-from .model_config import hidden_activations as _hidden_activations
-from .model_config import init_scheme as _init_scheme
-from .model_config import layer_sizes as _layer_sizes
 from . import optim as _optim
 from . import weighting as _weighting
 from .backends import _checks as check
@@ -29,6 +24,11 @@ from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
+from .model_config import dropout_rates as _dropout_rates
+from .model_config import float_dtype as _dtype
+from .model_config import hidden_activations as _hidden_activations
+from .model_config import init_scheme as _init_scheme
+from .model_config import layer_sizes as _layer_sizes
 from .onnx_export import model_to_onnx
 from .train import run_epochs
 
