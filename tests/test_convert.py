@@ -30,7 +30,7 @@ def test_sklearn_multiclass_to_fastmlp_and_back(activation):
     X, y = make_classification(150, 6, n_informative=4, n_classes=3, random_state=0)
     labels = np.array(["ant", "bee", "cat"])[y]
     est = _fit(sk.MLPClassifier((9, 5), activation=activation, max_iter=20, random_state=0), X, labels)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     np.testing.assert_allclose(model.predict_proba(X), est.predict_proba(X), rtol=RTOL, atol=1e-15)
     np.testing.assert_array_equal(model.classes_[model.predict(X)], est.predict(X))
     back = convert.to_sklearn(model)
@@ -41,20 +41,20 @@ def test_sklearn_multiclass_to_fastmlp_and_back(activation):
 def test_binary_multilabel_and_regression_round_trips():
     X, y = make_classification(120, 5, random_state=1)
     est = _fit(sk.MLPClassifier((7,), max_iter=20, random_state=0), X, y)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     assert model.loss == "binary_cross_entropy" and model.layer_sizes[-1] == 1
     np.testing.assert_allclose(model.predict_proba(X)[:, 0], est.predict_proba(X)[:, 1], rtol=RTOL)
     np.testing.assert_array_equal(convert.to_sklearn(model).predict(X), est.predict(X))
 
     Xm, Ym = make_multilabel_classification(100, 5, n_classes=3, random_state=0)
     est = _fit(sk.MLPClassifier((7,), max_iter=20, random_state=0), Xm, Ym)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     np.testing.assert_array_equal(model.predict(Xm), est.predict(Xm))
     np.testing.assert_array_equal(convert.to_sklearn(model).predict(Xm), est.predict(Xm))
 
     Xr, yr = make_regression(100, 4, n_targets=2, random_state=0)
     est = _fit(sk.MLPRegressor(hidden_layer_sizes=(6,), max_iter=20, random_state=0), Xr, yr)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     np.testing.assert_allclose(model.predict(Xr), est.predict(Xr), rtol=RTOL, atol=1e-12)
     np.testing.assert_array_equal(convert.to_sklearn(model).predict(Xr), est.predict(Xr))
 
@@ -62,7 +62,7 @@ def test_binary_multilabel_and_regression_round_trips():
 def test_fastmlp_estimator_and_float32():
     X, y = make_classification(100, 5, n_classes=3, n_informative=3, random_state=2)
     est = _fit(MLPClassifier((8,), max_iter=5, random_state=0), X.astype(np.float32), y)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     assert model.dtype == np.float32
     # float32 both sides, GEMMs summing in different orders: a few float32 ulps
     np.testing.assert_allclose(model.predict_proba(X), est.predict_proba(X), rtol=1e-5, atol=1e-6)
@@ -77,7 +77,7 @@ def test_fastmlp_model_to_sklearn_and_bad_input():
     with pytest.raises(ValueError, match="one hidden activation"):
         convert.to_sklearn(fm.MLP([4, 5, 5, 3], activation=["relu", "tanh"]))
     with pytest.raises(ValueError, match="no coefs_"):
-        convert.from_sklearn(sk.MLPClassifier())
+        fm.from_sklearn(sk.MLPClassifier())
 
 
 def test_torch_round_trip():
@@ -91,15 +91,15 @@ def test_torch_round_trip():
     with torch.no_grad():
         logits = module(torch.from_numpy(X)).numpy()
     np.testing.assert_allclose(logits, model.forward(X), rtol=RTOL, atol=1e-14)
-    again = convert.from_torch(module, loss="cross_entropy")
+    again = fm.MLP.from_torch(module, loss="cross_entropy")
     assert again.hidden_activations == ["relu", "tanh"]
     np.testing.assert_array_equal(again.weights[0], model.weights[0])
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     with pytest.raises(ValueError, match="not supported"):
-        convert.from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.1),
+        fm.MLP.from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.1),
                                                torch.nn.Linear(3, 2)))
     with pytest.raises(TypeError, match="torch.nn.Sequential"):
-        convert.from_torch(torch.nn.Linear(3, 2))
+        fm.MLP.from_torch(torch.nn.Linear(3, 2))
 
 
 def test_poisson_regressor_round_trip():
@@ -107,7 +107,7 @@ def test_poisson_regressor_round_trip():
     X = rng.normal(size=(80, 4))
     y = rng.poisson(np.exp(0.5 * X[:, 0]))
     est = _fit(sk.MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), max_iter=20, random_state=0), X, y)
-    model = convert.from_sklearn(est)
+    model = fm.from_sklearn(est)
     assert model.loss == "poisson"
     np.testing.assert_allclose(model.predict(X), est.predict(X), rtol=RTOL)  # both exp(output)
     np.testing.assert_array_equal(convert.to_sklearn(model).predict(X), est.predict(X))

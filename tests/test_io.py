@@ -233,3 +233,24 @@ def test_centered_rmsprop_file_needs_its_g_slots(tmp_path):
     bad = rewrite(tmp_path / "m.npz", tmp_path / "bad.npz", lambda a: a.pop("g1"))
     with pytest.raises(ValueError, match="g1"):
         fm.MLP.load(bad, backend="numpy")
+
+
+def test_the_format_writes_and_reads_plain_state_dicts(tmp_path):
+    """io knows files, not models: a state dict goes in and the same dict comes out (the
+    backend is the loader's choice, so files leave it out)."""
+    m, _, _ = trained_model()
+    state = m.state()
+    fio.write_state(state, tmp_path / "state.npz")
+    back = fio.read_state(tmp_path / "state.npz")
+    assert back["config"] == {k: v for k, v in state["config"].items() if k != "backend"}
+    assert (back["schedule"], back["fit_count"]) == (state["schedule"], state["fit_count"])
+    assert back["optimizer"]["config"] == state["optimizer"]["config"]
+    assert back["optimizer"]["step"] == state["optimizer"]["step"] and back["class_weight"] is None
+
+    def arrays(s):
+        o = s["optimizer"]
+        return s["weights"] + s["biases"] + o["slots_m"] + o["slots_v"] + o["slots_g"]
+    assert len(arrays(back)) == len(arrays(state)) == 12
+    for a, b in zip(arrays(state), arrays(back)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -7,17 +7,17 @@
     model.evaluate(X_test, y_test)
 """
 
-__version__ = "0.1.0"
+from . import callbacks, convert, datasets, optim, plot  # plot imports matplotlib lazily
+from ._version import __version__
+from .backends import available_backends, get_backend
+from .explain import explain
+from .gradcheck import gradcheck
+from .lr_find import lr_find
+from .model import MLP
+from .runtime import get_num_threads, info, set_num_threads
+from .train import History
 
-from . import callbacks, convert, datasets, optim, plot  # noqa: E402  (plot imports matplotlib lazily)
-from .backends import available_backends, get_backend  # noqa: E402
-from .convert import from_sklearn  # noqa: E402
-from .explain import explain  # noqa: E402
-from .gradcheck import gradcheck  # noqa: E402
-from .lr_find import lr_find  # noqa: E402
-from .model import MLP  # noqa: E402
-from .runtime import get_num_threads, info, set_num_threads  # noqa: E402
-from .train import History  # noqa: E402
+from_sklearn = MLP.from_sklearn  # the conversion users reach for first, at the top level
 
 __all__ = [
     "MLP",

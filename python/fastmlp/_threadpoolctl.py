@@ -53,7 +53,7 @@ class FastmlpController(threadpoolctl.LibController):
 
     def get_version(self):
         # The core has no version of its own: it ships inside the fastmlp package.
-        from . import __version__
+        from ._version import __version__
 
         return __version__
 

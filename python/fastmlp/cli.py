@@ -83,7 +83,7 @@ def _layers(text: str) -> tuple:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fastmlp`` and its subcommands."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="fastmlp",

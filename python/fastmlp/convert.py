@@ -1,10 +1,14 @@
-"""Conversions between fastmlp.MLP and scikit-learn / PyTorch networks, weights copied exactly.
+"""Conversions between fastmlp models and scikit-learn / PyTorch networks, weights copied exactly.
 
-    fm.convert.from_sklearn(est)           # fitted sklearn or fastmlp.sklearn MLP -> fastmlp.MLP
+    fm.from_sklearn(est)                   # fitted sklearn or fastmlp.sklearn MLP -> fastmlp.MLP
+    fm.MLP.from_torch(module, loss=...)    # torch.nn.Sequential(Linear, act, ..., Linear) -> fastmlp.MLP
     fm.convert.to_sklearn(model)           # fastmlp.MLP -> fitted sklearn.neural_network estimator
     fm.convert.to_torch_state_dict(model)  # state dict of torch_module(model)'s layout
     fm.convert.torch_module(model)         # torch.nn.Sequential(Linear, act, ..., Linear) with the weights
-    fm.convert.from_torch(module, loss=...)  # such a Sequential -> fastmlp.MLP
+
+This module never builds a model: the ``to_*`` functions read a model or its `MLP.state()`, and
+`sklearn_state` / `torch_state` return the state that `MLP.from_sklearn` / `MLP.from_torch`
+build a model from.
 
 fastmlp stores weights (n_in, n_out), scikit-learn the same (coefs_), PyTorch's Linear
 (n_out, n_in): conversions transpose, never round. A classifier's labels live in scikit-learn's
@@ -32,21 +36,20 @@ def _require(module, extra):
                           f"pip install 'fastmlp[{extra}]'") from exc
 
 
-def from_sklearn(est, backend="cpp"):
-    """A `fastmlp.MLP` with the weights of a fitted scikit-learn (or fastmlp.sklearn) MLP.
+def sklearn_state(est, backend="cpp") -> dict:
+    """The `MLP.state()` of a model with the weights of a fitted scikit-learn (or fastmlp.sklearn)
+    MLP, never trained by fastmlp (`MLP.from_sklearn` builds it).
 
     Hidden activations map logistic -> sigmoid; the loss follows ``out_activation_``
-    (softmax -> cross_entropy, logistic -> binary_cross_entropy, identity -> mse). The model's
-    dtype is the estimator's. Classifiers' labels are kept as ``model.classes_``.
+    (softmax -> cross_entropy, logistic -> binary_cross_entropy, identity -> mse). The dtype is
+    the estimator's.
     """
-    from .model import MLP
+    from .names import LOSSES
 
     for attr in ("coefs_", "intercepts_", "out_activation_"):
         if not hasattr(est, attr):
             raise ValueError(f"est must be a fitted MLPClassifier or MLPRegressor (it has no {attr})")
     loss = OUT_TO_LOSS.get(est.out_activation_)
-    from .names import LOSSES
-
     if loss is None or LOSSES.count(loss) == 0:
         raise ValueError(f"est's output activation {est.out_activation_!r} has no fastmlp loss here")
     n_hidden = len(est.coefs_) - 1
@@ -57,17 +60,26 @@ def from_sklearn(est, backend="cpp"):
     acts = [SK_TO_FM_ACTIVATION.get(a, a) for a in acts]
     sizes = [est.coefs_[0].shape[0]] + [w.shape[1] for w in est.coefs_]
     dtype = np.result_type(*est.coefs_)
-    model = MLP(sizes, activation=acts, loss=loss, dtype=dtype.name, backend=backend)
-    for dst, src in zip(model.weights + model.biases, list(est.coefs_) + list(est.intercepts_)):
-        dst[...] = src
-    if hasattr(est, "classes_"):
-        model.classes_ = np.asarray(est.classes_)
-    return model
+    weights = [np.asarray(w, dtype) for w in est.coefs_]
+    biases = [np.asarray(b, dtype) for b in est.intercepts_]
+    return _untrained_state(sizes, acts, loss, dtype, backend, weights, biases)
+
+
+def _untrained_state(sizes, activations, loss, dtype, backend, weights, biases) -> dict:
+    """The state of a model that holds these weights and was never trained by fastmlp."""
+    config = {"layer_sizes": sizes, "activations": activations, "loss": loss, "dtype": np.dtype(dtype).name,
+              "init": "auto", "seed": 0, "alpha": 0.0, "dropout": 0.0, "backend": backend}
+    return {"config": config, "weights": weights, "biases": biases}
+
+
+def _state(model) -> dict:
+    """A model's state, or the state itself: the ``to_*`` conversions take either."""
+    return model.state() if callable(getattr(model, "state", None)) else model
 
 
 def to_sklearn(model, classes=None):
     """A fitted ``sklearn.neural_network`` MLPClassifier / MLPRegressor holding copies of the
-    model's weights; predict / predict_proba work at once (no refit).
+    weights of ``model`` (an MLP or its state); predict / predict_proba work at once (no refit).
 
     ``classes``: the labels of a classifier's outputs (default ``model.classes_`` if set, else
     0..n-1). The hidden activations must be one of scikit-learn's (identity, sigmoid, tanh,
@@ -76,19 +88,22 @@ def to_sklearn(model, classes=None):
     nn = _require("sklearn.neural_network", "sklearn")
     from sklearn.preprocessing import LabelBinarizer
 
-    names = set(model.hidden_activations) or {"identity"}
+    if classes is None:
+        classes = getattr(model, "classes_", None)
+    state = _state(model)
+    config = state["config"]
+    hidden_activations, sizes, loss = config["activations"], config["layer_sizes"], config["loss"]
+    names = set(hidden_activations) or {"identity"}
     if len(names) != 1 or next(iter(names)) not in FM_TO_SK_ACTIVATION:
         raise ValueError(f"scikit-learn needs one hidden activation among identity, sigmoid, tanh, "
-                         f"relu; the model has {model.hidden_activations}")
+                         f"relu; the model has {hidden_activations}")
     activation = FM_TO_SK_ACTIVATION[next(iter(names))]
-    hidden = tuple(model.layer_sizes[1:-1])
-    n_out = model.layer_sizes[-1]
-    if model.loss in ("cross_entropy", "binary_cross_entropy"):
+    hidden = tuple(sizes[1:-1])
+    n_out = sizes[-1]
+    if loss in ("cross_entropy", "binary_cross_entropy"):
         est = nn.MLPClassifier(hidden_layer_sizes=hidden, activation=activation)
-        if classes is None:
-            classes = getattr(model, "classes_", None)
         binarizer = LabelBinarizer()
-        if model.loss == "cross_entropy":
+        if loss == "cross_entropy":
             if n_out < 3:
                 raise ValueError("scikit-learn's softmax output needs >= 3 classes; a 2-class "
                                  "model must use binary_cross_entropy with one output")
@@ -108,17 +123,17 @@ def to_sklearn(model, classes=None):
         est._label_binarizer = binarizer
         est.classes_ = binarizer.classes_
         est.loss = "log_loss"
-    elif model.loss in ("mse", "poisson"):
+    elif loss in ("mse", "poisson"):
         est = nn.MLPRegressor(hidden_layer_sizes=hidden, activation=activation,
-                              loss="squared_error" if model.loss == "mse" else "poisson")
-        est.out_activation_ = "identity" if model.loss == "mse" else "exp"
+                              loss="squared_error" if loss == "mse" else "poisson")
+        est.out_activation_ = "identity" if loss == "mse" else "exp"
     else:
-        raise ValueError(f"scikit-learn has no MLP with loss {model.loss!r}")
-    est.coefs_ = [w.copy() for w in model.weights]
-    est.intercepts_ = [b.copy() for b in model.biases]
-    est.n_layers_ = len(model.layer_sizes)
+        raise ValueError(f"scikit-learn has no MLP with loss {loss!r}")
+    est.coefs_ = [np.array(w) for w in state["weights"]]
+    est.intercepts_ = [np.array(b) for b in state["biases"]]
+    est.n_layers_ = len(sizes)
     est.n_outputs_ = n_out
-    est.n_features_in_ = model.layer_sizes[0]
+    est.n_features_in_ = sizes[0]
     est.n_iter_ = 0
     est.t_ = 0
     return est
@@ -129,41 +144,44 @@ TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "iden
 
 
 def torch_module(model):
-    """``torch.nn.Sequential(Linear, act, Linear, act, ..., Linear)`` with the model's weights
-    (float64 models give float64 modules). The output link (softmax/sigmoid) is not a layer:
-    PyTorch's losses fuse it, as fastmlp's do."""
+    """``torch.nn.Sequential(Linear, act, Linear, act, ..., Linear)`` with the weights of
+    ``model`` (an MLP or its state; float64 models give float64 modules). The output link
+    (softmax/sigmoid) is not a layer: PyTorch's losses fuse it, as fastmlp's do."""
     torch = _require("torch", "torch")
+    state = _state(model)
+    hidden_activations = state["config"]["activations"]
     layers = []
-    for i, (w, b) in enumerate(zip(model.weights, model.biases)):
-        lin = torch.nn.Linear(w.shape[0], w.shape[1], dtype=getattr(torch, model.dtype.name))
+    for i, w in enumerate(state["weights"]):
+        lin = torch.nn.Linear(w.shape[0], w.shape[1], dtype=getattr(torch, w.dtype.name))
         layers.append(lin)
-        if i < len(model.weights) - 1:
-            layers.append(getattr(torch.nn, TORCH_ACTIVATIONS[model.hidden_activations[i]])())
+        if i < len(state["weights"]) - 1:
+            layers.append(getattr(torch.nn, TORCH_ACTIVATIONS[hidden_activations[i]])())
     module = torch.nn.Sequential(*layers)
-    module.load_state_dict(to_torch_state_dict(model))
+    module.load_state_dict(to_torch_state_dict(state))
     return module
 
 
 def to_torch_state_dict(model):
-    """The state dict of `torch_module(model)`: keys ``"{2i}.weight"`` (n_out, n_in) and
-    ``"{2i}.bias"`` for layer i (activations sit at the odd indices), copies of the weights."""
+    """The state dict of `torch_module(model)` (``model`` an MLP or its state): keys
+    ``"{2i}.weight"`` (n_out, n_in) and ``"{2i}.bias"`` for layer i (activations sit at the odd
+    indices), copies of the weights."""
     torch = _require("torch", "torch")
     from collections import OrderedDict
 
-    state = OrderedDict()
-    for i, (w, b) in enumerate(zip(model.weights, model.biases)):
-        state[f"{2 * i}.weight"] = torch.from_numpy(np.ascontiguousarray(w.T).copy())
-        state[f"{2 * i}.bias"] = torch.from_numpy(b.copy())
-    return state
+    state = _state(model)
+    out = OrderedDict()
+    for i, (w, b) in enumerate(zip(state["weights"], state["biases"])):
+        out[f"{2 * i}.weight"] = torch.from_numpy(np.ascontiguousarray(w.T).copy())
+        out[f"{2 * i}.bias"] = torch.from_numpy(np.array(b))
+    return out
 
 
-def from_torch(module, loss="cross_entropy", backend="cpp"):
-    """A `fastmlp.MLP` from a ``torch.nn.Sequential`` of Linear layers with one activation
-    module (ReLU, Tanh, Sigmoid, LeakyReLU(0.01), GELU(), Identity) between consecutive Linears;
-    a trailing Softmax / LogSoftmax / Sigmoid is dropped (fastmlp's ``loss`` applies the link).
-    The dtype is the Linear layers'."""
+def torch_state(module, loss="cross_entropy", backend="cpp") -> dict:
+    """The `MLP.state()` of a model with the weights of a ``torch.nn.Sequential`` of Linear layers
+    with one activation module (ReLU, Tanh, Sigmoid, LeakyReLU(0.01), GELU(), Identity) between
+    consecutive Linears (`MLP.from_torch` builds it); a trailing Softmax / LogSoftmax / Sigmoid is
+    dropped (fastmlp's ``loss`` applies the link). The dtype is the Linear layers'."""
     torch = _require("torch", "torch")
-    from .model import MLP
 
     if not isinstance(module, torch.nn.Sequential):
         raise TypeError(f"module must be a torch.nn.Sequential, got {type(module).__name__}")
@@ -200,12 +218,11 @@ def from_torch(module, loss="cross_entropy", backend="cpp"):
     dtype = linears[0].weight.dtype
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"module weights must be float32 or float64, got {dtype}")
-    model = MLP(sizes, activation=acts, loss=loss, dtype=str(dtype).replace("torch.", ""),
-                backend=backend)
+    weights, biases = [], []
     with torch.no_grad():
         for i, lin in enumerate(linears):
             if lin.bias is None:
                 raise ValueError(f"Linear layer {i} has no bias; fastmlp's layers always have one")
-            model.weights[i][...] = lin.weight.detach().cpu().numpy().T
-            model.biases[i][...] = lin.bias.detach().cpu().numpy()
-    return model
+            weights.append(lin.weight.detach().cpu().numpy().T)
+            biases.append(lin.bias.detach().cpu().numpy())
+    return _untrained_state(sizes, acts, loss, str(dtype).replace("torch.", ""), backend, weights, biases)

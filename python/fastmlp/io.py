@@ -1,5 +1,9 @@
 """Model files: a .npz of plain numeric arrays plus one JSON metadata string. No pickle, ever.
 
+`write_state` and `read_state` turn an `MLP.state()` dict into a file and back; this module
+checks the file, never imports the model (`MLP.save` / `MLP.load` call it, and
+`MLP.from_state` checks the model a state describes).
+
 Layout (format version 2):
     meta           0-d unicode array, JSON: format, format_version, fastmlp_version,
                    layer_sizes, activations, loss, dtype, init, seed, optimizer, step,
@@ -32,149 +36,105 @@ from pathlib import Path
 import numpy as np
 
 from . import _members
+from ._atomic import check_target, write_atomically
+from ._version import __version__
 from . import checks as check
-from ._atomic import check_target, write_atomically  # noqa: F401 -- safetensors_io imports it here
 
 FORMAT = "fastmlp.MLP"
 FORMAT_VERSION = 2
+SLOTS = (("m", "slots_m"), ("v", "slots_v"), ("g", "slots_g"))  # file prefix, optimizer record key
 
 
-def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` (a .npz), atomically."""
-    from . import __version__
-
+def write_state(state: dict, path) -> None:
+    """Write an `MLP.state()` dict to ``path`` (a .npz), atomically."""
     path = check_target(path, ".npz")
-    _refuse_non_finite(model)
-    net = model.network
+    meta, arrays = members(state)
+    bad = _first_non_finite(arrays)  # no full-size bool temporary
+    if bad is not None:
+        raise ValueError(f"model holds NaN or infinity in {bad!r}; not saved (load would refuse "
+                         f"the file, and an existing file is kept)")
+    arrays = {"meta": np.array(json.dumps(meta)), **arrays}
+    write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def members(state: dict):
+    """(meta, arrays): the JSON metadata and the named arrays a model file holds for ``state``."""
+    config, record = state["config"], state.get("optimizer")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "fastmlp_version": __version__,
-        "layer_sizes": model.layer_sizes,
-        "activations": model.hidden_activations,
-        "loss": model.loss,
-        "dtype": model.dtype.name,
-        "init": model.init,
-        "seed": model.seed,
-        "optimizer": vars(net.optimizer) if model.optimizer is not None else None,
-        "step": net.step,
-        "schedule": vars(net.schedule),
-        "fit_count": model._fit_count,
-        "alpha": model.alpha,
-        "dropout": model.dropout,
+        **{key: config[key] for key in ("layer_sizes", "activations", "loss", "dtype", "init", "seed")},
+        "optimizer": None if record is None else record["config"],
+        "step": 0 if record is None else record.get("step", 0),
+        "schedule": state.get("schedule"),
+        "fit_count": state.get("fit_count", 0),
+        "alpha": config.get("alpha", 0.0),
+        "dropout": config.get("dropout", 0.0),
     }
-    arrays = {"meta": np.array(json.dumps(meta))}
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+    arrays = {}
+    for i, (w, b) in enumerate(zip(state["weights"], state["biases"])):
         arrays[f"w{i}"], arrays[f"b{i}"] = w, b
-    if model.optimizer is not None:
-        for j, (m, v) in enumerate(zip(net.slots_m, net.slots_v)):
+    if record is not None:  # m0, v0, m1, v1, ..., then g0, g1, ...: the order files always had
+        for j, (m, v) in enumerate(zip(record["slots_m"], record["slots_v"])):
             arrays[f"m{j}"], arrays[f"v{j}"] = m, v
-    if model.optimizer is not None and net.slots_g:
-        for j, g in enumerate(net.slots_g):
+        for j, g in enumerate(record.get("slots_g") or []):
             arrays[f"g{j}"] = g
-    if net.class_weight is not None:
-        arrays["class_weight"] = np.asarray(net.class_weight, dtype=np.float64)
-    write_atomically(path, lambda f: np.savez(f, **arrays))
+    if state.get("class_weight") is not None:
+        arrays["class_weight"] = np.asarray(state["class_weight"], dtype=np.float64)
+    return meta, arrays
 
 
-# Above this a saved step counter could overflow the C++ int64 counter within a run, and float64
-# (which the optimizers' bias correction uses) no longer counts steps exactly.
-MAX_STEP = check.MAX_STEP
+def _first_non_finite(arrays: dict):
+    for name, arr in arrays.items():
+        if not check.all_finite(arr):
+            return name
+    return None
 
 
-def _refuse_non_finite(model) -> None:
-    net = model.network
-    named = [(f"w{i}", w) for i, w in enumerate(net.weights)] + [(f"b{i}", b) for i, b in enumerate(net.biases)]
-    if model.optimizer is not None:
-        for slot, arrays in (("m", net.slots_m), ("v", net.slots_v), ("g", net.slots_g)):
-            named += [(f"{slot}{j}", a) for j, a in enumerate(arrays)]
-    for name, arr in named:
-        if not check.all_finite(arr):  # no full-size bool temporary
-            raise ValueError(f"model holds NaN or infinity in {name!r}; not saved (load would refuse "
-                             f"the file, and an existing file is kept)")
-
-
-def load_model(path, backend=None):
-    """Read a model written by `save_model`; ValueError naming the file on anything unexpected."""
-    from .model import MLP
-    from .optim import OPTIMIZER_CLASSES
-
+def read_state(path) -> dict:
+    """The `MLP.state()` dict a file written by `write_state` holds; ValueError naming the file
+    on anything the format does not allow (`MLP.from_state` checks the model it describes)."""
     path = Path(path)
     arrays, meta = _read_checked(path)
-    try:
-        model = MLP(meta["layer_sizes"], activation=meta["activations"], loss=meta["loss"],
-                    dtype=meta["dtype"], backend=backend or "cpp", seed=meta["seed"], init=meta["init"],
-                    alpha=meta.get("alpha", 0.0), dropout=meta.get("dropout", 0.0))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path}: metadata does not describe a valid model: {exc}") from exc
-    net = model.network
-    n_layers = len(net.weights)
-    for i in range(n_layers):
-        net.weights[i][...] = _array(path, arrays, f"w{i}", net.weights[i])
-        net.biases[i][...] = _array(path, arrays, f"b{i}", net.biases[i])
-    opt = meta.get("optimizer")
-    expected = {"meta"} | {f"{k}{i}" for i in range(n_layers) for k in "wb"}
-    if opt is not None:
-        name = opt.get("name") if isinstance(opt, dict) else None
-        cls = OPTIMIZER_CLASSES.get(name) if isinstance(name, str) else None
-        if cls is None:
-            raise ValueError(f"{path}: unknown optimizer in metadata: {opt!r}")
-        try:
-            hyper = {k: v for k, v in opt.items() if k != "name"}
-            model._set_optimizer(_optimizer_from_config(cls, hyper))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: bad optimizer settings: {exc}") from exc
-        for j, p in enumerate(net.params):
-            net.slots_m[j][...] = _array(path, arrays, f"m{j}", p)
-            net.slots_v[j][...] = _array(path, arrays, f"v{j}", p)
-            expected |= {f"m{j}", f"v{j}"}
-            if net.slots_g:  # centered RMSprop
-                net.slots_g[j][...] = _array(path, arrays, f"g{j}", p)
-                expected.add(f"g{j}")
-        net.step = _int(path, meta, "step", MAX_STEP)
-    sched = meta.get("schedule")  # absent in files written before schedules: constant
-    if sched is not None:
-        net.schedule = _schedule_from_meta(path, sched)
-    model._fit_count = _int(path, meta, "fit_count", MAX_STEP)
-    if "class_weight" in arrays:
-        net.class_weight = _class_weight(path, arrays["class_weight"], model)
-        expected.add("class_weight")
-    extra = set(arrays) - expected
-    if extra:
-        raise ValueError(f"{path}: unexpected arrays {sorted(extra)}")
-    return model
+    bad = _first_non_finite(arrays)
+    if bad is not None:
+        raise ValueError(f"{path}: array {bad!r} holds NaN or infinity")
+    n_layers = len(meta["layer_sizes"]) - 1
+    state = {
+        "config": {key: meta[key] for key in ("layer_sizes", "activations", "loss", "dtype", "init", "seed")
+                   } | {"alpha": meta.get("alpha", 0.0), "dropout": meta.get("dropout", 0.0)},
+        "weights": [_take(path, arrays, f"w{i}") for i in range(n_layers)],
+        "biases": [_take(path, arrays, f"b{i}") for i in range(n_layers)],
+        "optimizer": _optimizer_record(path, meta, arrays, 2 * n_layers),
+        "schedule": meta.get("schedule"),  # absent in files written before schedules: constant
+        "fit_count": meta.get("fit_count", 0),
+        "class_weight": arrays.pop("class_weight", None),
+    }
+    if arrays:
+        raise ValueError(f"{path}: unexpected arrays {sorted(arrays)}")
+    return state
 
 
-def _schedule_from_meta(path, sched):
-    from . import checks as check
-    from .backends.network import ScheduleConfig
-
-    try:
-        if not isinstance(sched, dict):
-            raise TypeError(f"expected an object, got {sched!r}")
-        config = ScheduleConfig(**sched)
-        check.schedule_config(config)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: bad schedule settings: {exc}") from exc
-    return config
-
-
-def _class_weight(path, arr, model):
-    if model.loss != "cross_entropy":
-        raise ValueError(f"{path}: class_weight is stored but the loss is {model.loss!r}")
-    like = np.empty(model.layer_sizes[-1], np.float64)
-    arr = _array(path, {"class_weight": arr}, "class_weight", like)
-    if arr.min() < 0:
-        raise ValueError(f"{path}: array 'class_weight' holds negative weights")
-    return arr.copy()
+def _optimizer_record(path: Path, meta: dict, arrays: dict, n_params: int):
+    """The optimizer's settings, step and slots; its arrays leave ``arrays``."""
+    settings = meta.get("optimizer")
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: unknown optimizer in metadata: {settings!r}")
+    record = {"config": settings, "step": meta.get("step", 0)}
+    for prefix, key in SLOTS:
+        # centered RMSprop alone keeps third slots: other optimizers' files must not hold them
+        wanted = prefix != "g" or settings.get("centered", False)
+        record[key] = [_take(path, arrays, f"{prefix}{j}") for j in range(n_params)] if wanted else []
+    return record
 
 
-def _optimizer_from_config(cls, hyper):
-    from .optim import Optimizer
-
-    opt = cls.__new__(cls)
-    Optimizer.__init__(opt, **hyper)
-    return opt
+def _take(path: Path, arrays: dict, key: str) -> np.ndarray:
+    if key not in arrays:
+        raise ValueError(f"{path}: missing array {key!r}")
+    return arrays.pop(key)
 
 
 def _read_checked(path: Path):
@@ -239,21 +199,3 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict:
         if key not in meta:
             raise ValueError(f"{path}: metadata lacks {key!r}")
     return meta
-
-
-def _array(path: Path, arrays: dict, key: str, like: np.ndarray) -> np.ndarray:
-    arr = arrays.get(key)
-    if arr is None:
-        raise ValueError(f"{path}: missing array {key!r}")
-    if arr.dtype != like.dtype or arr.shape != like.shape:
-        raise ValueError(f"{path}: array {key!r} is {arr.dtype}{arr.shape}, expected {like.dtype}{like.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{path}: array {key!r} holds NaN or infinity")
-    return arr
-
-
-def _int(path: Path, meta: dict, key: str, high: int) -> int:
-    value = meta.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-        raise ValueError(f"{path}: metadata {key!r} must be an int in [0, {high}], got {value!r}")
-    return value

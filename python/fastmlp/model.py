@@ -7,15 +7,17 @@ module; every computation is a call into the backend's kernel API, so switching
 
 from __future__ import annotations
 
-import numbers
 import warnings
 import zlib
 
 import numpy as np
 
 from . import checks as check
+from . import convert as _convert
 from . import init as _init
+from . import io as _io
 from . import losses as _losses
+from . import model_state
 from . import optim as _optim
 from . import weighting as _weighting
 from .callbacks import resolve as resolve_callbacks
@@ -23,6 +25,12 @@ from .backends import get_backend
 from .backends import backprop
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
+from .model_config import dropout_rates as _dropout_rates
+from .model_config import float_dtype as _dtype
+from .model_config import hidden_activations as _hidden_activations
+from .model_config import init_scheme as _init_scheme
+from .model_config import layer_sizes as _layer_sizes
+from .onnx_export import model_to_onnx
 from .train import run_epochs
 
 PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
@@ -62,6 +70,15 @@ class MLP:
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
                  backend="cpp", seed=0, init="auto", alpha=0.0, dropout=0.0):
+        self._configure(layer_sizes, activation, loss, dtype, backend, seed, init)
+        weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
+                                           self.dtype, self.seed, init)
+        self._own(weights, biases, check.number(alpha, "alpha", low=0.0),
+                  _dropout_rates(dropout, len(self.layer_sizes) - 2))
+        self._initial_crc = _crc(self.network.params)  # tells "never trained" from loaded or set weights
+
+    def _configure(self, layer_sizes, activation, loss, dtype, backend, seed, init):
+        """Check and keep the architecture and settings: everything but the arrays."""
         self.layer_sizes = _layer_sizes(layer_sizes)
         self.loss = check.loss_name(loss)
         self.hidden_activations = _hidden_activations(activation, len(self.layer_sizes) - 1, self.loss)
@@ -70,17 +87,59 @@ class MLP:
         self.backend = get_backend(backend)
         # None: a fresh random seed, as scikit-learn's random_state=None; kept so a run can be repeated
         self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0, high=check.SEED_MAX)
-        self.init = init
-        weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
-                                           self.dtype, self.seed, init)
+        self.init = _init_scheme(init)
+
+    def _own(self, weights, biases, alpha, dropout):
+        """Take checked arrays and rates as the model's network, untrained."""
         self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
-                               l2=check.number(alpha, "alpha", low=0.0),
-                               dropout=_dropout_rates(dropout, len(self.layer_sizes) - 2),
-                               seed=self.seed)
+                               l2=alpha, dropout=dropout, seed=self.seed)
         self.optimizer = None
         self._fit_count = 0
-        self._initial_crc = _crc(self.network.params)  # tells "never trained" from loaded or set weights
+        self._initial_crc = None  # weights given, not drawn: never "untrained"
         self._warned_untrained = False
+
+    # --- state: everything that defines the model, as a plain dict -------------------------
+
+    def state(self) -> dict:
+        """Everything that defines the model as a plain dict (`fastmlp.model_state` lists the
+        keys): the config, the weights and biases, the optimizer's settings, slots and step,
+        the schedule, the fit count and class weights. Like PyTorch's ``state_dict`` its arrays
+        are the model's own, not copies; `MLP.from_state` rebuilds the model from it."""
+        net = self.network
+        optimizer = None
+        if self.optimizer is not None:
+            optimizer = {"config": dict(vars(net.optimizer)), "step": net.step, "slots_m": list(net.slots_m),
+                         "slots_v": list(net.slots_v), "slots_g": list(net.slots_g)}
+        config = {"layer_sizes": list(self.layer_sizes), "activations": list(self.hidden_activations),
+                  "loss": self.loss, "dtype": self.dtype.name, "init": self.init, "seed": self.seed,
+                  "alpha": self.alpha, "dropout": self.dropout, "backend": self.backend_name}
+        return {"config": config, "weights": list(net.weights), "biases": list(net.biases),
+                "optimizer": optimizer, "schedule": dict(vars(net.schedule)), "fit_count": self._fit_count,
+                "class_weight": None if net.class_weight is None else np.asarray(net.class_weight, np.float64)}
+
+    @classmethod
+    def from_state(cls, state, backend=None) -> "MLP":
+        """The model a `state` dict describes, with copies of its arrays and no random draw
+        (PyTorch's ``load_state_dict``). ``backend`` overrides the config's (default "cpp").
+        Every entry is checked: ValueError or TypeError naming the one that does not fit."""
+        state = model_state.check_keys(state)
+        config = state["config"]
+        model = cls.__new__(cls)  # no __init__: it would draw weights only to overwrite them
+        backend = backend or config.get("backend") or "cpp"
+        get_backend(backend)  # an unknown backend is the caller's error, not the config's
+        try:
+            model._configure(config["layer_sizes"], config["activations"], config["loss"], config["dtype"],
+                             backend, config["seed"], config.get("init", "auto"))
+            alpha = check.number(config.get("alpha", 0.0), "alpha", low=0.0)
+            dropout = _dropout_rates(config.get("dropout", 0.0), len(model.layer_sizes) - 2)
+        except KeyError as exc:
+            raise ValueError(f"config metadata lacks {exc.args[0]!r}") from exc
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"config metadata does not describe a valid model: {exc}") from exc
+        model._own(*model_state.parameters(state, model.layer_sizes, model.dtype), alpha, dropout)
+        model.optimizer = model_state.restore_training(model.network, state)
+        model._fit_count = model_state.count(state.get("fit_count", 0), "fit_count")
+        return model
 
     # --- what the model is -------------------------------------------------------------------
 
@@ -315,35 +374,33 @@ class MLP:
         r2 = 1.0 - residual / total if total > 0 else float("nan")
         return {"loss": loss, "r2": float(r2)}
 
-    # --- files -----------------------------------------------------------------------------------
+    # --- files ---------------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the model (architecture, weights, optimizer state) to a .npz file, atomically."""
-        from .io import save_model
-
-        save_model(self, path)
+        """Write the model's `state` (architecture, weights, optimizer state) to a .npz file,
+        atomically; `fastmlp.io` describes the format."""
+        _io.write_state(self.state(), path)
 
     @classmethod
     def load(cls, path, backend=None):
-        """Read a model written by `save` (no pickle; every array checked against the metadata)."""
-        from .io import load_model
-
-        return load_model(path, backend=backend)
+        """Read a model written by `save` (no pickle; every array checked against the metadata);
+        ``backend`` None gives "cpp"."""
+        state = _io.read_state(path)
+        try:
+            return cls.from_state(state, backend=backend or "cpp")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from exc
 
     # --- conversion (fastmlp.convert holds the code) -------------------------------------------
 
     def to_sklearn(self, classes=None):
         """A fitted scikit-learn MLPClassifier/MLPRegressor holding copies of these weights."""
-        from .convert import to_sklearn
-
-        return to_sklearn(self, classes)
+        return _convert.to_sklearn(self, classes)
 
     def to_torch_state_dict(self):
         """A state dict for ``torch.nn.Sequential(Linear, act, ..., Linear)``: "{2i}.weight" is
         (n_out, n_in), "{2i}.bias" (n_out,)."""
-        from .convert import to_torch_state_dict
-
-        return to_torch_state_dict(self)
+        return _convert.to_torch_state_dict(self)
 
     def to_onnx(self, path=None, *, opset=None, name="fastmlp_mlp"):
         """A standard ONNX graph of this network (needs ``pip install "fastmlp[onnx]"``): input
@@ -351,16 +408,21 @@ class MLP:
         predict / predict_proba give them; the description in its metadata. Returns the
         ModelProto and writes it to ``path`` (atomically) if given. ``opset`` defaults to
         `fastmlp.onnx_export.DEFAULT_OPSET`."""
-        from .onnx_export import model_to_onnx
-
         return model_to_onnx(self, path, opset=opset, name=name)
 
     @classmethod
     def from_torch(cls, module, loss="cross_entropy", backend="cpp"):
         """An MLP with the weights of a ``torch.nn.Sequential`` of Linear layers and activations."""
-        from .convert import from_torch
+        return cls.from_state(_convert.torch_state(module, loss=loss, backend=backend))
 
-        return from_torch(module, loss=loss, backend=backend)
+    @classmethod
+    def from_sklearn(cls, est, backend="cpp"):
+        """An MLP with the weights of a fitted scikit-learn (or fastmlp.sklearn) MLP; a
+        classifier's labels are kept as ``model.classes_`` (see `fastmlp.convert.sklearn_state`)."""
+        model = cls.from_state(_convert.sklearn_state(est, backend=backend))
+        if hasattr(est, "classes_"):
+            model.classes_ = np.asarray(est.classes_)
+        return model
 
     # --- input checks ----------------------------------------------------------------------------
 
@@ -492,51 +554,3 @@ def _label_advice(y_name: str, low, high, n_out: int) -> str:
         text += ("; for two classes use 2 outputs, or loss='binary_cross_entropy' with 1 output and "
                  "0/1 targets")
     return text
-
-
-def _layer_sizes(layer_sizes):
-    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
-        raise TypeError("layer_sizes must be a list of ints such as [784, 256, 10]")
-    sizes = list(layer_sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs an input and an output size, got {sizes}")
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-            raise ValueError(f"layer_sizes must be positive ints, got {sizes}")
-    return [int(s) for s in sizes]
-
-
-def _hidden_activations(activation, n_layers, loss):
-    n_hidden = n_layers - 1
-    if isinstance(activation, str):
-        return [check.activation_name(activation)] * n_hidden
-    names = [check.activation_name(a) for a in activation]
-    if len(names) == n_layers:
-        link = _losses.output_link(loss)
-        if names[-1] not in (link, "identity"):
-            raise ValueError(f"the output activation {names[-1]!r} does not match loss {loss!r} (its link is {link!r})")
-        names = names[:-1]
-    if len(names) != n_hidden:
-        raise ValueError(f"activation needs {n_hidden} names (one per hidden layer), got {len(names)}")
-    return names
-
-
-def _dropout_rates(dropout, n_hidden):
-    """The Network's per-layer rates (the output layer's 0), or [] when nothing is dropped."""
-    if isinstance(dropout, (str, bytes)):
-        raise TypeError(f"dropout must be a rate or a list of rates, got {dropout!r}")
-    rates = list(dropout) if hasattr(dropout, "__len__") else [dropout] * n_hidden
-    if len(rates) != n_hidden:
-        raise ValueError(f"dropout needs one rate per hidden layer ({n_hidden}), got {len(rates)}")
-    rates = [check.number(p, "dropout", low=0.0, high=1.0, high_open=True) for p in rates]
-    return rates + [0.0] if any(rates) else []
-
-
-def _dtype(dtype):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from exc
-    if dt not in check.FLOAT_DTYPES:
-        raise TypeError(f"dtype must be 'float32' or 'float64', got {dt}")
-    return dt

@@ -27,6 +27,7 @@ import tempfile
 import numpy as np
 
 from . import onnx_graph as og
+from ._version import __version__
 
 DEFAULT_OPSET = 17  # onnxruntime >= 1.14 runs it; every operator used exists since opset 13
 MIN_OPSET = 13  # Softmax over one axis, ReduceSum and Unsqueeze with axes as inputs
@@ -134,8 +135,6 @@ def build(weights, biases, hidden, dtype, head, outputs, spec, *, path, opset, n
         [_value_info(onnx, key, dt, shape) for key, (dt, shape) in outputs.items()],
         initializer=sink.initializers)
     opsets = [helper.make_opsetid("", opset)]
-    from . import __version__
-
     model = helper.make_model(graph, opset_imports=opsets, producer_name="fastmlp",
                               producer_version=__version__,
                               doc_string=f"fastmlp network {spec['layer_sizes']}, loss {spec['loss']}")

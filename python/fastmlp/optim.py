@@ -97,6 +97,19 @@ def get_optimizer(optimizer, lr=None) -> Optimizer:
     raise TypeError(f"optimizer must be a name or a fastmlp.optim.Optimizer, got {type(optimizer).__name__}")
 
 
+def optimizer_from_config(config: dict) -> Optimizer:
+    """The optimizer a config dict describes (every OptimizerConfig field and its name, as
+    ``vars(optimizer.config)`` gives it): how saved models get their optimizer back."""
+    if not isinstance(config, dict):
+        raise TypeError(f"an optimizer config must be a dict, got {config!r}")
+    cls = OPTIMIZER_CLASSES.get(config.get("name")) if isinstance(config.get("name"), str) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer {config.get('name')!r}")
+    optimizer = object.__new__(cls)  # each subclass's signature leaves out the other optimizers' fields
+    Optimizer.__init__(optimizer, **{k: v for k, v in config.items() if k != "name"})
+    return optimizer
+
+
 # --- learning-rate schedules ----------------------------------------------------------------
 
 

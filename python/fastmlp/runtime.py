@@ -12,6 +12,7 @@ from importlib import metadata
 import sys
 
 from . import checks as check
+from ._version import __version__
 from .backends import available_backends, get_backend
 
 
@@ -55,8 +56,6 @@ def cpu_model() -> str | None:
 def info() -> dict:
     """Versions, available backends, threads and CPU features, as a dict."""
     import numpy
-
-    from . import __version__
 
     out = {
         "fastmlp": __version__,

@@ -8,8 +8,9 @@ never execute code or allocate more than the file holds. A fastmlp model is stor
     metadata  {"format": "fastmlp.MLP", "fastmlp_meta": <the same JSON as a .npz model's meta>}
 
 The tensors and the metadata are exactly those of `fastmlp.io` (a .npz model file), and loading
-goes through `fastmlp.io.load_model`'s validation (every key, dtype and shape checked against
-the metadata, format version, finite values), so both formats accept and refuse the same models.
+goes through `fastmlp.io.read_state`'s validation (every key, dtype and shape checked against
+the metadata, format version, finite values) and `MLP.from_state`, so both formats accept and
+refuse the same models.
 Saving is atomic like `MLP.save`: a temporary file in the same folder, renamed over the target.
 """
 
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import io as _io
+from ._atomic import check_target, write_atomically
 from .io import FORMAT
+from .model import MLP  # a face above the model: it builds the model a file's state describes
 
 META_KEY = "fastmlp_meta"
 
@@ -40,8 +44,6 @@ def save_safetensors(model, path) -> None:
     """Write ``model`` (architecture, weights, optimizer state) to ``path`` (.safetensors), atomically."""
     st = _safetensors()
     path = Path(path)
-    from ._atomic import check_target
-
     check_target(path, ".safetensors")  # before any work: suffix, folder
     with tempfile.TemporaryDirectory() as scratch:  # the .npz writer owns the metadata layout
         npz = Path(scratch) / "model.npz"
@@ -51,15 +53,11 @@ def save_safetensors(model, path) -> None:
     meta = str(arrays.pop("meta"))
     blob = st.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
                          metadata={"format": FORMAT, META_KEY: meta})
-    from .io import write_atomically
-
     write_atomically(path, lambda f: f.write(blob))
 
 
 def load_safetensors(path, backend=None):
     """Read a model written by `save_safetensors`; ValueError naming the file on anything unexpected."""
-    from .io import load_model
-
     st = _safetensors()
     path = Path(path)
     if path.is_dir():
@@ -83,9 +81,13 @@ def load_safetensors(path, backend=None):
         npz = Path(scratch) / "model.npz"
         _write_npz(npz, arrays)
         try:
-            return load_model(npz, backend=backend)
+            state = _io.read_state(npz)
         except ValueError as exc:
             raise ValueError(str(exc).replace(str(npz), str(path))) from exc
+    try:
+        return MLP.from_state(state, backend=backend or "cpp")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
 
 
 def _write_npz(path: Path, arrays: dict) -> None:

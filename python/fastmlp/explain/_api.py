@@ -7,6 +7,7 @@ import numpy as np
 from .. import checks as check
 from .. import losses as _losses
 from ..backends import BACKENDS, get_backend
+from ..model import MLP
 from . import _examples, _lr_sweep
 from ._compare import REFERENCE, compare
 from ._explanation import FORMATS, Explanation
@@ -157,8 +158,6 @@ def _sweep_entry(kernels, setup: Setup, labels: list, rate: float, curve: list, 
 
 
 def _example_setup(ex, seed: int):
-    from ..model import MLP
-
     # the model only draws the seeded initial weights (fastmlp's own init, as fm.MLP would train)
     net = MLP(ex.layer_sizes, activation=ex.hidden_activation, loss=ex.loss, dtype="float64",
               backend="numpy", seed=seed)
@@ -170,8 +169,6 @@ def _example_setup(ex, seed: int):
 
 
 def _model_setup(model, x, y):
-    from ..model import MLP
-
     if not isinstance(model, MLP):
         raise TypeError(f"model must be a fastmlp.MLP, got {type(model).__name__}")
     if x is None or y is None:

@@ -23,7 +23,7 @@ def register_onnx_converters() -> None:
     exports a Pipeline holding them (needs ``pip install "fastmlp[onnx]"``)."""
     from ._onnx import register_onnx_converters as register
 
-    register()
+    register(MLPClassifier, MLPRegressor)
 
 
 __all__ = ["MLPClassifier", "MLPRegressor", "register_onnx_converters"]

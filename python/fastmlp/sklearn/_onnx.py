@@ -149,16 +149,14 @@ def _shapes(operator):
     operator.outputs[1].type = real([n, len(est.classes_)])
 
 
-def register_onnx_converters() -> None:
-    """Teach skl2onnx to convert fastmlp's MLPClassifier and MLPRegressor, so that
+def register_onnx_converters(classifier, regressor) -> None:
+    """Teach skl2onnx to convert fastmlp's MLPClassifier and MLPRegressor (passed in by the
+    package face, which imports them: this module sits below the estimators), so that
     ``skl2onnx.to_onnx(pipeline, X[:1])`` exports a Pipeline holding them. Safe to call again."""
     try:
         from skl2onnx import update_registered_converter
     except ImportError as exc:
         raise ImportError('exporting Pipelines needs skl2onnx: pip install "fastmlp[onnx]"') from exc
-    from ._classifier import MLPClassifier
-    from ._regressor import MLPRegressor
-
-    update_registered_converter(MLPClassifier, _ALIASES["MLPClassifier"], _shapes, _convert,
+    update_registered_converter(classifier, _ALIASES["MLPClassifier"], _shapes, _convert,
                                 options={"zipmap": [True, False, "columns"], "nocl": [False]})
-    update_registered_converter(MLPRegressor, _ALIASES["MLPRegressor"], _shapes, _convert)
+    update_registered_converter(regressor, _ALIASES["MLPRegressor"], _shapes, _convert)
