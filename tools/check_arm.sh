@@ -4,7 +4,9 @@
 # g++-aarch64-linux-gnu, and runs the check program under qemu-user: the neon entry of the isa
 # table (NEON micro-kernels, optimizer lanes) and the generic one, GEMM on every edge size
 # against a double reference, the activations, training steps. Correctness only: emulated
-# timings say nothing about an ARM CPU's speed (README "Other machines").
+# timings say nothing about an ARM CPU's speed (README "Other machines"). Before that, the
+# micro-kernels' k loops are read from the object file: a vector register spilled to the stack
+# there fails the check (tools/neon_kloop_stack.py).
 # Installs its tools with apt-get when they are missing (as root, as CI runs).
 # Usage: bash tools/check_arm.sh [--self-check]   (FASTMLP_ARM_BUILD=dir: the build folder)
 #   --self-check first builds and runs kernel_check natively with the host's g++, a check of
@@ -39,6 +41,11 @@ cmake -S . -B "$build" "${generator[@]}" -DFASTMLP_KERNELS_ONLY=ON -DCMAKE_BUILD
 cmake --build "$build" -j"$(nproc)"
 aarch64-linux-gnu-readelf -h "$build/kernel_check" | grep -q "Machine: *AArch64" ||
   { echo "kernel_check is not an aarch64 binary" >&2; exit 1; }
+
+echo "== the NEON k loops keep accumulators, A and B in registers (objdump of ukernel_neon.cpp.o)"
+obj=$(find "$build" -name ukernel_neon.cpp.o | head -n 1)
+[ -n "$obj" ] || { echo "no ukernel_neon.cpp.o under $build" >&2; exit 1; }
+aarch64-linux-gnu-objdump -d --no-show-raw-insn "$obj" | python3 tools/neon_kloop_stack.py
 
 # The sysroot Debian's cross packages install: the aarch64 libc and libstdc++ qemu loads.
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/kernel_check" "$@"; }

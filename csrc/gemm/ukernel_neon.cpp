@@ -6,13 +6,14 @@
 // 2 B + 8 A = 26 of the 32 v registers (GCC 12 loads all 8 A values of a k step at once, as
 // scalars for by-element fmla): 16 independent FMA chains cover 2-4 FMA pipes x 4 cycles of
 // latency. 8 x 6 doubles (24 acc + 3 B + 8 A = 35) kept accumulators on the stack, 8 x 4 keeps
-// them in registers (objdump of the k loop). Open: GCC 12 keeps the float32 accumulators on
-// the stack at 8 x 12 and at 8 x 8 alike (about 2 stack loads/stores per fmla; not register
-// count: the loop uses only v0-v12; an ld1r in asm did not change it), so float32 GEMM on ARM
-// is slower than it could be. Nothing here has an ARM CPU: this kernel is checked for
-// correctness under qemu-user (tools/check_arm.sh), never timed.
-// NEON has no masked loads or stores: a Mask is a lane count, and an edge vector goes through
-// a small stack buffer (n lanes copied in or out), so nothing past n_cur is read or written.
+// them in registers (objdump of the k loop). Nothing here has an ARM CPU: this kernel is
+// checked for correctness under qemu-user (tools/check_arm.sh), never timed.
+// NEON has no masked loads or stores: a Mask is a lane count, and an edge vector is built or
+// written one constant lane at a time, so nothing past n_cur is read or written. Not through a
+// stack buffer and a copy loop: GCC turned the float32 copy (up to 3 lanes) into a memcpy call,
+// and as AAPCS64 keeps only the low 64 bits of v8-v15 across a call, the register allocator
+// then kept every float32 accumulator on the stack, k loop included (a load and a store per
+// fmla).
 //
 // ODR (docs/isa.md): everything here is in fastmlp::neon or an anonymous
 // namespace; no shared inline function or template is instantiated in this TU.
@@ -23,7 +24,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
-#include <utility>  // std::integer_sequence (ukernel_simd.inl)
+#include <utility>  // std::integer_sequence (Lanes, ukernel_simd.inl)
 
 #include "gemm/blocking.hpp"
 #include "gemm/ukernel.hpp"
@@ -33,20 +34,52 @@ namespace {
 
 #define FASTMLP_INLINE inline __attribute__((always_inline))
 
-struct F32 {
-  using T = float;
-  using V = float32x4_t;
+// What F32 and F64 share, written once over the lane type T, vector type V and lane count;
+// K (the traits deriving from this) provides broadcast, loadu and storeu.
+template <class K, class T, class V, int kLanes>
+struct Lanes {
   using Mask = int;  // lanes [0, Mask) are live
-  static constexpr int W = 4;
-  static FASTMLP_INLINE V zero() { return vdupq_n_f32(0.0f); }
-  static FASTMLP_INLINE V set1(T x) { return vdupq_n_f32(x); }
-  static FASTMLP_INLINE V broadcast(const T* p) { return vld1q_dup_f32(p); }
+  static constexpr int W = kLanes;
   // The broadcast of *(T*)(base + idx * S) (ukernel_simd.inl, broadcast_row): plain C++ here,
   // AArch64 addressing has no scaled index for ld1r anyway.
   template <int S>
   static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
-    return broadcast(reinterpret_cast<const T*>(base + idx * S));
+    return K::broadcast(reinterpret_cast<const T*>(base + idx * S));
   }
+  // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
+  static FASTMLP_INLINE Mask mask(int64_t lanes) {
+    return lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
+  }
+  // Lanes >= n are zero (as a masked load's), and p[n..W) is never read.
+  static FASTMLP_INLINE V maskload(const T* p, Mask n) {
+    if (n == W) return K::loadu(p);
+    return load_first(p, n, std::make_integer_sequence<int, kLanes>{});
+  }
+  static FASTMLP_INLINE void maskstore(T* p, Mask n, V v) {
+    if (n == W) return K::storeu(p, v);
+    store_first(p, n, v, std::make_integer_sequence<int, kLanes>{});
+  }
+
+ private:
+  // One lane at a time with constant lane numbers: no loop for GCC to make a memcpy of.
+  template <int... I>
+  static FASTMLP_INLINE V load_first(const T* p, Mask n, std::integer_sequence<int, I...>) {
+    V r = {};
+    ((I < n ? void(r[I] = p[I]) : void()), ...);
+    return r;
+  }
+  template <int... I>
+  static FASTMLP_INLINE void store_first(T* p, Mask n, V v, std::integer_sequence<int, I...>) {
+    ((I < n ? void(p[I] = v[I]) : void()), ...);
+  }
+};
+
+struct F32 : Lanes<F32, float, float32x4_t, 4> {
+  using T = float;
+  using V = float32x4_t;
+  static FASTMLP_INLINE V zero() { return vdupq_n_f32(0.0f); }
+  static FASTMLP_INLINE V set1(T x) { return vdupq_n_f32(x); }
+  static FASTMLP_INLINE V broadcast(const T* p) { return vld1q_dup_f32(p); }
   static FASTMLP_INLINE V loadu(const T* p) { return vld1q_f32(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { vst1q_f32(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return vmulq_f32(x, y); }
@@ -57,37 +90,14 @@ struct F32 {
   static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
     return vbslq_f32(vcgtq_f32(z, zero()), z, mul(z, slope));
   }
-  // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
-  static FASTMLP_INLINE Mask mask(int64_t lanes) {
-    return lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
-  }
-  // Lanes >= n are zero (as a masked load's), and p[n..W) is never read.
-  static FASTMLP_INLINE V maskload(const T* p, Mask n) {
-    if (n == W) return loadu(p);
-    T buf[W] = {};
-    for (int i = 0; i < n; ++i) buf[i] = p[i];
-    return vld1q_f32(buf);
-  }
-  static FASTMLP_INLINE void maskstore(T* p, Mask n, V v) {
-    if (n == W) return storeu(p, v);
-    T buf[W];
-    vst1q_f32(buf, v);
-    for (int i = 0; i < n; ++i) p[i] = buf[i];
-  }
 };
 
-struct F64 {
+struct F64 : Lanes<F64, double, float64x2_t, 2> {
   using T = double;
   using V = float64x2_t;
-  using Mask = int;
-  static constexpr int W = 2;
   static FASTMLP_INLINE V zero() { return vdupq_n_f64(0.0); }
   static FASTMLP_INLINE V set1(T x) { return vdupq_n_f64(x); }
   static FASTMLP_INLINE V broadcast(const T* p) { return vld1q_dup_f64(p); }
-  template <int S>
-  static FASTMLP_INLINE V broadcast_at(const char* base, int64_t idx) {
-    return broadcast(reinterpret_cast<const T*>(base + idx * S));
-  }
   static FASTMLP_INLINE V loadu(const T* p) { return vld1q_f64(p); }
   static FASTMLP_INLINE void storeu(T* p, V v) { vst1q_f64(p, v); }
   static FASTMLP_INLINE V mul(V x, V y) { return vmulq_f64(x, y); }
@@ -96,21 +106,6 @@ struct F64 {
   static FASTMLP_INLINE V relu(V z) { return vbslq_f64(vcltq_f64(z, zero()), zero(), z); }
   static FASTMLP_INLINE V leaky(V z, V slope) {
     return vbslq_f64(vcgtq_f64(z, zero()), z, mul(z, slope));
-  }
-  static FASTMLP_INLINE Mask mask(int64_t lanes) {
-    return lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
-  }
-  static FASTMLP_INLINE V maskload(const T* p, Mask n) {
-    if (n == W) return loadu(p);
-    T buf[W] = {};
-    for (int i = 0; i < n; ++i) buf[i] = p[i];
-    return vld1q_f64(buf);
-  }
-  static FASTMLP_INLINE void maskstore(T* p, Mask n, V v) {
-    if (n == W) return storeu(p, v);
-    T buf[W];
-    vst1q_f64(buf, v);
-    for (int i = 0; i < n; ++i) p[i] = buf[i];
   }
 };
 
