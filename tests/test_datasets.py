@@ -18,18 +18,21 @@ from fastmlp import datasets as ds
 from fastmlp.datasets import download
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("FASTMLP_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+def _test_data() -> Path | None:
+    """The folder holding mnist/ and fashion-mnist/ IDX files for these tests, if one is given."""
+    env = os.environ.get("FASTMLP_TEST_DATA")
+    return Path(env) if env else None
 
 
-SHARED = _shared_data()
+SHARED = _test_data()
 
 
 def _need(name: str) -> Path:
+    if SHARED is None:
+        pytest.skip(f"{name} IDX files: set FASTMLP_TEST_DATA to the folder holding {name}/")
     d = SHARED / name
     if not (d / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.skip(f"{name} IDX files not found in {d} (set FASTMLP_SHARED_DATA to the folder holding mnist/)")
+        pytest.skip(f"{name} IDX files not found in {d} (FASTMLP_TEST_DATA)")
     return d
 
 
@@ -91,11 +94,9 @@ def test_real_gzip_and_raw_read_the_same(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
-def test_checksum_table_matches_shared_files():
+def test_checksum_table_matches_the_test_data_files():
     for name in ("mnist", "fashion-mnist"):
-        d = SHARED / name
-        if not d.is_dir():
-            pytest.skip(f"{d} not found")
+        d = _need(name)
         for fname, sha in download._SHA256[name].items():
             assert hashlib.sha256((d / fname).read_bytes()).hexdigest() == sha, fname
 

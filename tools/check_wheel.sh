@@ -26,8 +26,8 @@
 #
 # Environment: PYTHON (interpreter for the venvs, default python3), FASTMLP_WHEEL_TORCH (0 skips
 # torch), FASTMLP_WHEEL_PLAT (the manylinux tag; default the one auditwheel show reports),
-# FASTMLP_SHARED_DATA (the folder holding mnist/; default ../shared/data next to the
-# checkout, as tests/test_datasets.py assumes), KEEP=1 keeps the temporary folder.
+# FASTMLP_TEST_DATA (the folder holding mnist/ and fashion-mnist/ IDX files; without it the
+# IDX checksum tests skip), KEEP=1 keeps the temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -169,8 +169,7 @@ site=$("$vpy" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 import sys, fastmlp, fastmlp._core as c
 assert fastmlp.__file__.startswith(sys.argv[1]) and c.__file__.startswith(sys.argv[1]), (fastmlp.__file__, c.__file__)
 print("   fastmlp from", fastmlp.__file__)' "$site") || fail "the tests would not see the installed wheel"
-shared=${FASTMLP_SHARED_DATA:-$(cd "$root/.." && pwd)/shared/data}
-[ -d "$shared" ] && export FASTMLP_SHARED_DATA=$shared || echo "   note: no $shared; the IDX checksum tests skip"
+[ -d "${FASTMLP_TEST_DATA:-}" ] || echo "   note: FASTMLP_TEST_DATA names no folder; the IDX checksum tests skip"
 status=0
 for isa in "" generic; do
   label=${isa:-default}
