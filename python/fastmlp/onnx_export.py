@@ -27,20 +27,16 @@ import tempfile
 import numpy as np
 
 from . import onnx_graph as og
+from ._optional import require
 from ._version import __version__
 
 DEFAULT_OPSET = 17  # onnxruntime >= 1.14 runs it; every operator used exists since opset 13
 MIN_OPSET = 13  # Softmax over one axis, ReduceSum and Unsqueeze with axes as inputs
-INSTALL_HINT = 'ONNX export needs the onnx package: pip install "fastmlp[onnx]"'
 
 
 def require_onnx():
     """The onnx module, or an ImportError that says how to install it."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return onnx
+    return require("onnx", "ONNX export", '"fastmlp[onnx]"')
 
 
 class GraphSink(og.Sink):

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import io as _io
 from ._atomic import check_target, write_atomically
+from ._optional import require
 from .io import FORMAT
 from .model import MLP  # a face above the model: it builds the model a file's state describes
 
@@ -31,13 +32,9 @@ META_KEY = "fastmlp_meta"
 
 
 def _safetensors():
-    try:
-        import safetensors
-        import safetensors.numpy
-    except ImportError as exc:
-        raise ImportError("fastmlp's safetensors export/import needs the safetensors package: "
-                          "pip install safetensors") from exc
-    return safetensors
+    package = require("safetensors", "fastmlp's safetensors export/import", "safetensors")
+    require("safetensors.numpy", "fastmlp's safetensors export/import", "safetensors")
+    return package
 
 
 def save_safetensors(model, path) -> None:

@@ -7,16 +7,12 @@ the command line uses it to write a PNG on a machine without a display.
 
 from __future__ import annotations
 
-INSTALL_HINT = "fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]' (or pip install matplotlib)"
+from .._optional import require
 
 
 def matplotlib():
     """The matplotlib package, or ImportError naming the `plot` extra."""
-    try:
-        import matplotlib as mpl
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return mpl
+    return require("matplotlib", "fastmlp.plot", "'fastmlp[plot]' (or pip install matplotlib)")
 
 
 def pyplot():

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import onnx_export, onnx_graph as og
+from .._optional import require
 from ._validation import hidden_activations
 
 _ALIASES = {"MLPClassifier": "FastmlpMLPClassifier", "MLPRegressor": "FastmlpMLPRegressor"}
@@ -153,10 +154,8 @@ def register_onnx_converters(classifier, regressor) -> None:
     """Teach skl2onnx to convert fastmlp's MLPClassifier and MLPRegressor (passed in by the
     package face, which imports them: this module sits below the estimators), so that
     ``skl2onnx.to_onnx(pipeline, X[:1])`` exports a Pipeline holding them. Safe to call again."""
-    try:
-        from skl2onnx import update_registered_converter
-    except ImportError as exc:
-        raise ImportError('exporting Pipelines needs skl2onnx: pip install "fastmlp[onnx]"') from exc
+    update_registered_converter = require("skl2onnx", "exporting Pipelines",
+                                          '"fastmlp[onnx]"').update_registered_converter
     update_registered_converter(classifier, _ALIASES["MLPClassifier"], _shapes, _convert,
                                 options={"zipmap": [True, False, "columns"], "nocl": [False]})
     update_registered_converter(regressor, _ALIASES["MLPRegressor"], _shapes, _convert)
