@@ -121,8 +121,8 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
                 inp = d
         out = acts[n_layers - 1][:rows]
         grad_out = grad_as[n_layers - 1][:rows]
-        loss = loss_forward_backward(net.loss_code, out, y_labels, y_targets, use_labels, swb[:rows], class_weight,
-                           rows_ws[:, :rows], grad_out, scratch[:rows])
+        loss = loss_forward_backward(net.loss_code, out, y_labels, y_targets, use_labels, swb[:rows],
+                                     class_weight, rows_ws[:, :rows], grad_out, scratch[:rows])
         batch_weight = np.float64(rows)
         if weighted:
             batch_weight = 0.0
@@ -147,7 +147,7 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
                 layer_in = dropped[i - 1][:rows] if dropout[i - 1] > 0 else acts[i - 1][:rows]
             grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
             dense_backward(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
-                                  net.act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
+                           net.act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
         if l2 != 0:  # d/dW of the penalty; biases are not penalised
             for i in range(n_layers):
                 add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
