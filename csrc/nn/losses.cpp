@@ -14,13 +14,14 @@ namespace {
 
 // Each loss's formula, once; the plain mean and the weighted mean below both call these.
 
-// One element's loss e and its derivative de/do (every loss but cross_entropy).
+// One element's loss e and its derivative de/do (every loss but cross_entropy); mse's
+// derivative is 2d with the 2 left to the means, each of which rounds it as NumPy does.
 template <class T>
 inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
   const T d = o - t;
   const T delta = T(kHuberDelta);
   switch (loss) {
-    case Loss::mse: e = d * d; g = T(2) * d; return;
+    case Loss::mse: e = d * d; g = d; return;
     case Loss::mae: e = std::fabs(d); g = sign(d); return;
     case Loss::huber: {  // 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
       const bool small = std::fabs(d) <= delta;
@@ -41,10 +42,11 @@ inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
 }
 
 // Row i of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double, j in turn) and
-// g_j = softmax_j - t_j; the row's max is subtracted first so exp never overflows.
+// g_j = softmax_j - t_j; the row's max is subtracted first so exp never overflows. label_only:
+// only the label's term is subtracted (the plain mean with labels skips the zero terms).
 template <class T>
 void cross_entropy_row(const T* output, Target<T> target, int64_t i, int64_t n_out, T* grad,
-                       double& loss) {
+                       bool label_only, double& loss) {
   const T* o = output + i * n_out;
   T* g = grad + i * n_out;
   T mx = o[0];
@@ -55,7 +57,10 @@ void cross_entropy_row(const T* output, Target<T> target, int64_t i, int64_t n_o
   for (int64_t j = 0; j < n_out; ++j) {
     const T log_prob = (o[j] - mx) - log_sum;
     const T t = target.labels ? (target.labels[i] == j ? T(1) : T(0)) : target.values[i * n_out + j];
-    loss -= static_cast<double>(t * log_prob);
+    if (!label_only)
+      loss -= static_cast<double>(t * log_prob);
+    else if (t != T(0))
+      loss -= log_prob;
     g[j] = std::exp(log_prob) - t;
   }
 }
@@ -69,20 +74,19 @@ double plain_mean(Loss loss, const T* output, Target<T> target, T* grad, int64_t
   if (loss == Loss::cross_entropy) {
     const T batch_t = T(batch);
     for (int64_t i = 0; i < batch; ++i) {
-      cross_entropy_row(output, target, i, n_out, grad, total);
+      cross_entropy_row(output, target, i, n_out, grad, target.labels != nullptr, total);
       for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = grad[i * n_out + j] / batch_t;
     }
     return total / static_cast<double>(batch);
   }
   const int64_t size = batch * n_out;
   const T size_t_ = T(size);  // NumPy divides by the Python int size, taken as T
-  // mse: T(1/size) * 2d is NumPy's T(2/size) * d exactly (doubling commutes with rounding)
-  const T inv_size = static_cast<T>(1.0 / static_cast<double>(size));
+  const T two_over_size = static_cast<T>(2.0 / static_cast<double>(size));
   for (int64_t i = 0; i < size; ++i) {
     T e, g;
     element_loss(loss, output[i], target.values[i], e, g);
     total += static_cast<double>(e);
-    grad[i] = loss == Loss::mse ? inv_size * g : g / size_t_;
+    grad[i] = loss == Loss::mse ? two_over_size * g : g / size_t_;
   }
   return total / static_cast<double>(size);
 }
@@ -113,18 +117,18 @@ double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w,
                      int64_t batch, int64_t n_out, double* weight_sum_out) {
   double weight_sum = 0.0, total = 0.0;
   for (int64_t i = 0; i < batch; ++i) weight_sum += static_cast<double>(row_weight(w, target, i, n_out));
-  const T inv_n = T(1) / T(n_out);
+  const T inv_n = T(1) / T(n_out), two = loss == Loss::mse ? T(2) : T(1);  // times 1 is exact
   for (int64_t i = 0; i < batch; ++i) {
     T* g = grad + i * n_out;
     double row_loss = 0.0;  // l_i
     if (loss == Loss::cross_entropy) {
-      cross_entropy_row(output, target, i, n_out, grad, row_loss);
+      cross_entropy_row(output, target, i, n_out, grad, false, row_loss);
     } else {
       for (int64_t j = 0; j < n_out; ++j) {
         T e, ge;
         element_loss(loss, output[i * n_out + j], target.values[i * n_out + j], e, ge);
         row_loss += static_cast<double>(e);
-        g[j] = ge * inv_n;
+        g[j] = (two * ge) * inv_n;
       }
       row_loss /= static_cast<double>(n_out);
     }

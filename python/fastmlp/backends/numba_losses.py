@@ -35,11 +35,12 @@ def _sign(d):
 
 @njit(cache=True)
 def _element_loss(code, o, target):
-    # numpy_unchecked.py _element_loss for one element: (loss e, its derivative de/do)
+    # numpy_unchecked.py _element_loss for one element: (loss e, its derivative de/do; mse's
+    # factor 2 is left to the means)
     t = type(o)
     d = o - target
     if code == MSE:
-        return d * d, t(2) * d
+        return d * d, d
     if code == MAE:
         return abs(d), _sign(d)
     if code == HUBER:
@@ -99,10 +100,10 @@ def _plain_mean(code, output, grad, scratch):
         for k in range(size):
             gf[k] = gf[k] / tb
         return -pairwise_sum(sf, 0, size) / tb
-    if code == MSE:  # t(1/size) * 2d is the oracle's t(2/size) * d: doubling commutes with rounding
-        inv_size = t(1 / size)
+    if code == MSE:
+        c = t(2 / size)
         for k in range(size):
-            gf[k] = inv_size * gf[k]
+            gf[k] = c * gf[k]
     else:
         tsize = t(size)
         for k in range(size):
@@ -129,9 +130,10 @@ def _weighted_mean(code, output, labels, targets, use_labels, sample_weight, cla
             weighted_rows[i] = -pairwise_sum(scratch[i], 0, n_out)
     else:
         inv_n = t(1) / t(n_out)
+        two = t(2) if code == MSE else t(1)  # mse's factor 2; times 1 is exact
         for i in range(batch):
             for j in range(n_out):
-                grad[i, j] = grad[i, j] * inv_n
+                grad[i, j] = (two * grad[i, j]) * inv_n
             weighted_rows[i] = pairwise_sum(scratch[i], 0, n_out) / t(n_out)
     total = pairwise_sum(s, 0, batch)
     if total == 0:  # 0/0 is NaN in the oracle; Numba's Python semantics would raise instead

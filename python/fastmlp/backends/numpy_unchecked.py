@@ -128,10 +128,11 @@ def _cross_entropy_terms(output, target):
 
 
 def _element_loss(name, output, target):
-    # every element's loss e and its derivative de/do, in output's dtype
+    # every element's loss e and its derivative de/do, in output's dtype; mse's derivative is
+    # 2d with the 2 left to the means, each of which rounds it as it always has
     diff = output - target
     if name == "mse":
-        per_element, grad_element = diff * diff, 2 * diff
+        per_element, grad_element = diff * diff, diff
     elif name == "mae":
         per_element, grad_element = np.abs(diff), np.sign(diff)
     elif name == "huber":  # 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
@@ -153,8 +154,8 @@ def _plain_mean(name, output, terms, grad):
     if name == "cross_entropy":
         batch = output.shape[0]
         return float(-terms.sum() / batch), grad / t(batch)
-    if name == "mse":  # t(1/size) * 2d is t(2/size) * d: doubling commutes with rounding
-        return float(np.mean(terms)), t(1 / output.size) * grad
+    if name == "mse":
+        return float(np.mean(terms)), (2 / output.size) * grad
     return float(np.mean(terms)), grad / t(output.size)
 
 
@@ -175,6 +176,7 @@ def _weighted_mean(name, output, terms, grad, s):
     else:
         n_out = output.shape[1]
         per_row = terms.mean(axis=1)
+        grad = 2 * grad if name == "mse" else grad
         grad_row = grad * (output.dtype.type(1) / output.dtype.type(n_out))
     total = s.sum()
     with np.errstate(invalid="ignore", divide="ignore"):  # weights summing to 0: NaN, as documented
