@@ -12,8 +12,6 @@
 namespace fastmlp::nn {
 namespace {
 
-// Each loss's formula, once; the plain mean and the weighted mean below both call these.
-
 // One element's loss e and its derivative de/do (every loss but cross_entropy); mse's
 // derivative is 2d with the 2 left to the means, each of which rounds it as NumPy does.
 template <class T>
