@@ -55,7 +55,7 @@ def test_names_and_checks_import_nothing_above_them(path):
 
 
 def test_the_scan_sees_relative_imports():
-    assert "fastmlp.names" in fastmlp_imports(PACKAGE / "backends" / "numba_kernels.py")
+    assert "fastmlp.names" in fastmlp_imports(PACKAGE / "backends" / "numba_losses.py")
     assert "fastmlp.checks" in fastmlp_imports(PACKAGE / "backends" / "numpy.py")
 
 
@@ -67,11 +67,11 @@ def test_codes_are_positions_in_the_name_tuples():
 
 def test_numba_constants_are_the_names_codes():
     pytest.importorskip("numba")
-    from fastmlp.backends import numba_kernels, numba_train
+    from fastmlp.backends import numba_activations, numba_losses, numba_optim, numba_schedule
 
-    for tuple_, code in ((names.ACTIVATIONS, names.ACTIVATION_CODE), (names.LOSSES, names.LOSS_CODE),
-                         (names.OPTIMIZERS, names.OPTIMIZER_CODE)):
+    for module, tuple_, code in ((numba_activations, names.ACTIVATIONS, names.ACTIVATION_CODE),
+                                 (numba_losses, names.LOSSES, names.LOSS_CODE),
+                                 (numba_optim, names.OPTIMIZERS, names.OPTIMIZER_CODE),
+                                 (numba_schedule, names.SCHEDULES, names.SCHEDULE_CODE)):
         for name in tuple_:
-            assert getattr(numba_kernels, name.upper()) == code[name]
-    for name in names.SCHEDULES:
-        assert getattr(numba_train, name.upper()) == names.SCHEDULE_CODE[name]
+            assert getattr(module, name.upper()) == code[name]

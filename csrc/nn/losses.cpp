@@ -1,5 +1,7 @@
 // Loss kernels. Per-element terms and gradients are computed in T in NumPy's order; only the
 // mean is accumulated in double (NumPy's float32 mean is pairwise in float32, ours is tighter).
+// Each formula is written once (element_loss, cross_entropy_row) and reduced by plain_mean or
+// weighted_mean.
 #include "nn/losses.hpp"
 
 #include <cmath>
@@ -10,34 +12,81 @@
 namespace fastmlp::nn {
 namespace {
 
-// mean(-log softmax(output_i)[y_i]) with softmax fused; gradient (softmax - target) / batch.
+// One element's loss e and its derivative de/do (every loss but cross_entropy); mse's
+// derivative is 2d with the 2 left to the means, each of which rounds it as NumPy does.
 template <class T>
-double cross_entropy(const T* output, Target<T> target, T* grad, int64_t batch, int64_t n_out) {
-  double total = 0.0;
-  const T batch_t = T(batch);
-  for (int64_t i = 0; i < batch; ++i) {
-    const T* o = output + i * n_out;
-    T* g = grad + i * n_out;
-    T mx = o[0];
-    for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
-    // log_prob = shifted - log(sum(exp(shifted))), shifted = o - max: exp never overflows
-    double sum_exp = 0.0;
-    for (int64_t j = 0; j < n_out; ++j) sum_exp += std::exp(o[j] - mx);
-    const T log_sum = std::log(static_cast<T>(sum_exp));
-    for (int64_t j = 0; j < n_out; ++j) {
-      const T log_prob = (o[j] - mx) - log_sum;
-      T t;
-      if (target.labels) {
-        t = target.labels[i] == j ? T(1) : T(0);
-        if (t != T(0)) total -= log_prob;
-      } else {
-        t = target.values[i * n_out + j];
-        total -= static_cast<double>(t * log_prob);
-      }
-      g[j] = (std::exp(log_prob) - t) / batch_t;
+inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
+  const T d = o - t;
+  const T delta = T(kHuberDelta);
+  switch (loss) {
+    case Loss::mse: e = d * d; g = d; return;
+    case Loss::mae: e = std::fabs(d); g = sign(d); return;
+    case Loss::huber: {  // 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
+      const bool small = std::fabs(d) <= delta;
+      e = small ? T(0.5) * d * d : delta * (std::fabs(d) - T(0.5) * delta);
+      g = small ? d : delta * sign(d);
+      return;
     }
+    case Loss::poisson: {  // log link fused: d/do (exp(o) - t o) = exp(o) - t
+      const T rate = std::exp(o);
+      e = rate - t * o;
+      g = rate - t;
+      return;
+    }
+    default:  // binary_cross_entropy, stable form: max(o, 0) - o t + log(1 + exp(-|o|))
+      e = (o < T(0) ? T(0) : o) - o * t + std::log1p(std::exp(-std::fabs(o)));
+      g = sigmoid(o) - t;
   }
-  return total / static_cast<double>(batch);
+}
+
+// Row i of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double, j in turn) and
+// g_j = softmax_j - t_j; the row's max is subtracted first so exp never overflows. label_only:
+// only the label's term is subtracted (the plain mean with labels skips the zero terms).
+template <class T>
+void cross_entropy_row(const T* output, Target<T> target, int64_t i, int64_t n_out, T* grad,
+                       bool label_only, double& loss) {
+  const T* o = output + i * n_out;
+  T* g = grad + i * n_out;
+  T mx = o[0];
+  for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
+  double sum_exp = 0.0;
+  for (int64_t j = 0; j < n_out; ++j) sum_exp += std::exp(o[j] - mx);
+  const T log_sum = std::log(static_cast<T>(sum_exp));
+  for (int64_t j = 0; j < n_out; ++j) {
+    const T log_prob = (o[j] - mx) - log_sum;
+    const T t = target.labels ? (target.labels[i] == j ? T(1) : T(0)) : target.values[i * n_out + j];
+    if (!label_only)
+      loss -= static_cast<double>(t * log_prob);
+    else if (t != T(0))
+      loss -= log_prob;
+    g[j] = std::exp(log_prob) - t;
+  }
+}
+
+// The plain mean over rows (cross_entropy) or elements, summed in double in order; grad is the
+// derivative over batch or size.
+template <class T>
+double plain_mean(Loss loss, const T* output, Target<T> target, T* grad, int64_t batch,
+                  int64_t n_out) {
+  double total = 0.0;
+  if (loss == Loss::cross_entropy) {
+    const T batch_t = T(batch);
+    for (int64_t i = 0; i < batch; ++i) {
+      cross_entropy_row(output, target, i, n_out, grad, target.labels != nullptr, total);
+      for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = grad[i * n_out + j] / batch_t;
+    }
+    return total / static_cast<double>(batch);
+  }
+  const int64_t size = batch * n_out;
+  const T size_t_ = T(size);  // NumPy divides by the Python int size, taken as T
+  const T two_over_size = static_cast<T>(2.0 / static_cast<double>(size));
+  for (int64_t i = 0; i < size; ++i) {
+    T e, g;
+    element_loss(loss, output[i], target.values[i], e, g);
+    total += static_cast<double>(e);
+    grad[i] = loss == Loss::mse ? two_over_size * g : g / size_t_;
+  }
+  return total / static_cast<double>(size);
 }
 
 // numpy's argmax of a one-hot row: the index of its first maximum.
@@ -59,58 +108,25 @@ T row_weight(Weights<T> w, Target<T> target, int64_t i, int64_t n_out) {
   return s;
 }
 
-// The weighted mean of the rows' losses (numpy.py _weighted_loss): grad first receives each row's
-// own gradient d l_i / d o_i, then is scaled by the row's share s_i / sum_s of the weight.
+// The weighted mean of the rows' losses l_i (numpy_unchecked.py _weighted_mean): grad first
+// receives each row's own gradient d l_i / d o_i, then is scaled by the row's share s_i / sum_s.
 template <class T>
-double weighted_loss(Loss loss, const T* output, Target<T> target, Weights<T> w, T* grad,
+double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w, T* grad,
                      int64_t batch, int64_t n_out, double* weight_sum_out) {
-  if (loss != Loss::cross_entropy && !target.values)
-    throw std::invalid_argument("this loss needs a float target like output");
   double weight_sum = 0.0, total = 0.0;
   for (int64_t i = 0; i < batch; ++i) weight_sum += static_cast<double>(row_weight(w, target, i, n_out));
-  const T inv_n = T(1) / T(n_out), delta = T(kHuberDelta);
+  const T inv_n = T(1) / T(n_out), two = loss == Loss::mse ? T(2) : T(1);  // times 1 is exact
   for (int64_t i = 0; i < batch; ++i) {
-    const T* o = output + i * n_out;
     T* g = grad + i * n_out;
     double row_loss = 0.0;  // l_i
     if (loss == Loss::cross_entropy) {
-      T mx = o[0];
-      for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
-      double sum_exp = 0.0;
-      for (int64_t j = 0; j < n_out; ++j) sum_exp += std::exp(o[j] - mx);
-      const T log_sum = std::log(static_cast<T>(sum_exp));
-      for (int64_t j = 0; j < n_out; ++j) {
-        const T log_prob = (o[j] - mx) - log_sum;
-        const T t = target.labels ? (target.labels[i] == j ? T(1) : T(0)) : target.values[i * n_out + j];
-        row_loss -= static_cast<double>(t * log_prob);
-        g[j] = std::exp(log_prob) - t;
-      }
+      cross_entropy_row(output, target, i, n_out, grad, false, row_loss);
     } else {
-      const T* t = target.values + i * n_out;
       for (int64_t j = 0; j < n_out; ++j) {
-        const T d = o[j] - t[j];
         T e, ge;
-        switch (loss) {
-          case Loss::mse: e = d * d; ge = T(2) * d; break;
-          case Loss::mae: e = std::fabs(d); ge = sign(d); break;
-          case Loss::huber: {
-            const bool small = std::fabs(d) <= delta;
-            e = small ? T(0.5) * d * d : delta * (std::fabs(d) - T(0.5) * delta);
-            ge = small ? d : delta * sign(d);
-            break;
-          }
-          case Loss::poisson: {
-            const T rate = std::exp(o[j]);
-            e = rate - t[j] * o[j];
-            ge = rate - t[j];
-            break;
-          }
-          default:  // binary_cross_entropy
-            e = (o[j] < T(0) ? T(0) : o[j]) - o[j] * t[j] + std::log1p(std::exp(-std::fabs(o[j])));
-            ge = sigmoid(o[j]) - t[j];
-        }
+        element_loss(loss, output[i * n_out + j], target.values[i * n_out + j], e, ge);
         row_loss += static_cast<double>(e);
-        g[j] = ge * inv_n;
+        g[j] = (two * ge) * inv_n;
       }
       row_loss /= static_cast<double>(n_out);
     }
@@ -128,65 +144,15 @@ double weighted_loss(Loss loss, const T* output, Target<T> target, Weights<T> w,
 template <class T>
 double loss_forward_backward(Loss loss, const T* output, Target<T> target, Weights<T> weights,
                              T* grad, int64_t batch, int64_t n_out, double* weight_sum) {
-  const int64_t size = batch * n_out;
-  if (size <= 0) throw std::invalid_argument("output must not be empty");
+  if (batch * n_out <= 0) throw std::invalid_argument("output must not be empty");
+  if (static_cast<int>(loss) < 0 || static_cast<int>(loss) >= kNumLosses)
+    throw std::invalid_argument("unknown loss");
+  if (loss != Loss::cross_entropy && !target.values)
+    throw std::invalid_argument("this loss needs a float target like output");
   if (weights.sample || weights.cls)
-    return weighted_loss(loss, output, target, weights, grad, batch, n_out, weight_sum);
+    return weighted_mean(loss, output, target, weights, grad, batch, n_out, weight_sum);
   if (weight_sum) *weight_sum = static_cast<double>(batch);
-  if (loss == Loss::cross_entropy) return cross_entropy(output, target, grad, batch, n_out);
-  if (!target.values) throw std::invalid_argument("this loss needs a float target like output");
-  const T* t = target.values;
-  const T size_t_ = T(size);  // NumPy divides by the Python int size, taken as T
-  double total = 0.0;
-  switch (loss) {
-    case Loss::mse: {  // mean((o - t)^2), grad 2 (o - t) / size
-      const T two_over_size = static_cast<T>(2.0 / static_cast<double>(size));
-      for (int64_t i = 0; i < size; ++i) {
-        const T diff = output[i] - t[i];
-        total += static_cast<double>(diff * diff);
-        grad[i] = two_over_size * diff;
-      }
-      break;
-    }
-    case Loss::mae:  // mean(|o - t|), grad sign(o - t) / size
-      for (int64_t i = 0; i < size; ++i) {
-        const T diff = output[i] - t[i];
-        total += static_cast<double>(std::fabs(diff));
-        grad[i] = sign(diff) / size_t_;
-      }
-      break;
-    case Loss::huber: {  // 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
-      const T delta = T(kHuberDelta);
-      for (int64_t i = 0; i < size; ++i) {
-        const T diff = output[i] - t[i];
-        const bool small = std::fabs(diff) <= delta;
-        const T term = small ? T(0.5) * diff * diff : delta * (std::fabs(diff) - T(0.5) * delta);
-        total += static_cast<double>(term);
-        grad[i] = (small ? diff : delta * sign(diff)) / size_t_;
-      }
-      break;
-    }
-    case Loss::poisson:  // log link fused: mean(exp(o) - t o), grad (exp(o) - t) / size
-      for (int64_t i = 0; i < size; ++i) {
-        const T rate = std::exp(output[i]);
-        total += static_cast<double>(rate - t[i] * output[i]);
-        grad[i] = (rate - t[i]) / size_t_;
-      }
-      break;
-    case Loss::binary_cross_entropy:
-      // stable form of -t log s(o) - (1-t) log(1 - s(o)): max(o, 0) - o t + log(1 + exp(-|o|));
-      // grad (sigmoid(o) - t) / size
-      for (int64_t i = 0; i < size; ++i) {
-        const T o = output[i];
-        const T term = (o < T(0) ? T(0) : o) - o * t[i] + std::log1p(std::exp(-std::fabs(o)));
-        total += static_cast<double>(term);
-        grad[i] = (sigmoid(o) - t[i]) / size_t_;
-      }
-      break;
-    default:
-      throw std::invalid_argument("unknown loss");
-  }
-  return total / static_cast<double>(size);
+  return plain_mean(loss, output, target, grad, batch, n_out);
 }
 
 template double loss_forward_backward<float>(Loss, const float*, Target<float>, Weights<float>,

@@ -5,7 +5,30 @@
     "cpp"    backends/cpp.py    thin wrappers over the C++ core fastmlp._core
 
 Every backend module defines every name in KERNEL_API with the same signature and docstring
-(tests/test_api_mirror.py holds them to it).
+(tests/test_api_mirror.py holds them to it). Numba and C++ split their kernels by topic alike:
+numba_activations / nn/activations, numba_dense / nn/dense, numba_losses / nn/losses,
+numba_optim / nn/optim, numba_schedule / nn/schedule, numba_dropout / nn/dropout, numba_train /
+nn/train, with numba.py and cpp.py the checked faces as numpy.py is for numpy_unchecked.py.
+
+What "mirror" means for each path, against the oracle. A: same algorithm; O: also the same
+elementwise operations in the same order, each rounded in the array's dtype; S: also the same
+summation order (NumPy's pairwise sums). The last column: what a test holds bitwise equal.
+
+    function                 numba                cpp                       bitwise equal (test)
+    matmul, dense_*          A: own GEMM, FMA     A: own GEMM, FMA          integer products (test_dense)
+    activation_*             O, S                 O; softmax sums in double -
+    loss_forward_backward    O, S                 O; sums in double         -
+    sgd_step                 O                    O                         cpp = oracle
+                                                                            (test_sgd_variants_bitwise)
+    adam_step, rmsprop_step  O                    O, in SIMD lanes          a lane = alone (test_optim_lanes)
+    scheduled_lr             O (float64)          O (float64)               all three (test_schedules)
+    dropout_mask             O (integer hash)     O (integer hash)          all three (test_dropout)
+    train_step, train_epoch  A: the oracle's step A: the oracle's step      forward/backward = the chain
+                                                                            by hand, each (test_backprop)
+
+Everything else agrees within tests/tolerances.py (tests/test_train_agreement.py, test_losses.py,
+test_weights.py, ...). Each loss's formula is written once per backend (per element, or per row
+for cross_entropy) and reduced by the plain mean or the weighted mean.
 """
 
 from __future__ import annotations

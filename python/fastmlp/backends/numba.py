@@ -3,12 +3,14 @@
 Same names, signatures and docstrings as `backends/numpy.py` (copied from it by `_mirror.mirror`);
 the same checks from `fastmlp.checks` run in the same places, so bad input raises the same error.
 Each wrapper checks, copies strided inputs where a kernel needs C order (never an output),
-and calls one ``@njit(cache=True)`` kernel from `numba_kernels.py`, where the maths is.
+and calls the ``@njit(cache=True)`` kernel of the same name, where the maths is. The kernels
+are split by topic as csrc/nn is: numba_gemm (matmul), numba_activations, numba_dense,
+numba_losses, numba_optim, numba_schedule, numba_dropout and numba_train.
 
 Training: `train_epoch` loops in Python over chunks of batches; each chunk is one call of the
-jitted `numba_kernels.train_batches`, sized to run some milliseconds, so Ctrl-C lands between
+jitted `numba_train.train_epoch`, sized to run some milliseconds, so Ctrl-C lands between
 chunks (weights, slots and ``net.step`` stay consistent) while the per-batch cost stays inside
-compiled code. `train_step` is the same kernel on one batch.
+compiled code. `train_step` calls the jitted `numba_train.train_step` (the same loop, one batch).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ..names import ACTIVATION_CODE as _ACTIVATION_CODE
 from ..names import LOSS_CODE as _LOSS_CODE
 from ..names import OPTIMIZER_CODE as _OPTIMIZER_CODE
 from ..names import SCHEDULES
-from . import numba_gemm, numba_train
-from . import numba_kernels as k
+from . import numba_activations, numba_dense, numba_dropout, numba_gemm, numba_losses, numba_optim
+from . import numba_schedule, numba_train
 from . import numpy as _oracle
 from ._mirror import mirror
 
@@ -71,7 +73,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None, alpha=1.0, beta=0.0)
     a, b, out, alpha, beta = check.matmul_args(a, b, trans_a, trans_b, out, alpha, beta)
     t = out.dtype.type
     inner = a.shape[0] if trans_a else a.shape[1]
-    numba_gemm.matmul_kernel(inner, *_operand(a, trans_a), *_operand(b, trans_b), t(alpha), t(beta), out)
+    numba_gemm.matmul(inner, *_operand(a, trans_a), *_operand(b, trans_b), t(alpha), t(beta), out)
     return out
 
 
@@ -85,7 +87,7 @@ def activation_forward(name, z):
     _softmax_needs_columns(name, z.shape[1])
     z = _c(z)
     a = np.empty_like(z)
-    k.activation_forward_kernel(_ACTIVATION_CODE[name], z, a)
+    numba_activations.activation_forward(_ACTIVATION_CODE[name], z, a)
     return a
 
 
@@ -93,7 +95,7 @@ def activation_forward(name, z):
 def activation_backward(name, z, a, grad_a):
     name = check.activation_backward_args(name, z, a, grad_a)
     grad_z = np.empty(z.shape, z.dtype)
-    k.activation_backward_kernel(_ACTIVATION_CODE[name], _c(z), _c(a), _c(grad_a), grad_z)
+    numba_activations.activation_backward(_ACTIVATION_CODE[name], _c(z), _c(a), _c(grad_a), grad_z)
     return grad_z
 
 
@@ -106,7 +108,7 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     name = check.activation_name(activation)
     _softmax_needs_columns(name, w.shape[1])
     code = _ACTIVATION_CODE[name]
-    k.dense_forward_kernel(_c(x), _c(w), _c(b), code, out_z, out_a)
+    numba_dense.dense_forward(_c(x), _c(w), _c(b), code, out_z, out_a)
     return out_z, out_a
 
 
@@ -119,8 +121,8 @@ def dense_backward(x, w, z, a, grad_a, activation):
     grad_x = np.empty(x.shape, dtype)
     grad_w = np.empty(w.shape, dtype)
     grad_b = np.empty(w.shape[1], dtype)
-    k.dense_backward_kernel(_c(x), _c(w), _c(z), _c(a), _c(grad_a), code, grad_z, grad_x, grad_w,
-                            grad_b, True)
+    numba_dense.dense_backward(_c(x), _c(w), _c(z), _c(a), _c(grad_a), code, grad_z, grad_x, grad_w,
+                               grad_b, True)
     return grad_x, grad_w, grad_b
 
 
@@ -146,9 +148,10 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     output = _c(output)
     labels, targets, use_labels = _target_arrays(target, output)
     grad = np.empty_like(output)
-    loss = k.loss_kernel(_LOSS_CODE[name], output, labels, targets, use_labels,
-                         _or_empty(sample_weight, output.dtype), _or_empty(class_weight, output.dtype),
-                         np.empty((2, output.shape[0]), output.dtype), grad, np.empty_like(output))
+    loss = numba_losses.loss_forward_backward(
+        _LOSS_CODE[name], output, labels, targets, use_labels, _or_empty(sample_weight, output.dtype),
+        _or_empty(class_weight, output.dtype), np.empty((2, output.shape[0]), output.dtype), grad,
+        np.empty_like(output))
     return float(loss), grad
 
 
@@ -166,9 +169,9 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
                          weight_decay=weight_decay, dampening=dampening, step=step)
     first = check.sgd_first_step(dampening, step)
     t = param.dtype.type
-    numba_train.sgd_kernel(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
-                 t(momentum) if momentum else t(0), bool(nesterov),
-                 t(weight_decay) if weight_decay else t(0), t(1 - dampening), first)
+    numba_optim.sgd_step(_flat(param), _c(grad).reshape(-1), _flat(velocity), t(lr),
+                         t(momentum) if momentum else t(0), bool(nesterov),
+                         t(weight_decay) if weight_decay else t(0), t(1 - dampening), first)
 
 
 @mirror(_oracle.adam_step)
@@ -180,9 +183,9 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
     decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = np.sqrt(1 - beta2**step)
-    numba_train.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
-                  t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
-                  t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
+    numba_optim.adam_step(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
+                          t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
+                          t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
 
 
 @mirror(_oracle.rmsprop_step)
@@ -194,10 +197,10 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     check.optimizer_args(param, grad, slots, lr=lr, alpha=alpha, eps=eps, momentum=momentum,
                          weight_decay=weight_decay)
     t = param.dtype.type
-    numba_train.rmsprop_kernel(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
-                     t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),
-                     t(weight_decay) if weight_decay else t(0), bool(centered),
-                     _flat(grad_avg) if centered else np.empty(0, param.dtype))
+    numba_optim.rmsprop_step(_flat(param), _c(grad).reshape(-1), _flat(square_avg), _flat(velocity), t(lr),
+                             t(alpha), t(1 - alpha), t(eps), t(momentum) if momentum else t(0),
+                             t(weight_decay) if weight_decay else t(0), bool(centered),
+                             _flat(grad_avg) if centered else np.empty(0, param.dtype))
 
 
 # --- learning-rate schedules -------------------------------------------------------------------
@@ -206,8 +209,8 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
 @mirror(_oracle.scheduled_lr)
 def scheduled_lr(base_lr, schedule, t):
     check.schedule_config(schedule)
-    return float(numba_train.scheduled_lr_kernel(float(base_lr), _schedule(schedule),
-                                                 check.integer(t, "t", low=1)))
+    return float(numba_schedule.scheduled_lr(float(base_lr), _schedule(schedule),
+                                             check.integer(t, "t", low=1)))
 
 
 # --- dropout masks ----------------------------------------------------------------------------
@@ -218,8 +221,8 @@ def dropout_mask(seed, step, layer, p, shape, dtype):
     seed, step, layer, p, shape, dtype = check.dropout_mask_args(seed, step, layer, p, shape, dtype)
     mask = np.empty(shape[0] * shape[1], dtype)
     # a key returned to Python comes back as an int: keep it uint64 for the kernel's arithmetic
-    key = np.uint64(numba_train.dropout_key(np.uint64(seed), step, layer))
-    numba_train.dropout_mask_kernel(key, p, mask)
+    key = np.uint64(numba_dropout.dropout_key(np.uint64(seed), step, layer))
+    numba_dropout.dropout_mask(key, p, mask)
     return mask.reshape(shape)
 
 
@@ -227,15 +230,15 @@ def dropout_mask(seed, step, layer, p, shape, dtype):
 
 
 def _schedule(sched):
-    """ScheduleConfig as numba_train.Schedule (code: the index into SCHEDULES)."""
-    return numba_train.Schedule(SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma),
-                                int(sched.total_steps), int(sched.warmup_steps), float(sched.min_lr),
-                                float(sched.power_t))
+    """ScheduleConfig as numba_schedule.Schedule (code: the index into SCHEDULES)."""
+    return numba_schedule.Schedule(SCHEDULES.index(sched.name), int(sched.step_size), float(sched.gamma),
+                                   int(sched.total_steps), int(sched.warmup_steps), float(sched.min_lr),
+                                   float(sched.power_t))
 
 
 def _optimizer(opt):
-    """OptimizerConfig as numba_train.Optimizer (RMSprop's alpha is its smoothing)."""
-    return numba_train.Optimizer(
+    """OptimizerConfig as numba_optim.Optimizer (RMSprop's alpha is its smoothing)."""
+    return numba_optim.Optimizer(
         code=_OPTIMIZER_CODE[opt.name], lr=float(opt.lr), momentum=float(opt.momentum),
         nesterov=bool(opt.nesterov), weight_decay=float(opt.weight_decay), beta1=float(opt.beta1),
         beta2=float(opt.beta2), eps=float(opt.eps), smoothing=float(opt.alpha),
@@ -287,8 +290,8 @@ def train_step(net, x, y, sample_weight=None):
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
     x = _c(x)
     data = _data(net, x, y, np.arange(x.shape[0]), x.shape[0], sample_weight)
-    done = numba_train.train_batches(_net(net), _optimizer(net.optimizer), _schedule(net.schedule),
-                                     data, 0, 1, _start(net))
+    done = numba_train.train_step(_net(net), _optimizer(net.optimizer), _schedule(net.schedule), data,
+                                  _start(net))
     if done.bad_batch >= 0:
         raise NonFiniteLossError(done.last_loss, 0, 0, x.shape[0] - 1)
     net.step = int(done.step)
@@ -315,8 +318,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     done = _start(net)
     try:
         for first in range(0, n_batches, chunk):
-            done = numba_train.train_batches(kernel_net, opt, schedule, data, first,
-                                             min(chunk, n_batches - first), done)
+            done = numba_train.train_epoch(kernel_net, opt, schedule, data, first,
+                                           min(chunk, n_batches - first), done)
             if done.bad_batch >= 0:
                 bad = int(done.bad_batch)
                 last = min((bad + 1) * batch_size, len(order)) - 1

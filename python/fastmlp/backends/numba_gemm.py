@@ -112,7 +112,7 @@ def gemm(k, a, a_off, rsa, csa, b, b_off, rsb, csb, c):
 
 
 @njit(cache=True)
-def matmul_kernel(k, a, a_off, rsa, csa, b, b_off, rsb, csb, alpha, beta, out):
+def matmul(k, a, a_off, rsa, csa, b, b_off, rsb, csb, alpha, beta, out):
     """out = alpha * (op(a) @ op(b)) + beta * out (operands as in `gemm`); beta == 0 never reads out."""
     m, n = out.shape
     if beta == 0:

@@ -103,34 +103,60 @@ def dense_backward(x, w, z, a, grad_a, activation):
 
 
 def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
-    if sample_weight is not None or class_weight is not None:
-        s = loss_row_weights(output, target, sample_weight, class_weight)
-        return _weighted_loss(name, output, target, s)
-    batch, n_out = output.shape
-    diff = output - target if target.ndim == 2 else None
+    terms, grad = _loss_terms(name, output, target)
+    if sample_weight is None and class_weight is None:
+        return _plain_mean(name, output, terms, grad)
+    s = loss_row_weights(output, target, sample_weight, class_weight)
+    return _weighted_mean(name, output, terms, grad, s)
+
+
+def _loss_terms(name, output, target):
+    # each loss's formula, once: (terms, grad) before any reduction (see the two means below)
+    if name == "cross_entropy":
+        return _cross_entropy_terms(output, target)
+    return _element_loss(name, output, target)
+
+
+def _cross_entropy_terms(output, target):
+    # target * log_prob (a row's loss is minus their sum) and d/do of that loss with softmax fused:
+    # softmax - target; the max is subtracted first so exp never overflows
+    shifted = output - output.max(axis=1, keepdims=True)
+    log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    if target.ndim == 1:
+        target = np.eye(output.shape[1], dtype=output.dtype)[target]
+    return target * log_prob, np.exp(log_prob) - target
+
+
+def _element_loss(name, output, target):
+    # every element's loss e and its derivative de/do, in output's dtype; mse's derivative is
+    # 2d with the 2 left to the means, each of which rounds it as it always has
+    diff = output - target
     if name == "mse":
-        return float(np.mean(diff * diff)), (2 / output.size) * diff
-    if name == "mae":
-        return float(np.mean(np.abs(diff))), np.sign(diff) / output.size
-    if name == "huber":
+        per_element, grad_element = diff * diff, diff
+    elif name == "mae":
+        per_element, grad_element = np.abs(diff), np.sign(diff)
+    elif name == "huber":  # 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)
         small = np.abs(diff) <= HUBER_DELTA
         per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
-        grad = np.where(small, diff, HUBER_DELTA * np.sign(diff))
-        return float(np.mean(per_element)), (grad / output.size).astype(output.dtype)
-    if name == "cross_entropy":
-        shifted = output - output.max(axis=1, keepdims=True)
-        log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        if target.ndim == 1:
-            target = np.eye(n_out, dtype=output.dtype)[target]
-        loss = -(target * log_prob).sum() / batch
-        # d/d(output) of mean cross-entropy with softmax: (softmax - target) / batch
-        return float(loss), (np.exp(log_prob) - target) / output.dtype.type(batch)
-    if name == "poisson":  # log link fused: d/do (exp(o) - t o) = exp(o) - t
+        grad_element = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+    elif name == "poisson":  # log link fused: d/do (exp(o) - t o) = exp(o) - t
         rate = np.exp(output)
-        return float(np.mean(rate - target * output)), (rate - target) / output.dtype.type(output.size)
-    # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
-    per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
-    return float(np.mean(per_element)), (sigmoid(output) - target) / output.dtype.type(output.size)
+        per_element, grad_element = rate - target * output, rate - target
+    else:  # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
+        per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
+        grad_element = sigmoid(output) - target
+    return per_element.astype(output.dtype, copy=False), grad_element.astype(output.dtype, copy=False)
+
+
+def _plain_mean(name, output, terms, grad):
+    # the mean over rows (cross_entropy) or over elements, and its gradient
+    t = output.dtype.type
+    if name == "cross_entropy":
+        batch = output.shape[0]
+        return float(-terms.sum() / batch), grad / t(batch)
+    if name == "mse":
+        return float(np.mean(terms)), (2 / output.size) * grad
+    return float(np.mean(terms)), grad / t(output.size)
 
 
 def loss_row_weights(output, target, sample_weight, class_weight):
@@ -143,35 +169,15 @@ def loss_row_weights(output, target, sample_weight, class_weight):
     return s
 
 
-def _weighted_loss(name, output, target, s):
-    # per_row[i] = l_i, grad_row[i] = d l_i / d output_i; then the weighted mean and its gradient
-    n_out = output.shape[1]
-    one = output.dtype.type(1)
+def _weighted_mean(name, output, terms, grad, s):
+    # sum_i s_i l_i / sum_i s_i over the rows' losses l_i, each row's gradient scaled by its share
     if name == "cross_entropy":
-        shifted = output - output.max(axis=1, keepdims=True)
-        log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        if target.ndim == 1:
-            target = np.eye(n_out, dtype=output.dtype)[target]
-        per_row = -(target * log_prob).sum(axis=1)
-        grad_row = np.exp(log_prob) - target
+        per_row, grad_row = -terms.sum(axis=1), grad
     else:
-        diff = output - target
-        if name == "mse":
-            per_element, grad_element = diff * diff, 2 * diff
-        elif name == "mae":
-            per_element, grad_element = np.abs(diff), np.sign(diff)
-        elif name == "huber":
-            small = np.abs(diff) <= HUBER_DELTA
-            per_element = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
-            grad_element = np.where(small, diff, HUBER_DELTA * np.sign(diff))
-        elif name == "poisson":
-            rate = np.exp(output)
-            per_element, grad_element = rate - target * output, rate - target
-        else:  # binary_cross_entropy
-            per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
-            grad_element = sigmoid(output) - target
-        per_row = per_element.astype(output.dtype).mean(axis=1)
-        grad_row = grad_element.astype(output.dtype) * (one / output.dtype.type(n_out))
+        n_out = output.shape[1]
+        per_row = terms.mean(axis=1)
+        grad = 2 * grad if name == "mse" else grad
+        grad_row = grad * (output.dtype.type(1) / output.dtype.type(n_out))
     total = s.sum()
     with np.errstate(invalid="ignore", divide="ignore"):  # weights summing to 0: NaN, as documented
         loss = (s * per_row).sum() / total
