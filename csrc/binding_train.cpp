@@ -166,6 +166,7 @@ void def_training_types(nb::module_& m) {
       .def_rw("beta1", &O::beta1)
       .def_rw("beta2", &O::beta2)
       .def_rw("eps", &O::eps)
+      .def_rw("eps_on_raw_moment", &O::eps_on_raw_moment)
       .def_rw("smoothing", &O::smoothing)
       .def_rw("dampening", &O::dampening)
       .def_rw("centered", &O::centered)

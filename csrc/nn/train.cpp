@@ -194,7 +194,7 @@ void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T
     case Optimizer::adam:
     case Optimizer::adamw:
       adam_step(param, grad, m, v, n, step, lr, o.beta1, o.beta2, o.eps, o.weight_decay,
-                o.kind == Optimizer::adamw);
+                o.kind == Optimizer::adamw, o.eps_on_raw_moment);
       return;
     case Optimizer::rmsprop:  // square_avg in slot v, momentum buffer in m, grad average in g
       rmsprop_step(param, grad, v, m, o.centered ? g_avg : nullptr, n, lr, o.smoothing, o.eps,

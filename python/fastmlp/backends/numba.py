@@ -173,15 +173,15 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 
 @mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled=False):
+              weight_decay=0.0, decoupled=False, eps_on_raw_moment=False):
     check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
                          eps=eps, weight_decay=weight_decay)
+    raw = check.flag(eps_on_raw_moment, "eps_on_raw_moment")
     t = param.dtype.type
     decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2_sqrt = np.sqrt(1 - beta2**step)
-    numba_train.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
-                  t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
+    step_size, correction2_sqrt = numba_train.adam_corrections(lr, beta1, beta2, step, raw)
+    numba_train.adam_kernel(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(step_size),
+                  t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(correction2_sqrt), t(eps),
                   t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
 
 
@@ -238,7 +238,8 @@ def _optimizer(opt):
     return numba_train.Optimizer(
         code=_OPTIMIZER_CODE[opt.name], lr=float(opt.lr), momentum=float(opt.momentum),
         nesterov=bool(opt.nesterov), weight_decay=float(opt.weight_decay), beta1=float(opt.beta1),
-        beta2=float(opt.beta2), eps=float(opt.eps), smoothing=float(opt.alpha),
+        beta2=float(opt.beta2), eps=float(opt.eps), eps_on_raw_moment=bool(opt.eps_on_raw_moment),
+        smoothing=float(opt.alpha),
         dampening=float(opt.dampening), centered=bool(opt.centered),
         clip_norm=-1.0 if opt.clip_norm is None else float(opt.clip_norm))
 

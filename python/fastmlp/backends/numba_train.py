@@ -38,6 +38,17 @@ def sgd_kernel(param, grad, velocity, lr, momentum, nesterov, weight_decay, damp
 
 
 @njit(cache=True)
+def adam_corrections(lr, beta1, beta2, step, eps_on_raw_moment):
+    """(step size, divisor of sqrt(v)) in float64, as numpy_unchecked.adam_step computes them:
+    PyTorch's lr / (1 - b1^t) and sqrt(1 - b2^t), or scikit-learn's form with the divisor 1."""
+    bias_correction1 = 1 - beta1 ** np.float64(step)
+    correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
+    if eps_on_raw_moment:
+        return lr * correction2_sqrt / bias_correction1, 1.0
+    return lr / bias_correction1, correction2_sqrt
+
+
+@njit(cache=True)
 def adam_kernel(param, grad, m, v, lr_corrected, beta1, one_minus_beta1, beta2, one_minus_beta2,
                 bias_correction2_sqrt, eps, weight_decay, decay_factor, decoupled):
     # constants are numpy.py's: t(lr / bias_correction1), t(1 - beta1), t(1 - lr * weight_decay), ...
@@ -85,10 +96,10 @@ def _optimizer_update(param, grad, sm, sv, sg, opt, step, lr):
         rmsprop_kernel(param, grad, sv, sm, t(lr), t(opt.smoothing), t(1 - opt.smoothing), t(opt.eps),
                        t(opt.momentum), t(opt.weight_decay), opt.centered, sg)
     else:
-        bias_correction1 = 1 - opt.beta1 ** np.float64(step)
-        bias_correction2_sqrt = np.sqrt(1 - opt.beta2 ** np.float64(step))
-        adam_kernel(param, grad, sm, sv, t(lr / bias_correction1), t(opt.beta1), t(1 - opt.beta1),
-                    t(opt.beta2), t(1 - opt.beta2), t(bias_correction2_sqrt), t(opt.eps),
+        step_size, correction2_sqrt = adam_corrections(lr, opt.beta1, opt.beta2, step,
+                                                       opt.eps_on_raw_moment)
+        adam_kernel(param, grad, sm, sv, t(step_size), t(opt.beta1), t(1 - opt.beta1),
+                    t(opt.beta2), t(1 - opt.beta2), t(correction2_sqrt), t(opt.eps),
                     t(opt.weight_decay), t(1 - lr * opt.weight_decay), opt.code == ADAMW)
 
 
@@ -202,8 +213,8 @@ def _clip_grad_norm(grad_ws, grad_bs, max_norm):
 
 # What train_batches reads, by name (Numba compiles namedtuples as typed records).
 # optimizer code: SGD/ADAM/ADAMW/RMSPROP; smoothing: RMSprop's alpha; clip_norm < 0: no clipping.
-Optimizer = namedtuple("Optimizer", "code lr momentum nesterov weight_decay beta1 beta2 eps smoothing "
-                                    "dampening centered clip_norm")
+Optimizer = namedtuple("Optimizer", "code lr momentum nesterov weight_decay beta1 beta2 eps "
+                                    "eps_on_raw_moment smoothing dampening centered clip_norm")
 # code indexes network.SCHEDULES; the fields are network.ScheduleConfig's.
 Schedule = namedtuple("Schedule", "code step_size gamma total_steps warmup_steps min_lr power_t")
 # Tuples of arrays (slots 1-D, in the order w0, b0, w1, b1, ...; slots_g empty arrays unless

@@ -181,7 +181,8 @@ def _apply_optimizer(net: Network, grads):
         elif opt.name in ("adam", "adamw"):
             unchecked.adam_step(param, grad, m, v, step=net.step, lr=lr, beta1=opt.beta1,
                                 beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
-                                decoupled=opt.name == "adamw")
+                                decoupled=opt.name == "adamw",
+                                eps_on_raw_moment=opt.eps_on_raw_moment)
         else:
             unchecked.rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
                                    momentum=opt.momentum, weight_decay=opt.weight_decay,

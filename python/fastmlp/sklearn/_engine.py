@@ -134,11 +134,13 @@ class EngineRunner:
             nesterov = bool(est.nesterovs_momentum) and est.momentum > 0
             return optim.SGD(lr=self.learning_rate_init * self.scale, momentum=est.momentum,
                              nesterov=nesterov, weight_decay=est.weight_decay)
+        # scikit-learn's eps placement; eps / s because fastmlp's gradient (and so sqrt(v)) is
+        # 1/s of scikit-learn's, which makes m / (sqrt(v) + eps) scikit-learn's ratio
+        adam = dict(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
+                    eps=est.epsilon / self.scale, eps_on_raw_moment=True)
         if est.weight_decay:
-            return optim.AdamW(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
-                               eps=est.epsilon, weight_decay=est.weight_decay)
-        return optim.Adam(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
-                          eps=est.epsilon)
+            return optim.AdamW(weight_decay=est.weight_decay, **adam)
+        return optim.Adam(**adam)
 
     def set_schedule(self, schedule_config):
         self.schedule = schedule_config
