@@ -19,6 +19,7 @@ from ..names import LOSS_CODE as _LOSS
 from ..names import OPTIMIZER_CODE as _OPTIMIZER
 from . import numpy as _oracle
 from ._mirror import mirror
+from .network import EpochStats
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
 if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
@@ -290,7 +291,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     if result.bad_batch >= 0:  # C++ stopped before that batch's update
         raise NonFiniteLossError(result.bad_loss, result.bad_batch, result.first_row,
                                  result.last_row)
-    return float(result.mean_loss), int(result.n_correct)
+    return EpochStats(result.mean_loss, result.n_correct, result.rows_mean_loss,
+                      result.rows_mean_penalty)
 
 
 # --- threads --------------------------------------------------------------------------------

@@ -45,6 +45,30 @@ class OptimizerConfig:
     clip_norm: float | None = None  # every optimizer: clip the global gradient L2 norm first
 
 
+class EpochStats(tuple):
+    """What every backend's ``train_epoch`` returns: unpacks as ``(mean_loss, n_correct)``
+    (mean_loss weighs each batch's loss by its total weight: its size without weights), and
+    names scikit-learn's view of the same epoch: ``rows_mean_loss`` weighs each batch's loss by
+    its row count whatever the weights, and ``rows_mean_penalty`` is the L2 penalty's part of it
+    (so a caller can report the two parts in different units)."""
+
+    def __new__(cls, mean_loss, n_correct, rows_mean_loss, rows_mean_penalty):
+        stats = super().__new__(cls, (float(mean_loss), int(n_correct)))
+        stats.rows_mean_loss, stats.rows_mean_penalty = float(rows_mean_loss), float(rows_mean_penalty)
+        return stats
+
+    @property
+    def mean_loss(self) -> float:
+        return self[0]
+
+    @property
+    def n_correct(self) -> int:
+        return self[1]
+
+    def __getnewargs__(self):  # pickle and copy rebuild it whole
+        return self[0], self[1], self.rows_mean_loss, self.rows_mean_penalty
+
+
 @dataclass
 class ScheduleConfig:
     """A learning-rate schedule: the rate of update t (1-based) is

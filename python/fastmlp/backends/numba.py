@@ -26,6 +26,7 @@ from . import numba_gemm, numba_train
 from . import numba_kernels as k
 from . import numpy as _oracle
 from ._mirror import mirror
+from .network import EpochStats
 
 _EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
 
@@ -270,7 +271,8 @@ def _data(net, X, Y, order, batch_size, sample_weight):
 def _start(net):
     """numba_train.Progress before a call's first batch."""
     return numba_train.Progress(step=net.step, n_correct=0, loss_sum=0.0, weight_sum=0.0,
-                                last_loss=0.0, bad_batch=-1)
+                                rows_loss_sum=0.0, rows_penalty_sum=0.0, last_loss=0.0,
+                                bad_batch=-1)
 
 
 def _forward_errors(net):
@@ -304,7 +306,7 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     order = check.epoch_order(order, len(X))
     batch_size = check.integer(batch_size, "batch_size", low=1)
     if len(order) == 0:
-        return 0.0, 0
+        return EpochStats(0.0, 0, 0.0, 0.0)
     _forward_errors(net)
     if net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")
@@ -324,4 +326,5 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
                 raise NonFiniteLossError(done.last_loss, bad, bad * batch_size, last)
     finally:  # a KeyboardInterrupt between chunks leaves net.step matching the weights
         net.step = int(done.step)
-    return float(done.loss_sum / done.weight_sum), int(done.n_correct)
+    return EpochStats(done.loss_sum / done.weight_sum, done.n_correct,
+                      done.rows_loss_sum / len(order), done.rows_penalty_sum / len(order))
