@@ -115,6 +115,7 @@ class EngineRunner:
     def __getstate__(self):
         state = dict(self.__dict__)
         model = state.pop("model")
+        state.pop("_labels", None)  # a fit's targets: no part of the fitted state
         state["network"], state["fm_optimizer"] = model.network, model.optimizer
         return state
 
@@ -166,7 +167,7 @@ class EngineRunner:
             self._rate_in_velocity = None
         if self.solver == "sgd":
             self._set_sgd_rate(net, self.learning_rate * self.scale)
-        target = Y.argmax(axis=1) if self.loss == "log_loss" else Y
+        target = self._target(Y)
         try:  # the backend gathers the batches by order itself: no shuffled copy of X
             stats = self.model.backend.train_epoch(net, X, target, np.asarray(order), batch_size,
                                                    sample_weight)
@@ -181,6 +182,16 @@ class EngineRunner:
         if self.loss == "poisson":
             loss += poisson_offset(Y, sample_weight, order, batch_size)
         return loss
+
+    def _target(self, Y):
+        """What the engine's loss takes: labels for softmax (one argmax per fit, not per
+        epoch: the epochs of a fit share Y), else Y itself."""
+        if self.loss != "log_loss":
+            return Y
+        cached = getattr(self, "_labels", None)  # absent in runners pickled before
+        if cached is None or cached[0] is not Y:
+            cached = self._labels = (Y, Y.argmax(axis=1))
+        return cached[1]
 
     def _sklearn_loss(self, stats):
         """The epoch's loss in scikit-learn's units: batch losses weighed by row count, the data
