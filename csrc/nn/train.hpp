@@ -27,11 +27,11 @@ struct OptimizerConfig {  // PyTorch's definitions and defaults, as network.Opti
   double lr = 0.01, momentum = 0.0;
   bool nesterov = false;
   double weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  bool eps_on_raw_moment = false;  // adam(w): scikit-learn's eps placement (nn/optim.hpp)
   double smoothing = 0.99;  // rmsprop's square-average decay (PyTorch's `alpha`)
   double dampening = 0.0;  // sgd
   bool centered = false;   // rmsprop: uses the layers' w_g / b_g slots
   double clip_norm = -1;   // < 0: no clipping; else the global gradient norm's limit
+  bool eps_on_raw_moment = false;  // adam(w): scikit-learn's eps placement (nn/optim.hpp)
 };
 
 template <class T>
