@@ -146,11 +146,12 @@ void sgd_step(Out<T> param, In<T> grad, Out<T> velocity, double lr, double momen
 
 template <class T>
 void adam_step(Out<T> param, In<T> grad, Out<T> m, Out<T> v, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool eps_on_raw_moment) {
   check::require(param.size() == grad.size() && m.size() == grad.size() && v.size() == grad.size(),
                  "param, grad, m and v must have the same size");
   nn::adam_step<T>(param.data(), grad.data(), m.data(), v.data(), grad.size(), step, lr, beta1,
-                   beta2, eps, weight_decay, decoupled);
+                   beta2, eps, weight_decay, decoupled, eps_on_raw_moment);
 }
 
 template <class T>
@@ -223,7 +224,7 @@ void def_kernels(nb::module_& m) {
         "dampening"_a, "first"_a, ReleaseGil());
   m.def("adam_step", &adam_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "m"_a.noconvert(), "v"_a.noconvert(), "step"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
-        "weight_decay"_a, "decoupled"_a, ReleaseGil());
+        "weight_decay"_a, "decoupled"_a, "eps_on_raw_moment"_a = false, ReleaseGil());
   m.def("rmsprop_step", &rmsprop_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "square_avg"_a.noconvert(), "velocity"_a.noconvert(), "grad_avg"_a.noconvert(), "lr"_a, "alpha"_a, "eps"_a,
         "momentum"_a, "weight_decay"_a, ReleaseGil());

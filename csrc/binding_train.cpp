@@ -166,6 +166,7 @@ void def_training_types(nb::module_& m) {
       .def_rw("beta1", &O::beta1)
       .def_rw("beta2", &O::beta2)
       .def_rw("eps", &O::eps)
+      .def_rw("eps_on_raw_moment", &O::eps_on_raw_moment)
       .def_rw("smoothing", &O::smoothing)
       .def_rw("dampening", &O::dampening)
       .def_rw("centered", &O::centered)
@@ -197,6 +198,8 @@ void def_training_types(nb::module_& m) {
   nb::class_<E>(m, "EpochResult")
       .def_ro("mean_loss", &E::mean_loss)
       .def_ro("n_correct", &E::n_correct)
+      .def_ro("rows_mean_loss", &E::rows_mean_loss)  // batch losses weighed by row count
+      .def_ro("rows_mean_penalty", &E::rows_mean_penalty)  // its L2 part
       .def_ro("bad_batch", &E::bad_batch)  // -1, or the batch whose loss was NaN or inf
       .def_ro("bad_loss", &E::bad_loss)
       .def_ro("first_row", &E::first_row)

@@ -88,15 +88,20 @@ void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double
 
 template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool eps_on_raw_moment) {
   const bool coupled_decay = weight_decay != 0.0 && !decoupled;
   const bool decoupled_decay = weight_decay != 0.0 && decoupled;
   const T shrink = T(1 - lr * weight_decay), wd = T(weight_decay);
   const T b1 = T(beta1), one_minus_b1 = T(1 - beta1), b2 = T(beta2), one_minus_b2 = T(1 - beta2);
   // Bias corrections in double, as Python computes them, then rounded to T.
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-  const T bias_correction2_sqrt = T(std::sqrt(1 - std::pow(beta2, static_cast<double>(step))));
-  const T step_size = T(lr / bias_correction1), eps_t = T(eps);
+  const double correction2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));
+  // scikit-learn's form moves the second correction into the step size: dividing by 1 is exact
+  const T bias_correction2_sqrt = eps_on_raw_moment ? T(1) : T(correction2_sqrt);
+  const T step_size = T(eps_on_raw_moment ? lr * correction2_sqrt / bias_correction1
+                                          : lr / bias_correction1);
+  const T eps_t = T(eps);
   const AdamConsts<T> consts{shrink, wd, b1, one_minus_b1, b2, one_minus_b2,
                              bias_correction2_sqrt, eps_t, step_size};
   const AdamDecay decay = decoupled_decay ? AdamDecay::decoupled
@@ -187,7 +192,7 @@ double clip_grad_norm(T* const* grads, const int64_t* sizes, int64_t count, doub
                             bool);                                                             \
   template double clip_grad_norm<T>(T* const*, const int64_t*, int64_t, double);               \
   template void adam_step<T>(T*, const T*, T*, T*, int64_t, int64_t, double, double, double,   \
-                             double, double, bool);                                            \
+                             double, double, bool, bool);                                      \
   template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double,      \
                                 double, double);
 FASTMLP_INSTANTIATE(float)

@@ -16,10 +16,12 @@ void sgd_step(T* param, const T* grad, T* velocity, int64_t n, double lr, double
 
 // step is the 1-based count of this update. Adam: g = grad + wd p; AdamW (decoupled):
 // p *= 1 - lr wd. m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
-// p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+// p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)   (PyTorch's), or with
+// eps_on_raw_moment (scikit-learn's): p -= lr sqrt(1 - b2^step) / (1 - b1^step) * m / (sqrt(v) + eps)
 template <class T>
 void adam_step(T* param, const T* grad, T* m, T* v, int64_t n, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled);
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool eps_on_raw_moment);
 
 // smoothing is PyTorch's RMSprop alpha.
 // g = grad + wd p;  square_avg = smoothing square_avg + (1-smoothing) g^2;

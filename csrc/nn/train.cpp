@@ -194,7 +194,7 @@ void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T
     case Optimizer::adam:
     case Optimizer::adamw:
       adam_step(param, grad, m, v, n, step, lr, o.beta1, o.beta2, o.eps, o.weight_decay,
-                o.kind == Optimizer::adamw);
+                o.kind == Optimizer::adamw, o.eps_on_raw_moment);
       return;
     case Optimizer::rmsprop:  // square_avg in slot v, momentum buffer in m, grad average in g
       rmsprop_step(param, grad, v, m, o.centered ? g_avg : nullptr, n, lr, o.smoothing, o.eps,
@@ -280,7 +280,8 @@ template <class T>
 StepResult step_on(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y,
                    const T* sample_weight, double* weight_sum) {
   StepResult result = forward_loss(net, ws, x, y, sample_weight, weight_sum);
-  if (net.l2 != 0.0) result.loss += l2_penalty(net, *weight_sum);
+  if (net.l2 != 0.0) result.penalty = l2_penalty(net, *weight_sum);
+  result.loss += result.penalty;
   if (!std::isfinite(result.loss)) return result;
   backward(net, ws, x);
   if (net.l2 != 0.0) add_l2_gradient(net, ws, *weight_sum);
@@ -318,7 +319,13 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
   // doubled while reads come under 1 ms apart and halved when over 4 ms (never above 1024), so
   // the should_stop() calls still come about every 50 ms whatever a step costs.
   int64_t stride = 1, since_read = 0;
-  double loss_sum = 0.0, weight_sum = 0.0;
+  double loss_sum = 0.0, weight_sum = 0.0, rows_loss_sum = 0.0, rows_penalty_sum = 0.0;
+  int64_t rows_done = 0;
+  auto means = [&] {
+    result.mean_loss = loss_sum / weight_sum;
+    result.rows_mean_loss = rows_loss_sum / static_cast<double>(rows_done);
+    result.rows_mean_penalty = rows_penalty_sum / static_cast<double>(rows_done);
+  };
   const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
   for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
     const int64_t rows = std::min(batch_size, n_order - start);
@@ -335,6 +342,9 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     }
     loss_sum += step.loss * batch_weight_sum;
     weight_sum += batch_weight_sum;
+    rows_loss_sum += step.loss * static_cast<double>(rows);
+    rows_penalty_sum += step.penalty * static_cast<double>(rows);
+    rows_done += rows;
     result.n_correct += step.n_correct;
     // Ctrl-C: checking costs a GIL round trip, so ask by wall clock, not every batch.
     if (!should_stop || ++since_read < stride) continue;
@@ -350,12 +360,12 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
       last_check = now;
       if (should_stop()) {
         result.interrupted = true;
-        result.mean_loss = loss_sum / weight_sum;
+        means();
         return result;
       }
     }
   }
-  result.mean_loss = loss_sum / weight_sum;
+  means();
   return result;
 }
 

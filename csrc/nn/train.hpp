@@ -31,6 +31,7 @@ struct OptimizerConfig {  // PyTorch's definitions and defaults, as network.Opti
   double dampening = 0.0;  // sgd
   bool centered = false;   // rmsprop: uses the layers' w_g / b_g slots
   double clip_norm = -1;   // < 0: no clipping; else the global gradient norm's limit
+  bool eps_on_raw_moment = false;  // adam(w): scikit-learn's eps placement (nn/optim.hpp)
 };
 
 template <class T>
@@ -61,10 +62,14 @@ struct Network {
 struct StepResult {
   double loss;        // the batch's mean loss before the update; not finite: no update was made
   int64_t n_correct;  // rows classified correctly before the update (0 for regression)
+  double penalty = 0.0;  // the L2 part of loss
 };
 
 struct EpochResult {
   double mean_loss = 0.0;  // per-sample mean over the batches run
+  // scikit-learn's epoch loss: batch losses weighed by row count, whatever the sample weights;
+  // and the L2 penalty's part of it (scikit-learn reports it in other units than the data part)
+  double rows_mean_loss = 0.0, rows_mean_penalty = 0.0;
   int64_t n_correct = 0;
   bool interrupted = false;  // should_stop() asked to stop; every finished step was applied in full
   // The first batch whose loss was NaN or inf (-1: none); the epoch stopped before its update,

@@ -51,23 +51,33 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with PyTorch's bias correction; weight_decay adds L2 to the gradient."""
+    """Adam (Kingma & Ba); weight_decay adds L2 to the gradient.
+
+    ``eps_on_raw_moment`` picks where ``eps`` sits. False (PyTorch's ``torch.optim.Adam``):
+    ``param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``, eps added to the
+    bias-corrected root. True (scikit-learn's ``solver="adam"``, and the paper's Algorithm 1
+    efficient form): ``param -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``,
+    eps added to the raw root, so it weighs ``1 / sqrt(1 - beta2^t)`` times more in early steps.
+    """
 
     name = "adam"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None):
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, clip_norm=None,
+                 eps_on_raw_moment=False):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                         clip_norm=clip_norm)
+                         clip_norm=clip_norm, eps_on_raw_moment=eps_on_raw_moment)
 
 
 class AdamW(Optimizer):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): ``param *= 1 - lr * weight_decay``."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter): ``param *= 1 - lr * weight_decay``.
+    ``eps_on_raw_moment``: where eps sits, as in `Adam` (False: PyTorch's, True: scikit-learn's)."""
 
     name = "adamw"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, clip_norm=None):
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, clip_norm=None,
+                 eps_on_raw_moment=False):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                         clip_norm=clip_norm)
+                         clip_norm=clip_norm, eps_on_raw_moment=eps_on_raw_moment)
 
 
 class RMSprop(Optimizer):

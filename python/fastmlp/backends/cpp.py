@@ -19,6 +19,7 @@ from ..names import LOSS_CODE as _LOSS
 from ..names import OPTIMIZER_CODE as _OPTIMIZER
 from . import numpy as _oracle
 from ._mirror import mirror
+from .network import EpochStats
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
 if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
@@ -65,6 +66,7 @@ def _optimizer_config(opt):
     for name in ("lr", "momentum", "weight_decay", "beta1", "beta2", "eps", "dampening"):
         setattr(out, name, float(getattr(opt, name)))
     out.nesterov, out.centered = bool(opt.nesterov), bool(opt.centered)
+    out.eps_on_raw_moment = bool(opt.eps_on_raw_moment)
     out.smoothing = float(opt.alpha)
     out.clip_norm = -1.0 if opt.clip_norm is None else float(opt.clip_norm)
     return out
@@ -207,11 +209,12 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 
 @mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled=False):
+              weight_decay=0.0, decoupled=False, eps_on_raw_moment=False):
     check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
                          eps=eps, weight_decay=weight_decay)
+    raw = check.flag(eps_on_raw_moment, "eps_on_raw_moment")
     _core.adam_step(param, np.ascontiguousarray(grad), m, v, int(step), float(lr), float(beta1),
-                    float(beta2), float(eps), float(weight_decay), bool(decoupled))
+                    float(beta2), float(eps), float(weight_decay), bool(decoupled), raw)
 
 
 @mirror(_oracle.rmsprop_step)
@@ -288,7 +291,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     if result.bad_batch >= 0:  # C++ stopped before that batch's update
         raise NonFiniteLossError(result.bad_loss, result.bad_batch, result.first_row,
                                  result.last_row)
-    return float(result.mean_loss), int(result.n_correct)
+    return EpochStats(result.mean_loss, result.n_correct, result.rows_mean_loss,
+                      result.rows_mean_penalty)
 
 
 # --- threads --------------------------------------------------------------------------------

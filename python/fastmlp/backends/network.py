@@ -38,10 +38,35 @@ class OptimizerConfig:
     beta1: float = 0.9  # adam, adamw
     beta2: float = 0.999  # adam, adamw
     eps: float = 1e-8  # adam, adamw, rmsprop
+    eps_on_raw_moment: bool = False  # adam, adamw: scikit-learn's eps placement (backends.numpy.adam_step)
     alpha: float = 0.99  # rmsprop smoothing constant
     dampening: float = 0.0  # sgd: momentum buffer takes (1 - dampening) g, from update 2 on
     centered: bool = False  # rmsprop: divide by the gradient's running variance, not its RMS
     clip_norm: float | None = None  # every optimizer: clip the global gradient L2 norm first
+
+
+class EpochStats(tuple):
+    """What every backend's ``train_epoch`` returns: unpacks as ``(mean_loss, n_correct)``
+    (mean_loss weighs each batch's loss by its total weight: its size without weights), and
+    names scikit-learn's view of the same epoch: ``rows_mean_loss`` weighs each batch's loss by
+    its row count whatever the weights, and ``rows_mean_penalty`` is the L2 penalty's part of it
+    (so a caller can report the two parts in different units)."""
+
+    def __new__(cls, mean_loss, n_correct, rows_mean_loss, rows_mean_penalty):
+        stats = super().__new__(cls, (float(mean_loss), int(n_correct)))
+        stats.rows_mean_loss, stats.rows_mean_penalty = float(rows_mean_loss), float(rows_mean_penalty)
+        return stats
+
+    @property
+    def mean_loss(self) -> float:
+        return self[0]
+
+    @property
+    def n_correct(self) -> int:
+        return self[1]
+
+    def __getnewargs__(self):  # pickle and copy rebuild it whole
+        return self[0], self[1], self.rows_mean_loss, self.rows_mean_penalty
 
 
 @dataclass

@@ -28,6 +28,7 @@ from . import numba_activations, numba_dense, numba_dropout, numba_gemm, numba_l
 from . import numba_schedule, numba_train
 from . import numpy as _oracle
 from ._mirror import mirror
+from .network import EpochStats
 
 _EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
 
@@ -176,15 +177,15 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 
 @mirror(_oracle.adam_step)
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled=False):
+              weight_decay=0.0, decoupled=False, eps_on_raw_moment=False):
     check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
                          eps=eps, weight_decay=weight_decay)
+    raw = check.flag(eps_on_raw_moment, "eps_on_raw_moment")
     t = param.dtype.type
     decay_factor = t(1 - lr * weight_decay) if weight_decay and decoupled else t(1)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2_sqrt = np.sqrt(1 - beta2**step)
-    numba_optim.adam_step(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(lr / bias_correction1),
-                          t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bias_correction2_sqrt), t(eps),
+    step_size, correction2_sqrt = numba_optim.adam_corrections(lr, beta1, beta2, step, raw)
+    numba_optim.adam_step(_flat(param), _c(grad).reshape(-1), _flat(m), _flat(v), t(step_size),
+                          t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(correction2_sqrt), t(eps),
                           t(weight_decay) if weight_decay else t(0), decay_factor, bool(decoupled))
 
 
@@ -241,7 +242,8 @@ def _optimizer(opt):
     return numba_optim.Optimizer(
         code=_OPTIMIZER_CODE[opt.name], lr=float(opt.lr), momentum=float(opt.momentum),
         nesterov=bool(opt.nesterov), weight_decay=float(opt.weight_decay), beta1=float(opt.beta1),
-        beta2=float(opt.beta2), eps=float(opt.eps), smoothing=float(opt.alpha),
+        beta2=float(opt.beta2), eps=float(opt.eps), eps_on_raw_moment=bool(opt.eps_on_raw_moment),
+        smoothing=float(opt.alpha),
         dampening=float(opt.dampening), centered=bool(opt.centered),
         clip_norm=-1.0 if opt.clip_norm is None else float(opt.clip_norm))
 
@@ -272,7 +274,8 @@ def _data(net, X, Y, order, batch_size, sample_weight):
 def _start(net):
     """numba_train.Progress before a call's first batch."""
     return numba_train.Progress(step=net.step, n_correct=0, loss_sum=0.0, weight_sum=0.0,
-                                last_loss=0.0, bad_batch=-1)
+                                rows_loss_sum=0.0, rows_penalty_sum=0.0, last_loss=0.0,
+                                bad_batch=-1)
 
 
 def _forward_errors(net):
@@ -306,7 +309,7 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     order = check.epoch_order(order, len(X))
     batch_size = check.integer(batch_size, "batch_size", low=1)
     if len(order) == 0:
-        return 0.0, 0
+        return EpochStats(0.0, 0, 0.0, 0.0)
     _forward_errors(net)
     if net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")
@@ -326,4 +329,5 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
                 raise NonFiniteLossError(done.last_loss, bad, bad * batch_size, last)
     finally:  # a KeyboardInterrupt between chunks leaves net.step matching the weights
         net.step = int(done.step)
-    return float(done.loss_sum / done.weight_sum), int(done.n_correct)
+    return EpochStats(done.loss_sum / done.weight_sum, done.n_correct,
+                      done.rows_loss_sum / len(order), done.rows_penalty_sum / len(order))

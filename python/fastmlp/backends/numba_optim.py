@@ -21,8 +21,8 @@ RMSPROP = OPTIMIZER_CODE["rmsprop"]
 
 # What the training loop reads, by name (Numba compiles namedtuples as typed records).
 # code: SGD/ADAM/ADAMW/RMSPROP; smoothing: RMSprop's alpha; clip_norm < 0: no clipping.
-Optimizer = namedtuple("Optimizer", "code lr momentum nesterov weight_decay beta1 beta2 eps smoothing "
-                                    "dampening centered clip_norm")
+Optimizer = namedtuple("Optimizer", "code lr momentum nesterov weight_decay beta1 beta2 eps "
+                                    "eps_on_raw_moment smoothing dampening centered clip_norm")
 
 
 @njit(cache=True)
@@ -41,6 +41,17 @@ def sgd_step(param, grad, velocity, lr, momentum, nesterov, weight_decay, dampen
             velocity[i] = v
             g = g + momentum * v if nesterov else v
         param[i] -= lr * g
+
+
+@njit(cache=True)
+def adam_corrections(lr, beta1, beta2, step, eps_on_raw_moment):
+    """(step size, divisor of sqrt(v)) in float64, as numpy_unchecked.adam_step computes them:
+    PyTorch's lr / (1 - b1^t) and sqrt(1 - b2^t), or scikit-learn's form with the divisor 1."""
+    bias_correction1 = 1 - beta1 ** np.float64(step)
+    correction2_sqrt = np.sqrt(1 - beta2 ** np.float64(step))
+    if eps_on_raw_moment:
+        return lr * correction2_sqrt / bias_correction1, 1.0
+    return lr / bias_correction1, correction2_sqrt
 
 
 @njit(cache=True)
@@ -93,10 +104,10 @@ def apply_optimizer(param, grad, sm, sv, sg, opt, step, lr):
         rmsprop_step(param, grad, sv, sm, t(lr), t(opt.smoothing), t(1 - opt.smoothing), t(opt.eps),
                      t(opt.momentum), t(opt.weight_decay), opt.centered, sg)
     else:
-        bias_correction1 = 1 - opt.beta1 ** np.float64(step)
-        bias_correction2_sqrt = np.sqrt(1 - opt.beta2 ** np.float64(step))
-        adam_step(param, grad, sm, sv, t(lr / bias_correction1), t(opt.beta1), t(1 - opt.beta1),
-                  t(opt.beta2), t(1 - opt.beta2), t(bias_correction2_sqrt), t(opt.eps),
+        step_size, correction2_sqrt = adam_corrections(lr, opt.beta1, opt.beta2, step,
+                                                       opt.eps_on_raw_moment)
+        adam_step(param, grad, sm, sv, t(step_size), t(opt.beta1), t(1 - opt.beta1),
+                  t(opt.beta2), t(1 - opt.beta2), t(correction2_sqrt), t(opt.eps),
                   t(opt.weight_decay), t(1 - lr * opt.weight_decay), opt.code == ADAMW)
 
 

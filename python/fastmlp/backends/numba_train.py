@@ -52,9 +52,11 @@ Net = namedtuple("Net", "weights biases slots_m slots_v slots_g act_codes loss_c
 # and class_weight (n_out) empty when not given; the epoch's batches are X[order[i:i + batch_size]].
 Data = namedtuple("Data", "X labels targets use_labels sample_weight class_weight order batch_size")
 # The epoch so far: updates made (net.step), rows classified correctly, the sum of each batch's
-# loss times its total weight (its size without weights) and of those weights, the last batch's
-# loss, and the batch whose loss was NaN or inf (-1: none; training stopped before its update).
-Progress = namedtuple("Progress", "step n_correct loss_sum weight_sum last_loss bad_batch")
+# loss times its total weight (its size without weights) and of those weights, the sums of
+# each batch's loss and of its L2 part times its row count, the last batch's loss, and the
+# batch whose loss was NaN or inf (-1: none; training stopped before its update).
+Progress = namedtuple("Progress", "step n_correct loss_sum weight_sum rows_loss_sum rows_penalty_sum "
+                                  "last_loss bad_batch")
 
 
 @njit(cache=True)
@@ -68,6 +70,7 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
     sample_weight, class_weight = data.sample_weight, data.class_weight
     step, n_correct = progress.step, progress.n_correct
     loss_sum, weight_sum, last_loss = progress.loss_sum, progress.weight_sum, progress.last_loss
+    rows_loss_sum, rows_penalty_sum = progress.rows_loss_sum, progress.rows_penalty_sum
     n_layers = len(weights)
     bs = min(batch_size, order.size)
     n_out = weights[n_layers - 1].shape[1]
@@ -129,10 +132,13 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
             for r in range(rows):
                 batch_weight += np.float64(rows_ws[0, r])
         step_loss = np.float64(loss)
+        penalty = 0.0
         if l2 != 0:
-            step_loss += l2_penalty(weights, l2, batch_weight)
+            penalty = l2_penalty(weights, l2, batch_weight)
+            step_loss += penalty
         if not np.isfinite(step_loss):  # stop before the NaN/Inf gradient reaches the weights
-            return Progress(step, n_correct, loss_sum, weight_sum, step_loss, batch)
+            return Progress(step, n_correct, loss_sum, weight_sum, rows_loss_sum, rows_penalty_sum,
+                            step_loss, batch)
         n_correct += count_correct(net.loss_code, out, y_labels, y_targets, use_labels)
         # backward, last layer first
         for i in range(n_layers - 1, -1, -1):
@@ -166,7 +172,10 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
         last_loss = step_loss
         loss_sum += last_loss * batch_weight
         weight_sum += batch_weight
-    return Progress(step, n_correct, loss_sum, weight_sum, last_loss, -1)
+        rows_loss_sum += last_loss * rows
+        rows_penalty_sum += penalty * rows
+    return Progress(step, n_correct, loss_sum, weight_sum, rows_loss_sum, rows_penalty_sum,
+                    last_loss, -1)
 
 
 @njit(cache=True)

@@ -135,18 +135,24 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 
 
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled=False):
-    """One Adam (or AdamW when ``decoupled``) update in place, as ``torch.optim.Adam(W)`` defines it.
+              weight_decay=0.0, decoupled=False, eps_on_raw_moment=False):
+    """One Adam (or AdamW when ``decoupled``) update in place, as ``torch.optim.Adam(W)`` defines it
+    or, with ``eps_on_raw_moment``, as scikit-learn's ``solver="adam"`` does.
 
     ``step`` is the 1-based count of this update. Adam adds ``weight_decay * param`` to the
     gradient; AdamW instead scales ``param *= 1 - lr * weight_decay``. Then
     ``m = beta1 m + (1-beta1) g``, ``v = beta2 v + (1-beta2) g^2``, and
-    ``param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)``.
+    ``param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)`` (PyTorch's),
+    or ``param -= lr * sqrt(1 - beta2^step) / (1 - beta1^step) * m / (sqrt(v) + eps)`` with
+    ``eps_on_raw_moment`` (scikit-learn's: eps added to the uncorrected root); the step size is
+    computed in float64 and rounded to the dtype once.
     """
     check.optimizer_args(param, grad, {"m": m, "v": v}, step=step, lr=lr, beta1=beta1, beta2=beta2,
                          eps=eps, weight_decay=weight_decay)
+    check.flag(eps_on_raw_moment, "eps_on_raw_moment")
     unchecked.adam_step(param, grad, m, v, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                        weight_decay=weight_decay, decoupled=decoupled)
+                        weight_decay=weight_decay, decoupled=decoupled,
+                        eps_on_raw_moment=eps_on_raw_moment)
 
 
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,

@@ -16,7 +16,7 @@ from .. import checks as check
 from ..errors import NonFiniteLossError
 from . import numpy_unchecked as unchecked
 from .backprop import Layers, backward, forward
-from .network import Network
+from .network import EpochStats, Network
 
 
 class _Checked(NamedTuple):
@@ -67,7 +67,7 @@ def train_step(net, x, y, sample_weight=None):
     checked, sample_weight = _check_training(net, x, y, "x", "y", sample_weight)
     if x.shape[0] * net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
-    return _step(net, checked, x, y, sample_weight)
+    return _step(net, checked, x, y, sample_weight)[:2]
 
 
 def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
@@ -77,7 +77,9 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
     the last batch may be smaller. ``sample_weight`` (None or one weight per row of X) is
     gathered by ``order`` like Y. Returns ``(mean_loss, n_correct)`` over the epoch: the
     weighted mean of every sample's loss (each batch's loss weighted by its total weight:
-    its size without weights) and the sum of the steps' correct counts. A batch with a
+    its size without weights) and the sum of the steps' correct counts, as a
+    `network.EpochStats` that also holds the batches' losses and their L2 parts averaged by
+    row count (``rows_mean_loss``, ``rows_mean_penalty``: scikit-learn's epoch loss). A batch with a
     non-finite loss raises FloatingPointError naming the batch; the batches before it have
     been applied, that one has not.
     """
@@ -88,18 +90,24 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
         raise ValueError("output must not be empty")
     class_weight = checked.class_weight
     loss_sum, weight_sum, n_correct = 0.0, 0.0, 0
+    rows_loss_sum, rows_penalty_sum = 0.0, 0.0
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         sw = None if sample_weight is None else sample_weight[rows]
         try:
-            loss, correct = _step(net, checked, X[rows], Y[rows], sw)
+            loss, correct, penalty = _step(net, checked, X[rows], Y[rows], sw)
         except NonFiniteLossError as exc:  # _step numbers the batch from 0
             raise exc.shifted(start // batch_size, start) from None
         batch_weight = _batch_weight(net, X[rows], Y[rows], sw, class_weight)
         loss_sum += loss * batch_weight
         weight_sum += batch_weight
         n_correct += correct
-    return (loss_sum / weight_sum if len(order) else 0.0), n_correct
+        rows_loss_sum += loss * len(rows)
+        rows_penalty_sum += penalty * len(rows)
+    if not len(order):
+        return EpochStats(0.0, 0, 0.0, 0.0)
+    return EpochStats(loss_sum / weight_sum, n_correct, rows_loss_sum / len(order),
+                      rows_penalty_sum / len(order))
 
 
 def _step(net, checked: _Checked, x, y, sample_weight):
@@ -112,9 +120,11 @@ def _step(net, checked: _Checked, x, y, sample_weight):
     cache = forward(unchecked, layers, x, masks)
     loss, grad_out = unchecked.loss_forward_backward(checked.loss, cache.output, y, sample_weight,
                                                      class_weight)
+    penalty = 0.0
     if net.l2:
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)
-        loss += l2_penalty(net.weights, net.l2, batch_weight)
+        penalty = l2_penalty(net.weights, net.l2, batch_weight)
+        loss += penalty
     if not np.isfinite(loss):  # stop before a NaN/Inf gradient reaches the weights
         raise NonFiniteLossError(loss, 0, 0, len(x) - 1)
     n_correct = _count_correct(checked.loss, cache.output, y)
@@ -123,7 +133,7 @@ def _step(net, checked: _Checked, x, y, sample_weight):
         for i, w in enumerate(net.weights):
             grads[2 * i] = grads[2 * i] + w.dtype.type(net.l2 / batch_weight) * w
     _apply_optimizer(net, grads)
-    return loss, n_correct
+    return loss, n_correct, penalty
 
 
 def l2_penalty(weights, l2, batch_weight):
@@ -181,7 +191,8 @@ def _apply_optimizer(net: Network, grads):
         elif opt.name in ("adam", "adamw"):
             unchecked.adam_step(param, grad, m, v, step=net.step, lr=lr, beta1=opt.beta1,
                                 beta2=opt.beta2, eps=opt.eps, weight_decay=opt.weight_decay,
-                                decoupled=opt.name == "adamw")
+                                decoupled=opt.name == "adamw",
+                                eps_on_raw_moment=opt.eps_on_raw_moment)
         else:
             unchecked.rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
                                    momentum=opt.momentum, weight_decay=opt.weight_decay,

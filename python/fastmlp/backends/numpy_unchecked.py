@@ -207,7 +207,7 @@ def sgd_step(param, grad, velocity, *, lr, momentum=0.0, nesterov=False, weight_
 
 
 def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled=False):
+              weight_decay=0.0, decoupled=False, eps_on_raw_moment=False):
     t = param.dtype.type
     if weight_decay and decoupled:
         param *= t(1 - lr * weight_decay)
@@ -218,8 +218,13 @@ def adam_step(param, grad, m, v, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
     v += t(1 - beta2) * g * g
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = np.sqrt(1 - beta2**step)
-    denom = np.sqrt(v) / t(bias_correction2_sqrt) + t(eps)
-    param -= t(lr / bias_correction1) * (m / denom)
+    if eps_on_raw_moment:  # scikit-learn's: the second correction moves into the step size
+        step_size = lr * bias_correction2_sqrt / bias_correction1
+        denom = np.sqrt(v) + t(eps)
+    else:
+        step_size = lr / bias_correction1
+        denom = np.sqrt(v) / t(bias_correction2_sqrt) + t(eps)
+    param -= t(step_size) * (m / denom)
 
 
 def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8, momentum=0.0,

@@ -19,7 +19,7 @@ from .arrays import (FLOAT_DTYPES, all_finite, float_array, needed, new_output, 
                      shape_is)
 from .kernel_args import (activation_backward_args, dense_backward_args, dense_forward_args,
                           dropout_mask_args, matmul_args, optimizer_args, sgd_first_step)
-from .scalars import INT64_MAX, MAX_STEP, SEED_MAX, integer, number
+from .scalars import INT64_MAX, MAX_STEP, SEED_MAX, flag, integer, number
 from .targets import DISTRIBUTION_TOL, class_weights, loss_args, loss_target, target_values, weights
 from .threads import MAX_THREADS, OVERSUBSCRIBED, num_threads, usable_cpus, warn_if_oversubscribed
 from .training import (batch_arrays, dropout, epoch_order, network, optimizer_config,
@@ -28,7 +28,7 @@ from .training import (batch_arrays, dropout, epoch_order, network, optimizer_co
 __all__ = [
     "FLOAT_DTYPES", "all_finite", "float_array", "needed", "new_output", "out_array", "same_dtype",
     "shape_is",
-    "INT64_MAX", "MAX_STEP", "SEED_MAX", "integer", "number",
+    "INT64_MAX", "MAX_STEP", "SEED_MAX", "flag", "integer", "number",
     "MAX_THREADS", "OVERSUBSCRIBED", "num_threads", "usable_cpus", "warn_if_oversubscribed",
     "DISTRIBUTION_TOL", "class_weights", "loss_args", "loss_target", "target_values", "weights",
     "activation_backward_args", "dense_backward_args", "dense_forward_args", "dropout_mask_args",

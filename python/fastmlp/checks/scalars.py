@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """A finite real number within [low, high] (open ends when asked)."""
@@ -19,6 +21,13 @@ def number(value, name: str, *, low=None, high=None, low_open=False, high_open=F
     if high is not None and (value > high or (high_open and value == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}")
     return value
+
+
+def flag(value, name: str) -> bool:
+    """A bool (Python's or NumPy's): a switch given 0, 1 or "no" is more likely a mistake."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 # Every integer a kernel takes fits a C++ int64_t unless a check says otherwise (seeds: uint64),

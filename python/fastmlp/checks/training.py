@@ -7,7 +7,7 @@ import numpy as np
 
 from ..names import OPTIMIZERS, SCHEDULES, activation_name, loss_name
 from .arrays import float_array
-from .scalars import MAX_STEP, SEED_MAX, integer, number
+from .scalars import MAX_STEP, SEED_MAX, flag, integer, number
 from .targets import class_weights, loss_target, weights
 
 
@@ -27,8 +27,8 @@ def optimizer_config(opt) -> None:
     number(opt.dampening, "dampening", low=0.0, high=1.0)
     if opt.nesterov and opt.dampening != 0:
         raise ValueError("nesterov momentum requires dampening 0 (as torch.optim.SGD)")
-    if not isinstance(opt.centered, (bool, np.bool_)):
-        raise TypeError(f"centered must be a bool, got {type(opt.centered).__name__}")
+    flag(opt.centered, "centered")
+    flag(opt.eps_on_raw_moment, "eps_on_raw_moment")
     if opt.clip_norm is not None:
         number(opt.clip_norm, "clip_norm", low=0.0, low_open=True)
 

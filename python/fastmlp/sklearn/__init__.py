@@ -4,7 +4,9 @@
 
 Same parameters, defaults, attributes and methods as ``sklearn.neural_network``'s, plus
 per-layer activations, dropout, weight_decay, class_weight, schedules, validation_data and a
-validation-loss curve; ``sklearn_compat=True`` reproduces scikit-learn's numbers exactly.
+validation-loss curve. With scikit-learn's parameters they give scikit-learn's numbers (same
+random_state, float64: loss_curve_ and coefs_ to rounding) at the compiled engine's speed;
+``sklearn_compat=True`` runs the same rules batch by batch in NumPy, as a reference.
 """
 
 try:

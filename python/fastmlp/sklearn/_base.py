@@ -6,7 +6,8 @@ The epoch loop is scikit-learn's (`_fit_stochastic`): shuffle the row indices wi
 update ``_no_improvement_count`` from the training loss (or the validation score with
 ``early_stopping``), stop after ``n_iter_no_change`` epochs without a gain of ``tol``. Each epoch
 runs either in the compiled engine (`_engine`, whole epochs in C++) or the per-batch loop
-(`_loop`, scikit-learn's exact update rules; always with ``sklearn_compat=True``).
+(`_loop`, scikit-learn's update rules in NumPy; always with ``sklearn_compat=True``); both
+follow scikit-learn's rules, so both give its numbers to rounding.
 """
 
 from __future__ import annotations

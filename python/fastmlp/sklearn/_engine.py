@@ -1,20 +1,18 @@
-"""The fast path: whole epochs through `fastmlp.MLP.fit` (the C++ epoch, GIL released).
+"""The fast path: whole epochs in the backend's ``train_epoch`` (the C++ epoch, GIL released)
+on a `fastmlp.MLP`'s network, giving scikit-learn's numbers (to rounding).
 
 Units: fastmlp's losses are means over every output (``mse`` = mean squared error, not half),
 scikit-learn's are sums over outputs of half squared error or of log loss. With ``s`` the ratio
 of scikit-learn's gradient to fastmlp's (k outputs: squared error k/2, binary/multi-label log
 loss k, softmax log loss 1) the engine trains with ``alpha / s`` (same balance between data and
-penalty), sgd's rate times ``s`` (same step sizes as scikit-learn's sgd) and reports the loss
-in scikit-learn's units (``s * loss``, plus the target-only terms of the Poisson deviance;
-``loss / 2`` for squared error, whose reported loss
-scikit-learn averages over outputs although its gradient sums them), so ``tol`` and
-``loss_curve_`` mean what they mean in scikit-learn. (One gap: with several regression outputs
-and alpha > 0 the reported penalty term is 1/k of scikit-learn's; with sample_weight the epoch
-loss is the weighted mean over all rows, where scikit-learn averages batch means by row count.
-Training is unaffected by either.) Adam is
-invariant to the gradient's scale; its epsilon sits inside the bias correction here
-(PyTorch's placement), outside in scikit-learn's: use ``sklearn_compat=True`` for identical
-numbers.
+penalty), sgd's rate times ``s`` (same step sizes as scikit-learn's sgd), Adam with
+scikit-learn's epsilon placement (``eps_on_raw_moment``) and ``epsilon / s`` (the moments are
+1/s of scikit-learn's, so ``m / (sqrt(v) + eps)`` is its ratio), and reports the loss in
+scikit-learn's units: the epoch's batch losses weighed by row count (as scikit-learn averages
+them, whatever the sample weights), their data part times ``s`` (``1/2`` for squared error,
+whose reported loss scikit-learn averages over outputs although its gradient sums them), their
+L2 part times ``s``, plus the target-only terms of the Poisson deviance. So ``tol``,
+``loss_curve_`` and the weights are scikit-learn's.
 """
 
 from __future__ import annotations
@@ -29,9 +27,9 @@ FM_ACTIVATION = {"logistic": "sigmoid"}
 
 
 def engine_can_fit(est, *, loss, dropout, sample_weight):
-    """True when the compiled epoch runs this fit: everything but ``sklearn_compat=True``, whose
-    scikit-learn conventions (Adam's epsilon, lr inside the velocity, ...) the per-batch loop
-    reproduces. (fastmlp.MLP has every other option: alpha, dropout, sample weights, poisson.)"""
+    """True when the compiled epoch runs this fit: everything but ``sklearn_compat=True``, which
+    asks for the per-batch loop (scikit-learn's rules written out in NumPy, a reference for the
+    engine). (fastmlp.MLP has every other option: alpha, dropout, sample weights, poisson.)"""
     return not est.sklearn_compat
 
 
@@ -41,12 +39,19 @@ def grad_scale(loss, n_outputs):
             "poisson": float(n_outputs), "log_loss": 1.0}[loss]
 
 
-def poisson_offset(Y, sample_weight):
+def poisson_offset(Y, sample_weight, order, batch_size):
     """scikit-learn's half Poisson deviance minus k times fastmlp's ``mean(exp(o) - t o)``: the
-    target-only terms ``sum over outputs of mean(y log y - y)``."""
+    target-only terms ``sum over outputs of (y log y - y)``, averaged as scikit-learn averages
+    its epoch loss (each batch's weighted mean, the batches weighed by their row counts)."""
     from scipy.special import xlogy
 
-    return float(np.average(xlogy(Y, Y) - Y, weights=sample_weight, axis=0).sum())
+    terms = (xlogy(Y, Y) - Y).sum(axis=1)[order]
+    if sample_weight is None:
+        return float(terms.mean())
+    weights = sample_weight[order]
+    starts = np.arange(0, len(order), batch_size)
+    batch_means = np.add.reduceat(weights * terms, starts) / np.add.reduceat(weights, starts)
+    return float(batch_means @ np.diff(np.append(starts, len(order))) / len(order))
 
 
 class EngineRunner:
@@ -110,6 +115,7 @@ class EngineRunner:
     def __getstate__(self):
         state = dict(self.__dict__)
         model = state.pop("model")
+        state.pop("_labels", None)  # a fit's targets: no part of the fitted state
         state["network"], state["fm_optimizer"] = model.network, model.optimizer
         return state
 
@@ -134,11 +140,13 @@ class EngineRunner:
             nesterov = bool(est.nesterovs_momentum) and est.momentum > 0
             return optim.SGD(lr=self.learning_rate_init * self.scale, momentum=est.momentum,
                              nesterov=nesterov, weight_decay=est.weight_decay)
+        # scikit-learn's eps placement; eps / s because fastmlp's gradient (and so sqrt(v)) is
+        # 1/s of scikit-learn's, which makes m / (sqrt(v) + eps) scikit-learn's ratio
+        adam = dict(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
+                    eps=est.epsilon / self.scale, eps_on_raw_moment=True)
         if est.weight_decay:
-            return optim.AdamW(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
-                               eps=est.epsilon, weight_decay=est.weight_decay)
-        return optim.Adam(lr=self.learning_rate_init, beta1=est.beta_1, beta2=est.beta_2,
-                          eps=est.epsilon)
+            return optim.AdamW(weight_decay=est.weight_decay, **adam)
+        return optim.Adam(**adam)
 
     def set_schedule(self, schedule_config):
         self.schedule = schedule_config
@@ -159,16 +167,11 @@ class EngineRunner:
             self._rate_in_velocity = None
         if self.solver == "sgd":
             self._set_sgd_rate(net, self.learning_rate * self.scale)
-        Xo = X[order] if shuffled else X
-        Yo = Y[order] if shuffled else Y
-        target = Yo.argmax(axis=1) if self.loss == "log_loss" else Yo
-        kwargs = {}
-        if sample_weight is not None:
-            kwargs["sample_weight"] = sample_weight[order] if shuffled else sample_weight
-        try:
-            history = self.model.fit(Xo, target, epochs=1, batch_size=batch_size, optimizer=None,
-                                     shuffle=False, **kwargs)
-            loss = float(history.loss[0]) * self.report
+        target = self._target(Y)
+        try:  # the backend gathers the batches by order itself: no shuffled copy of X
+            stats = self.model.backend.train_epoch(net, X, target, np.asarray(order), batch_size,
+                                                   sample_weight)
+            loss = self._sklearn_loss(stats)
         except NonFiniteLossError as exc:  # the engine refuses a non-finite loss mid-epoch
             loss = float("nan")
             self.divergence = (f"loss is {exc.loss} at batch {exc.batch} of the epoch "
@@ -177,8 +180,25 @@ class EngineRunner:
             self._diverge()
             return float("nan")
         if self.loss == "poisson":
-            loss += poisson_offset(Yo, kwargs.get("sample_weight"))
+            loss += poisson_offset(Y, sample_weight, order, batch_size)
         return loss
+
+    def _target(self, Y):
+        """What the engine's loss takes: labels for softmax (one argmax per fit, not per
+        epoch: the epochs of a fit share Y), else Y itself."""
+        if self.loss != "log_loss":
+            return Y
+        cached = getattr(self, "_labels", None)  # absent in runners pickled before
+        if cached is None or cached[0] is not Y:
+            cached = self._labels = (Y, Y.argmax(axis=1))
+        return cached[1]
+
+    def _sklearn_loss(self, stats):
+        """The epoch's loss in scikit-learn's units: batch losses weighed by row count, the data
+        part times the report factor and the L2 part times the gradient scale (the engine
+        trains with alpha / scale, and scikit-learn's penalty is alpha's)."""
+        penalty = stats.rows_mean_penalty
+        return (stats.rows_mean_loss - penalty) * self.report + penalty * self.scale
 
     def _set_sgd_rate(self, net, rate):
         """SGD's rate for the next epoch. fastmlp's velocity (PyTorch's) is ``v = m v + g`` with

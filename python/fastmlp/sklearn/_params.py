@@ -42,10 +42,12 @@ FASTMLP_PARAMS_DOC = """
         What the stopping rule watches; 'auto' is scikit-learn's (the validation score with
         early_stopping, else the training loss).
     sklearn_compat : bool, default=False
-        Reproduce scikit-learn's numbers: its initialisation, update rules, losses, shuffling
-        and stopping rule, batch by batch through the backend's kernels with the updates in
-        NumPy (slower than the default engine; speed is secondary in this mode). With the same
-        random_state and float64 data, loss_curve_ and coefs_ equal scikit-learn's to rounding.
+        Run scikit-learn's rules batch by batch through the backend's kernels with the updates
+        in NumPy, instead of whole epochs in the compiled engine. Both give scikit-learn's
+        numbers (its initialisation, update rules with Adam's epsilon placement, losses,
+        shuffling and stopping rule): with the same random_state and float64 data, n_iter_
+        equals scikit-learn's and loss_curve_ and coefs_ agree to rounding (1e-10 relative).
+        This mode is a slower reference written out in NumPy, and refuses fastmlp's extras.
 
     As in scikit-learn: parameters are checked on every fit (``InvalidParameterError``);
     ``partial_fit`` re-reads them on every call (alpha, activation, batch_size, shuffle, tol,
