@@ -167,3 +167,13 @@ def test_l2_name_does_not_warn(recwarn):
     model = fm.MLP([2, 3, 1], loss="mse", l2=0.25)
     model.l2 = model.l2 * 2
     assert model.l2 == 0.5 and not [w for w in recwarn if w.category is FutureWarning]
+
+
+def test_sklearn_estimators_keep_alpha_and_pass_it_on_as_l2(recwarn):
+    """The estimators' alpha is scikit-learn's own name: it reaches the model as l2, no warning."""
+    pytest.importorskip("sklearn")
+    from fastmlp.sklearn import MLPRegressor
+    X = np.random.default_rng(13).standard_normal((40, 3))
+    est = MLPRegressor(hidden_layer_sizes=(4,), alpha=0.3, max_iter=2, backend="numpy").fit(X, X.sum(axis=1))
+    assert est.alpha == 0.3 and est.get_params()["alpha"] == 0.3
+    assert not [w for w in recwarn if w.category is FutureWarning]

@@ -26,11 +26,11 @@ from .backends import get_backend
 from .backends import backprop
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
+from .model_config import config_l2 as _config_l2
 from .model_config import dropout_rates as _dropout_rates
 from .model_config import float_dtype as _dtype
 from .model_config import hidden_activations as _hidden_activations
 from .model_config import init_scheme as _init_scheme
-from .model_config import config_l2 as _config_l2
 from .model_config import l2_penalty as _l2_penalty
 from .model_config import layer_sizes as _layer_sizes
 from .onnx_export import model_to_onnx
