@@ -488,10 +488,10 @@ fm.MLP.load(write_zip(TMP / "cw.npz", a.items()))
 a = {k: v for k, v in saved_arrays().items() if not k.startswith(("m", "v")) or k == "meta"}
 fm.MLP.load(write_zip(TMP / "ns.npz", a.items()))
 ''', E("ValueError", "missing array 'm0'")),
-    C("messages", "metadata alpha NaN (JSON NaN literal)", '''
+    C("messages", "metadata l2 NaN (JSON NaN literal)", '''
 a = saved_arrays()
-fm.MLP.load(write_zip(TMP / "n.npz", with_meta(a, alpha=float("nan")).items()))
-''', E("ValueError", "alpha")),
+fm.MLP.load(write_zip(TMP / "n.npz", with_meta(a, l2=float("nan")).items()))
+''', E("ValueError", "l2")),
     C("messages", "metadata layer_sizes with a float", '''
 a = saved_arrays()
 fm.MLP.load(write_zip(TMP / "f.npz", with_meta(a, layer_sizes=[6, 8.5, 2]).items()))

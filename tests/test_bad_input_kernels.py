@@ -279,7 +279,7 @@ def batch(n=6, dtype=F):
     ("momentum", 1.0, r"^momentum must be < 1"), ("momentum", 1.5, r"^momentum must be < 1"),
     ("momentum", -0.1, r"^momentum must be >= 0"), ("weight_decay", -1e-3, r"^weight_decay must be >= 0"),
     ("beta1", 1.0, r"^beta1 must be < 1"), ("beta2", 1.0, r"^beta2 must be < 1"),
-    ("eps", 0.0, r"^eps must be > 0"), ("alpha", 1.0, r"^alpha must be < 1"),
+    ("eps", 0.0, r"^eps must be > 0"), ("smoothing", 1.0, r"^smoothing \(RMSprop's alpha\) must be < 1"),
     ("name", "lbfgs", r"optimizer 'lbfgs' is unknown; choose one of sgd, adam, adamw, rmsprop"),
 ])
 def test_impossible_hyperparameters(backend, field, value, match):

@@ -98,12 +98,18 @@ def test_train_options_are_used(capsys):
 
 def test_regularisation_options_reach_the_model(capsys):
     argv = ["train", "--dataset", "moons", "--n-samples", "120", "--layers", "16", "--optimizer", "sgd",
-            "--lr", "0.1", "--dropout", "0.2", "--alpha", "0.001", "--clip-norm", "1.5", "--epochs", "2",
+            "--lr", "0.1", "--dropout", "0.2", "--l2", "0.001", "--clip-norm", "1.5", "--epochs", "2",
             "--backend", "numpy"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "dropout 0.2" in out and "alpha 0.001" in out and "clip_norm=1.5" in out
+    assert "dropout 0.2" in out and "l2 0.001" in out and "clip_norm=1.5" in out
 
+
+def test_alpha_option_is_a_deprecated_alias_of_l2(capsys):
+    argv = ["train", "--dataset", "xor", "--epochs", "1", "--alpha", "0.001", "--backend", "numpy"]
+    with pytest.warns(FutureWarning, match="--l2") as caught:
+        assert main(argv) == 0
+    assert len(caught) == 1 and "l2 0.001" in capsys.readouterr().out
 
 def test_train_is_reproducible(capsys):
     argv = ["train", "--dataset", "spirals", "--epochs", "5", "--backend", "numpy", "--quiet", "--seed", "2"]
@@ -158,7 +164,9 @@ def test_cpp_missing_falls_back_with_a_note(monkeypatch, capsys):
     ["train", "--backend", "cuda"],
     ["train", "--threads", "0"],
     ["train", "--dropout", "1"],
+    ["train", "--l2", "-1"],
     ["train", "--alpha", "-1"],
+    ["train", "--l2", "0.1", "--alpha", "0.1"],
     ["train", "--clip-norm", "0"],
     ["train", "--no-such-option"],
     ["frobnicate"],

@@ -405,8 +405,8 @@ def test_missing_backend_is_reported_not_fatal(monkeypatch):
         explain(backend="numba")
 
 
-@pytest.mark.parametrize("extra", [{"dropout": 0.5}, {"alpha": 0.01}])
-def test_models_with_dropout_or_alpha_are_refused_by_name(extra):
+@pytest.mark.parametrize("extra", [{"dropout": 0.5}, {"l2": 0.01}])
+def test_models_with_dropout_or_l2_are_refused_by_name(extra):
     """explain's step is plain gradient descent; a model whose fit adds dropout or an L2 penalty
     would be shown numbers its own training never computes."""
     model = fm.MLP([2, 3, 2], seed=0, **extra)

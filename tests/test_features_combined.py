@@ -1,4 +1,4 @@
-"""Every training feature at once (sample and class weights, alpha, dropout, clipping,
+"""Every training feature at once (sample and class weights, l2, dropout, clipping,
 centered RMSprop / dampened SGD, a schedule): each backend's epochs and steps against the
 oracle, so the features' interactions (penalty over the weighted batch, clipping after the
 penalty, masks with weights) agree too. Tolerance: tolerances.train_rtol, as the other

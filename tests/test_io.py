@@ -151,7 +151,8 @@ def saved(tmp_path):
         (lambda a: a.update(w1=np.full_like(a["w1"], np.nan)), "NaN"),
         (lambda a: a.update(extra=np.zeros(3)), "unexpected"),
         (lambda a: a.update(meta=np.array("{not json")), "JSON"),
-        (set_meta(alpha=-1.0), "metadata does not describe a valid model.*alpha"),
+        (set_meta(l2=-1.0), "metadata does not describe a valid model.*l2"),
+        (set_meta(alpha=0.1), "metadata does not describe a valid model.*both 'l2' and 'alpha'"),
         (set_meta(dropout=[1.5]), "metadata does not describe a valid model.*dropout"),
         (lambda a: a.update(class_weight=np.array([1.0, -1.0])), "negative"),
         (lambda a: a.update(class_weight=np.ones(3)), "class_weight"),
@@ -203,25 +204,55 @@ def test_file_is_a_plain_zip_of_npy(saved):
 
 
 def test_version_1_files_load_with_the_old_behaviour(saved, tmp_path):
-    """A file written before format version 2: no alpha, dropout or class weights, and an
+    """A file written before format version 2: no l2, dropout or class weights, and an
     optimizer record without dampening, centered or clip_norm."""
     def to_v1(arrays):
         meta = json.loads(str(arrays["meta"]))
         meta["format_version"] = 1
-        for key in ("alpha", "dropout"):
+        for key in ("l2", "dropout"):
             meta.pop(key)
         for key in ("dampening", "centered", "clip_norm"):
             meta["optimizer"].pop(key)
         arrays["meta"] = np.array(json.dumps(meta))
     old = rewrite(saved, tmp_path / "v1.npz", to_v1)
     model = fm.MLP.load(old, backend="numpy")
-    assert model.alpha == 0.0 and model.network.dropout == [] and model.network.class_weight is None
+    assert model.l2 == 0.0 and model.network.dropout == [] and model.network.class_weight is None
     opt = model.network.optimizer
     assert (opt.dampening, opt.centered, opt.clip_norm) == (0.0, False, None)
     assert model.network.slots_g == []
     current = fm.MLP.load(saved, backend="numpy")
     for a, b in zip(all_arrays(model), all_arrays(current)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_files_with_the_old_alpha_names_load(tmp_path):
+    """Files saved before the renames hold the L2 penalty as "alpha" and RMSprop's smoothing as
+    the optimizer's "alpha": they load to the same model, resume bit for bit, and save again
+    under the new names."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((64, 3))
+    y = (X.sum(axis=1) > 0).astype(np.int64)
+    m = fm.MLP([3, 5, 2], activation="tanh", dtype="float64", backend="numpy", seed=7, l2=0.01)
+    m.fit(X, y, epochs=2, batch_size=10, optimizer=fm.optim.RMSprop(alpha=0.9, momentum=0.5))
+    m.save(tmp_path / "new.npz")
+
+    def to_old_names(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta["alpha"] = meta.pop("l2")
+        meta["optimizer"]["alpha"] = meta["optimizer"].pop("smoothing")
+        arrays["meta"] = np.array(json.dumps(meta))
+    old = fm.MLP.load(rewrite(tmp_path / "new.npz", tmp_path / "old.npz", to_old_names), backend="numpy")
+    assert old.l2 == 0.01 and old.network.optimizer.smoothing == 0.9
+    assert old.optimizer.config == m.optimizer.config
+    m.fit(X, y, epochs=1, batch_size=10)
+    old.fit(X, y, epochs=1, batch_size=10)
+    for a, b in zip(all_arrays(m), all_arrays(old)):
+        np.testing.assert_array_equal(a, b)
+    old.save(tmp_path / "again.npz")
+    with np.load(tmp_path / "again.npz", allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+    assert meta["l2"] == 0.01 and meta["optimizer"]["smoothing"] == 0.9
+    assert "alpha" not in meta and "alpha" not in meta["optimizer"]
 
 
 def test_centered_rmsprop_file_needs_its_g_slots(tmp_path):

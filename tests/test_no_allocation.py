@@ -110,7 +110,7 @@ def counter(tmp_path_factory):
 @pytest.mark.parametrize("sizes, batch, optimizer, everything", [
     ([13, 64, 64, 3], 32, "sgd", False),              # small: every GEMM on one thread
     ([784, 256, 128, 10], 256, "adam", False),        # large enough to split over the pool
-    ([784, 256, 128, 10], 256, "rmsprop", True),      # dropout, weights, alpha, clipping, centered
+    ([784, 256, 128, 10], 256, "rmsprop", True),      # dropout, weights, l2, clipping, centered
     ([13, 64, 64, 3], 32, "sgd", True),
 ], ids=["small-sgd", "mnist-adam", "mnist-everything", "small-everything"])
 def test_train_epoch_allocates_nothing_per_step(counter, threads, sizes, batch, optimizer, everything):

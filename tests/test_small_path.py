@@ -31,7 +31,7 @@ CASES = {
                               OptimizerConfig("adam", lr=1e-2, clip_norm=0.3), {"dropout": [0.3, 0.2, 0.0]}),
     "softmax_identity_huber_rmsprop": ((4, 11, 5, 2), ("softmax", "identity"), "huber",
                                        OptimizerConfig("rmsprop", lr=1e-2, momentum=0.5, centered=True),
-                                       {"alpha": 0.05, "weights": True}),
+                                       {"l2": 0.05, "weights": True}),
     "tanh_poisson_adamw_schedule": ((3, 32, 32, 2), ("tanh", "relu"), "poisson",
                                     OptimizerConfig("adamw", lr=1e-3, weight_decay=0.1),
                                     {"schedule": ScheduleConfig("cosine", total_steps=20, warmup_steps=3)}),
@@ -47,7 +47,7 @@ def make_case(name, dtype, seed=0):
     weights = [(rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
     biases = [(0.1 * rng.standard_normal(o)).astype(dtype) for o in sizes[1:]]
     net = Network(weights, biases, [*hidden, "identity"], loss, optimizer=OptimizerConfig(**vars(opt)))
-    net.l2 = extras.get("alpha", 0.0)
+    net.l2 = extras.get("l2", 0.0)
     net.dropout, net.seed = extras.get("dropout", []), 5
     if "schedule" in extras:
         net.schedule = extras["schedule"]

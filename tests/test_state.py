@@ -16,7 +16,7 @@ def _trained(optimizer=None, loss="cross_entropy", **fit):
     X = rng.standard_normal((48, 4))
     y = rng.integers(0, 3, 48) if loss == "cross_entropy" else rng.standard_normal(48)
     model = fm.MLP([4, 6, 3 if loss == "cross_entropy" else 1], loss=loss, dtype="float64",
-                   backend="numpy", seed=5, alpha=0.01, dropout=0.1)
+                   backend="numpy", seed=5, l2=0.01, dropout=0.1)
     model.fit(X, y, epochs=2, batch_size=8, optimizer=optimizer or fm.optim.Adam(lr=0.01), **fit)
     return model, X, y
 
@@ -45,7 +45,7 @@ def test_state_is_plain_data_and_from_state_copies_it():
     json.dumps({k: v for k, v in state.items() if k in ("config", "schedule", "fit_count")})
     json.dumps(state["optimizer"]["config"])
     assert state["config"]["backend"] == "numpy" and state["fit_count"] == 1
-    assert state["config"]["dropout"] == [0.1] and state["config"]["alpha"] == 0.01
+    assert state["config"]["dropout"] == [0.1] and state["config"]["l2"] == 0.01
     before = model.predict_proba(X)
     twin = fm.MLP.from_state(state)
     state["weights"][0][...] = 0.0  # the state holds the model's own arrays ...

@@ -34,7 +34,7 @@ OPTIMIZERS = {
     "adamw": (dict(name="adamw", lr=0.01, weight_decay=0.1), torch.optim.AdamW,
               dict(lr=0.01, weight_decay=0.1)),
     "rmsprop": (dict(name="rmsprop", lr=0.01), torch.optim.RMSprop, dict(lr=0.01)),
-    "rmsprop-momentum-wd": (dict(name="rmsprop", lr=0.005, alpha=0.9, momentum=0.7, weight_decay=0.01),
+    "rmsprop-momentum-wd": (dict(name="rmsprop", lr=0.005, smoothing=0.9, momentum=0.7, weight_decay=0.01),
                             torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, momentum=0.7, weight_decay=0.01)),
 }
 

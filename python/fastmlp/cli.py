@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=_seed, default=0, help="seeds weights, shuffling and toy data (default 0)")
     g.add_argument("--dropout", type=_unit_float, default=0.0, metavar="P",
                    help="drop each hidden unit with probability P in [0, 1) while training (default 0)")
-    g.add_argument("--alpha", type=_nonneg_float, default=0.0,
-                   help="L2 penalty on the weights, scikit-learn's definition (default 0)")
+    g.add_argument("--l2", type=_nonneg_float, metavar="L2",
+                   help="L2 penalty on the weights, scikit-learn's definition (its alpha; default 0)")
+    g.add_argument("--alpha", type=_nonneg_float, help="deprecated alias of --l2")
     g = train.add_argument_group("training")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="(default adam)")
     g.add_argument("--lr", type=_positive_float, help="learning rate")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._renamed import warn_renamed
+
 
 class CLIError(Exception):
     """A runtime problem reported as one line on stderr with exit code 1."""
@@ -51,7 +53,8 @@ OPTIMIZER_LR = {"sgd": 0.01, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 0.01}
 
 
 def check_train_args(args) -> str | None:
-    """A usage error message for options that do not go together, or None."""
+    """A usage error message for options that do not go together, or None; the deprecated
+    --alpha becomes --l2 here (with its FutureWarning)."""
     real = args.dataset in ("mnist-small", "mnist", "fashion-mnist")
     if args.momentum is not None and args.optimizer not in ("sgd", "rmsprop"):
         return f"--momentum applies to --optimizer sgd or rmsprop, not {args.optimizer}"
@@ -62,6 +65,11 @@ def check_train_args(args) -> str | None:
         return f"{opt} applies to --dataset mnist or fashion-mnist, not {args.dataset}"
     if getattr(args, "plot", None) is not None and args.epochs == 0:
         return "--plot draws one point per epoch: it needs --epochs >= 1"
+    if getattr(args, "alpha", None) is not None:
+        if args.l2 is not None:
+            return "give --l2 or its old name --alpha, not both"
+        warn_renamed("--alpha", "--l2", stacklevel=2)
+        args.l2 = args.alpha
     if args.n_samples is not None:
         minimum = 5
         if args.n_samples < minimum:
@@ -246,7 +254,7 @@ def cmd_train(args) -> int:
     try:
         model = fm.MLP(sizes, activation=args.activation, loss=loss, dtype=args.dtype,
                        backend=backend, seed=args.seed, dropout=getattr(args, "dropout", 0.0),
-                       alpha=getattr(args, "alpha", 0.0))
+                       l2=getattr(args, "l2", None) or 0.0)
     except (TypeError, ValueError, ImportError) as exc:
         raise CLIError(f"cannot build the model: {exc}") from None
     except MemoryError as exc:
@@ -269,7 +277,7 @@ def cmd_train(args) -> int:
     say(f"model: {'-'.join(map(str, sizes))} {args.activation}, loss {loss}, {args.dtype}, "
         f"backend {backend}{threads}, seed {args.seed}"
         + (f", dropout {args.dropout:g}" if getattr(args, "dropout", 0.0) else "")
-        + (f", alpha {args.alpha:g}" if getattr(args, "alpha", 0.0) else ""))
+        + (f", l2 {args.l2:g}" if getattr(args, "l2", None) else ""))
     say(f"train: {opt!r}, batch {batch_size}, {epochs} epochs")
 
     t_fit = time.perf_counter()

@@ -68,7 +68,7 @@ def sklearn_state(est, backend="cpp") -> dict:
 def _untrained_state(sizes, activations, loss, dtype, backend, weights, biases) -> dict:
     """The state of a model that holds these weights and was never trained by fastmlp."""
     config = {"layer_sizes": sizes, "activations": activations, "loss": loss, "dtype": np.dtype(dtype).name,
-              "init": "auto", "seed": 0, "alpha": 0.0, "dropout": 0.0, "backend": backend}
+              "init": "auto", "seed": 0, "l2": 0.0, "dropout": 0.0, "backend": backend}
     return {"config": config, "weights": weights, "biases": biases}
 
 

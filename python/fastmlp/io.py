@@ -13,12 +13,15 @@ Layout (format version 2):
     g0, g1, ...    centered RMSprop's gradient averages per parameter, when it is the optimizer
     class_weight   float64 (n_out,), the last fit's class weights, when it had them
 
-meta also holds alpha (the L2 penalty; absent means 0) and dropout (per hidden layer; absent
+meta also holds l2 (the L2 penalty; absent means 0) and dropout (per hidden layer; absent
 means none); the optimizer's dampening, centered and
 clip_norm default to 0, False and None when absent.
-Versions: 1 had no class_weight or g arrays and no alpha, dropout, dampening, centered or
+Versions: 1 had no class_weight or g arrays and no l2, dropout, dampening, centered or
 clip_norm. Every field version 2 added is optional with the
 old behaviour as its default, so version 1 files load unchanged.
+Old names: files written before the renames hold the L2 penalty as "alpha" and RMSprop's
+smoothing as the optimizer's "alpha"; both load as "l2" and "smoothing" (a file never holds
+both names of one field).
 
 Saving refuses NaN or infinite weights (load refuses them too, so a save never replaces a good
 file by one that cannot be read back) and writes through `_atomic.write_atomically`: a crash,
@@ -69,7 +72,7 @@ def members(state: dict):
         "step": 0 if record is None else record.get("step", 0),
         "schedule": state.get("schedule"),
         "fit_count": state.get("fit_count", 0),
-        "alpha": config.get("alpha", 0.0),
+        "l2": config.get("l2", config.get("alpha", 0.0)),
         "dropout": config.get("dropout", 0.0),
     }
     arrays = {}
@@ -101,9 +104,10 @@ def read_state(path) -> dict:
     if bad is not None:
         raise ValueError(f"{path}: array {bad!r} holds NaN or infinity")
     n_layers = len(meta["layer_sizes"]) - 1
+    config = {key: meta[key] for key in ("layer_sizes", "activations", "loss", "dtype", "init", "seed")}
+    config |= {key: meta[key] for key in ("l2", "alpha") if key in meta}  # alpha: l2's old name
     state = {
-        "config": {key: meta[key] for key in ("layer_sizes", "activations", "loss", "dtype", "init", "seed")
-                   } | {"alpha": meta.get("alpha", 0.0), "dropout": meta.get("dropout", 0.0)},
+        "config": config | {"dropout": meta.get("dropout", 0.0)},
         "weights": [_take(path, arrays, f"w{i}") for i in range(n_layers)],
         "biases": [_take(path, arrays, f"b{i}") for i in range(n_layers)],
         "optimizer": _optimizer_record(path, meta, arrays, 2 * n_layers),

@@ -20,15 +20,18 @@ from . import losses as _losses
 from . import model_state
 from . import optim as _optim
 from . import weighting as _weighting
+from ._renamed import warn_renamed
 from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
 from .backends import backprop
 from .backends.network import Network, OptimizerConfig, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
+from .model_config import config_l2 as _config_l2
 from .model_config import dropout_rates as _dropout_rates
 from .model_config import float_dtype as _dtype
 from .model_config import hidden_activations as _hidden_activations
 from .model_config import init_scheme as _init_scheme
+from .model_config import l2_penalty as _l2_penalty
 from .model_config import layer_sizes as _layer_sizes
 from .onnx_export import model_to_onnx
 from .train import run_epochs
@@ -57,24 +60,28 @@ class MLP:
         Seeds the initial weights and the shuffling in `fit`. None draws a fresh random seed
         (as scikit-learn's ``random_state=None``); ``model.seed`` keeps it, to repeat the run.
     init : "auto", "he" or "glorot"
-    alpha : float
-        L2 penalty in scikit-learn's definition: each step's loss gains
-        ``0.5 * alpha * sum ||W||^2 / (batch's total sample weight)`` (weights, not biases), and the
+    l2 : float
+        L2 penalty in scikit-learn's definition (its ``alpha``): each step's loss gains
+        ``0.5 * l2 * sum ||W||^2 / (batch's total sample weight)`` (weights, not biases), and the
         reported training loss includes it. 0 (the default) turns it off.
     dropout : float or list of float
         Inverted dropout on the hidden layers' activations during training (never in predict):
         one rate in [0, 1) for every hidden layer or one per hidden layer. The masks come from
         (seed, update, layer, element), so every backend drops the same units
         (`fastmlp.backends.numpy.dropout_mask`).
+    alpha : float
+        Deprecated alias of ``l2`` (warns with a FutureWarning).
     """
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", dtype="float32",
-                 backend="cpp", seed=0, init="auto", alpha=0.0, dropout=0.0):
+                 backend="cpp", seed=0, init="auto", l2=0.0, dropout=0.0, *, alpha=None):
+        if alpha is not None:
+            warn_renamed("MLP(alpha=...)", "MLP(l2=...)")
         self._configure(layer_sizes, activation, loss, dtype, backend, seed, init)
+        l2 = _l2_penalty(l2, alpha)
         weights, biases = _init.initialize(self.layer_sizes, self.hidden_activations + ["identity"],
                                            self.dtype, self.seed, init)
-        self._own(weights, biases, check.number(alpha, "alpha", low=0.0),
-                  _dropout_rates(dropout, len(self.layer_sizes) - 2))
+        self._own(weights, biases, l2, _dropout_rates(dropout, len(self.layer_sizes) - 2))
         self._initial_crc = _crc(self.network.params)  # tells "never trained" from loaded or set weights
 
     def _configure(self, layer_sizes, activation, loss, dtype, backend, seed, init):
@@ -89,10 +96,10 @@ class MLP:
         self.seed = fresh_seed() if seed is None else check.integer(seed, "seed", low=0, high=check.SEED_MAX)
         self.init = _init_scheme(init)
 
-    def _own(self, weights, biases, alpha, dropout):
+    def _own(self, weights, biases, l2, dropout):
         """Take checked arrays and rates as the model's network, untrained."""
         self.network = Network(weights, biases, self.hidden_activations + ["identity"], self.loss,
-                               l2=alpha, dropout=dropout, seed=self.seed)
+                               l2=l2, dropout=dropout, seed=self.seed)
         self.optimizer = None
         self._fit_count = 0
         self._initial_crc = None  # weights given, not drawn: never "untrained"
@@ -112,7 +119,7 @@ class MLP:
                          "slots_v": list(net.slots_v), "slots_g": list(net.slots_g)}
         config = {"layer_sizes": list(self.layer_sizes), "activations": list(self.hidden_activations),
                   "loss": self.loss, "dtype": self.dtype.name, "init": self.init, "seed": self.seed,
-                  "alpha": self.alpha, "dropout": self.dropout, "backend": self.backend_name}
+                  "l2": self.l2, "dropout": self.dropout, "backend": self.backend_name}
         return {"config": config, "weights": list(net.weights), "biases": list(net.biases),
                 "optimizer": optimizer, "schedule": dict(vars(net.schedule)), "fit_count": self._fit_count,
                 "class_weight": None if net.class_weight is None else np.asarray(net.class_weight, np.float64)}
@@ -130,13 +137,13 @@ class MLP:
         try:
             model._configure(config["layer_sizes"], config["activations"], config["loss"], config["dtype"],
                              backend, config["seed"], config.get("init", "auto"))
-            alpha = check.number(config.get("alpha", 0.0), "alpha", low=0.0)
+            l2 = _config_l2(config)
             dropout = _dropout_rates(config.get("dropout", 0.0), len(model.layer_sizes) - 2)
         except KeyError as exc:
             raise ValueError(f"config metadata lacks {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:
             raise ValueError(f"config metadata does not describe a valid model: {exc}") from exc
-        model._own(*model_state.parameters(state, model.layer_sizes, model.dtype), alpha, dropout)
+        model._own(*model_state.parameters(state, model.layer_sizes, model.dtype), l2, dropout)
         model.optimizer = model_state.restore_training(model.network, state)
         model._fit_count = model_state.count(state.get("fit_count", 0), "fit_count")
         return model
@@ -149,12 +156,23 @@ class MLP:
         return self.network.weights
 
     @property
-    def alpha(self) -> float:
+    def l2(self) -> float:
         """The L2 penalty (scikit-learn's alpha); training reads it from the network."""
+        return self.network.l2
+
+    @l2.setter
+    def l2(self, value):
+        self.network.l2 = check.number(value, "l2", low=0.0)
+
+    @property
+    def alpha(self) -> float:
+        """Deprecated alias of `l2` (warns with a FutureWarning)."""
+        warn_renamed("MLP.alpha", "MLP.l2")
         return self.network.l2
 
     @alpha.setter
     def alpha(self, value):
+        warn_renamed("MLP.alpha", "MLP.l2")
         self.network.l2 = check.number(value, "alpha", low=0.0)
 
     @property

@@ -65,3 +65,20 @@ def init_scheme(init):
     if not isinstance(init, str) or init not in _init.SCHEMES:
         raise ValueError(f"init {init!r} is unknown; choose one of {', '.join(_init.SCHEMES)}")
     return init
+
+
+def l2_penalty(l2, alpha=None):
+    """The L2 penalty: ``l2``, or ``alpha`` (its old name, which the caller warns about) when given."""
+    if alpha is None:
+        return check.number(l2, "l2", low=0.0)
+    if l2 != 0:
+        raise TypeError("give the L2 penalty as l2 or as alpha (its old name), not both")
+    return check.number(alpha, "alpha", low=0.0)
+
+
+def config_l2(config: dict):
+    """A state config's L2 penalty: "l2", or "alpha" in states and files saved before the rename."""
+    if "l2" in config and "alpha" in config:
+        raise ValueError("config holds both 'l2' and 'alpha' (l2's old name); keep one")
+    key = "alpha" if "alpha" in config else "l2"
+    return check.number(config.get(key, 0.0), key, low=0.0)

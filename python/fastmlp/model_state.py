@@ -2,7 +2,7 @@
 
 A state is a plain dict (no classes, so it pickles, serializes and compares with plain code):
 
-    config       layer_sizes, activations (hidden layers), loss, dtype, init, seed, alpha,
+    config       layer_sizes, activations (hidden layers), loss, dtype, init, seed, l2,
                  dropout (per hidden layer), backend
     weights      (n_in, n_out) per layer          biases   (n_out,) per layer
     optimizer    None (never trained) or {"config": optimizer settings with their "name",
@@ -11,6 +11,9 @@ A state is a plain dict (no classes, so it pickles, serializes and compares with
     schedule     the learning-rate schedule's settings (None: constant)
     fit_count    how many times fit ran (it seeds each fit's shuffling)
     class_weight None or the last fit's class weights (float64, one per output)
+
+States saved before the renames may hold config "alpha" (now l2) and, for RMSprop, optimizer
+"alpha" (now smoothing); both still load.
 
 This module checks everything but the config (the MLP constructor's own checks do that) and
 never imports the model.

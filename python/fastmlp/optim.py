@@ -18,6 +18,7 @@ class Optimizer:
     """Base class: holds an OptimizerConfig; subclasses set the name and defaults."""
 
     name = ""
+    keywords = {}  # config field -> the constructor's keyword, where they differ
 
     def __init__(self, **hyper):
         self.config = OptimizerConfig(name=self.name, **hyper)
@@ -29,7 +30,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         defaults = OptimizerConfig(name=self.name)
-        changed = [f"{k}={v!r}" for k, v in vars(self.config).items()
+        changed = [f"{self.keywords.get(k, k)}={v!r}" for k, v in vars(self.config).items()
                    if k != "name" and (k == "lr" or v != getattr(defaults, k))]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -82,13 +83,16 @@ class AdamW(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton): divide the gradient by a running RMS of recent gradients; ``centered``
-    divides by their running standard deviation instead (a third slot per parameter)."""
+    divides by their running standard deviation instead (a third slot per parameter).
+    ``alpha`` (torch.optim.RMSprop's name) is the square average's smoothing constant, kept in
+    the config as ``smoothing``."""
 
     name = "rmsprop"
+    keywords = {"smoothing": "alpha"}
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0, centered=False,
                  clip_norm=None):
-        super().__init__(lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay,
+        super().__init__(lr=lr, smoothing=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay,
                          centered=bool(centered), clip_norm=clip_norm)
 
 
@@ -115,8 +119,11 @@ def optimizer_from_config(config: dict) -> Optimizer:
     cls = OPTIMIZER_CLASSES.get(config.get("name")) if isinstance(config.get("name"), str) else None
     if cls is None:
         raise ValueError(f"unknown optimizer {config.get('name')!r}")
+    fields = {k: v for k, v in config.items() if k != "name"}
+    if "alpha" in fields and "smoothing" not in fields:  # saved before RMSprop's field was renamed
+        fields["smoothing"] = fields.pop("alpha")
     optimizer = object.__new__(cls)  # each subclass's signature leaves out the other optimizers' fields
-    Optimizer.__init__(optimizer, **{k: v for k, v in config.items() if k != "name"})
+    Optimizer.__init__(optimizer, **fields)
     return optimizer
 
 

@@ -60,14 +60,14 @@ def _schedule_config(sched):
 
 
 def _optimizer_config(opt):
-    """OptimizerConfig as _core's, field by field (RMSprop's alpha is its smoothing)."""
+    """OptimizerConfig as _core's, field by field."""
     out = _core.OptimizerConfig()
     out.kind = _OPTIMIZER[opt.name]
     for name in ("lr", "momentum", "weight_decay", "beta1", "beta2", "eps", "dampening"):
         setattr(out, name, float(getattr(opt, name)))
     out.nesterov, out.centered = bool(opt.nesterov), bool(opt.centered)
     out.eps_on_raw_moment = bool(opt.eps_on_raw_moment)
-    out.smoothing = float(opt.alpha)
+    out.smoothing = float(opt.smoothing)
     out.clip_norm = -1.0 if opt.clip_norm is None else float(opt.clip_norm)
     return out
 

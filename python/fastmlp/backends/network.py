@@ -39,7 +39,7 @@ class OptimizerConfig:
     beta2: float = 0.999  # adam, adamw
     eps: float = 1e-8  # adam, adamw, rmsprop
     eps_on_raw_moment: bool = False  # adam, adamw: scikit-learn's eps placement (backends.numpy.adam_step)
-    alpha: float = 0.99  # rmsprop smoothing constant
+    smoothing: float = 0.99  # rmsprop: the square average's decay (PyTorch's alpha)
     dampening: float = 0.0  # sgd: momentum buffer takes (1 - dampening) g, from update 2 on
     centered: bool = False  # rmsprop: divide by the gradient's running variance, not its RMS
     clip_norm: float | None = None  # every optimizer: clip the global gradient L2 norm first

@@ -238,12 +238,12 @@ def _schedule(sched):
 
 
 def _optimizer(opt):
-    """OptimizerConfig as numba_optim.Optimizer (RMSprop's alpha is its smoothing)."""
+    """OptimizerConfig as numba_optim.Optimizer, field by field."""
     return numba_optim.Optimizer(
         code=_OPTIMIZER_CODE[opt.name], lr=float(opt.lr), momentum=float(opt.momentum),
         nesterov=bool(opt.nesterov), weight_decay=float(opt.weight_decay), beta1=float(opt.beta1),
         beta2=float(opt.beta2), eps=float(opt.eps), eps_on_raw_moment=bool(opt.eps_on_raw_moment),
-        smoothing=float(opt.alpha),
+        smoothing=float(opt.smoothing),
         dampening=float(opt.dampening), centered=bool(opt.centered),
         clip_norm=-1.0 if opt.clip_norm is None else float(opt.clip_norm))
 

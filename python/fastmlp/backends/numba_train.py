@@ -22,7 +22,7 @@ from .numba_schedule import scheduled_lr
 
 
 @njit(cache=True)
-def l2_penalty(weights, alpha, batch_weight):
+def l2_penalty(weights, l2, batch_weight):
     squares = 0.0
     for w in weights:
         flat = w.reshape(w.size)
@@ -31,12 +31,12 @@ def l2_penalty(weights, alpha, batch_weight):
             v = np.float64(flat[k])
             sq += v * v
         squares += sq
-    return 0.5 * alpha * squares / batch_weight
+    return 0.5 * l2 * squares / batch_weight
 
 
 @njit(cache=True)
 def add_scaled(grad, w, coef):
-    # grad = grad + coef * w, coef already in the dtype (numpy_train.py: t(alpha / batch_weight) * w)
+    # grad = grad + coef * w, coef already in the dtype (numpy_train.py: t(l2 / batch_weight) * w)
     for k in range(grad.size):
         grad[k] = grad[k] + coef * w[k]
 

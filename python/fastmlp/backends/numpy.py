@@ -164,7 +164,7 @@ def rmsprop_step(param, grad, square_avg, velocity, *, lr, alpha=0.99, eps=1e-8,
     like param starting at zero, is then required) ``grad_avg += (1-alpha) (g - grad_avg)``
     (torch's lerp) and ``update = g / (sqrt(square_avg - grad_avg^2) + eps)``; with momentum
     ``velocity = momentum * velocity + update`` and the step is ``velocity``;
-    ``param -= lr * step``.
+    ``param -= lr * step``. ``alpha`` keeps torch's name for what OptimizerConfig calls ``smoothing``.
     """
     slots = {"square_avg": square_avg, "velocity": velocity}
     if centered:

@@ -194,6 +194,6 @@ def _apply_optimizer(net: Network, grads):
                                 decoupled=opt.name == "adamw",
                                 eps_on_raw_moment=opt.eps_on_raw_moment)
         else:
-            unchecked.rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.alpha, eps=opt.eps,
+            unchecked.rmsprop_step(param, grad, v, m, lr=lr, alpha=opt.smoothing, eps=opt.eps,
                                    momentum=opt.momentum, weight_decay=opt.weight_decay,
                                    centered=opt.centered, grad_avg=g_avg)

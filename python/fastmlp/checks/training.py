@@ -21,7 +21,7 @@ def optimizer_config(opt) -> None:
     number(opt.beta1, "beta1", low=0.0, high=1.0, high_open=True)
     number(opt.beta2, "beta2", low=0.0, high=1.0, high_open=True)
     number(opt.eps, "eps", low=0.0, low_open=True)
-    number(opt.alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    number(opt.smoothing, "smoothing (RMSprop's alpha)", low=0.0, high=1.0, high_open=True)
     if opt.nesterov and opt.momentum <= 0:
         raise ValueError("nesterov momentum requires momentum > 0")
     number(opt.dampening, "dampening", low=0.0, high=1.0)
@@ -75,7 +75,7 @@ def network(net) -> None:
         raise ValueError("the last activation must be 'identity': the loss applies the output link")
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
-    number(getattr(net, "l2", 0.0), "alpha (L2 penalty)", low=0.0)
+    number(getattr(net, "l2", 0.0), "l2 (the L2 penalty)", low=0.0)
     dropout(net.dropout, n_layers)
     integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
     seed = integer(net.seed, "seed", low=0, high=SEED_MAX)

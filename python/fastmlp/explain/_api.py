@@ -180,7 +180,7 @@ def _model_setup(model, x, y):
     if model.n_params > MAX_PARAMS:
         raise ValueError(f"model has {model.n_params} parameters; explain shows every one of them, so "
                          f"it takes at most {MAX_PARAMS} (fm.gradcheck checks large models' gradients)")
-    extras = [f"{name}={value}" for name, value in (("dropout", model.dropout), ("alpha", model.alpha))
+    extras = [f"{name}={value}" for name, value in (("dropout", model.dropout), ("l2", model.l2))
               if np.any(np.asarray(value) != 0)]
     if extras:  # the walkthrough is plain gradient descent: it would show numbers fit never uses
         raise ValueError(f"model has {' and '.join(extras)}; explain shows a plain gradient-descent step "

@@ -72,7 +72,7 @@ class EngineRunner:
         self.spec = dict(layer_sizes=units, activation=[FM_ACTIVATION.get(a, a) for a in hidden],
                          loss=FM_LOSS[loss], dtype=coefs[0].dtype.name, backend=est.backend,
                          seed=int(seed))
-        self.spec["alpha"] = float(est.alpha) / self.scale
+        self.spec["l2"] = float(est.alpha) / self.scale
         if any(dropout):
             self.spec["dropout"] = list(dropout)
         self.model = self._build()

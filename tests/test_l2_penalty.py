@@ -1,5 +1,6 @@
-"""alpha: scikit-learn's L2 penalty, 0.5 * alpha * sum ||W||^2 / sum_i s_i added to each step's
-loss and alpha * W / sum_i s_i to each weight gradient (biases untouched)."""
+"""l2: scikit-learn's L2 penalty (its alpha), 0.5 * l2 * sum ||W||^2 / sum_i s_i added to each
+step's loss and l2 * W / sum_i s_i to each weight gradient (biases untouched); MLP's old name
+for it, alpha, still works and warns."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def gradient_by_sgd(oracle, net, x, y, sample_weight=None):
 
 
 def test_oracle_matches_sklearn_backprop(oracle):
-    """The oracle's loss and gradients with alpha and sample weights equal scikit-learn's
+    """The oracle's loss and gradients with l2 and sample weights equal scikit-learn's
     MLPClassifier._backprop on the same weights (softmax + log loss is our cross_entropy)."""
     pytest.importorskip("sklearn")
     from sklearn.neural_network import MLPClassifier
@@ -89,7 +90,7 @@ def test_penalty_is_in_the_loss_and_its_gradient(oracle):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_alpha_training_agrees_with_oracle(backend, oracle, dtype, weighted):
+def test_l2_training_agrees_with_oracle(backend, oracle, dtype, weighted):
     net = make_network(loss="cross_entropy", optimizer=OptimizerConfig("sgd", lr=0.1, momentum=0.9),
                        dtype=dtype, seed=6)
     net.l2 = 0.05
@@ -101,14 +102,14 @@ def test_alpha_training_agrees_with_oracle(backend, oracle, dtype, weighted):
     got = backend.train_epoch(net, X, Y, order, 5, sample_weight=sw)
     want = oracle.train_epoch(ref, X.astype(np.float64), up_y(Y), order, 5, sample_weight=sw)
     np.testing.assert_allclose(got[0], want[0], rtol=rtol)
-    assert_networks_agree(net, ref, rtol, f"{backend.__name__} alpha epoch")
+    assert_networks_agree(net, ref, rtol, f"{backend.__name__} l2 epoch")
     got = backend.train_step(net, X[:6], Y[:6], None if sw is None else sw[:6])
     want = oracle.train_step(ref, X[:6].astype(np.float64), Y[:6], None if sw is None else sw[:6])
     np.testing.assert_allclose(got[0], want[0], rtol=rtol)
-    assert_networks_agree(net, ref, rtol, f"{backend.__name__} alpha step")
+    assert_networks_agree(net, ref, rtol, f"{backend.__name__} l2 step")
 
 
-def test_alpha_changes_the_loss_by_the_penalty(backend):
+def test_l2_changes_the_loss_by_the_penalty(backend):
     net = make_network(loss="mse", seed=10)
     heavy = net.copy()
     heavy.l2 = 2.0
@@ -119,27 +120,60 @@ def test_alpha_changes_the_loss_by_the_penalty(backend):
     np.testing.assert_allclose(heavy_loss - plain_loss, penalty, rtol=1e-12)  # float64
 
 
-def test_bad_alpha(backend):
+def test_bad_l2(backend):
     net = make_network(loss="mse")
     X, Y = make_data("mse", np.float64)
-    for value, match in ((-0.1, r"alpha \(L2 penalty\) must be >= 0"), (float("nan"), r"must be finite")):
+    for value, match in ((-0.1, r"l2 \(the L2 penalty\) must be >= 0"), (float("nan"), r"must be finite")):
         net.l2 = value
         with pytest.raises(ValueError, match=match):
             backend.train_step(net, X, Y)
-    with pytest.raises(ValueError, match=r"^alpha must be >= 0"):
-        fm.MLP([2, 3, 1], loss="mse", alpha=-1.0)
+    with pytest.raises(ValueError, match=r"^l2 must be >= 0"):
+        fm.MLP([2, 3, 1], loss="mse", l2=-1.0)
 
 
-def test_mlp_alpha_shrinks_weights_and_is_saved(tmp_path):
+def test_mlp_l2_shrinks_weights_and_is_saved(tmp_path):
     rng = np.random.default_rng(12)
     X = rng.standard_normal((200, 4)).astype(np.float32)
     y = X @ rng.standard_normal(4) + 0.1 * rng.standard_normal(200)
     norms = []
-    for alpha in (0.0, 5.0):
-        model = fm.MLP([4, 16, 1], loss="mse", backend="numpy", alpha=alpha, seed=1)
+    for l2 in (0.0, 5.0):
+        model = fm.MLP([4, 16, 1], loss="mse", backend="numpy", l2=l2, seed=1)
         model.fit(X, y, epochs=5, optimizer=fm.optim.Adam(lr=1e-2))
         norms.append(sum(float((w ** 2).sum()) for w in model.weights))
     assert norms[1] < 0.75 * norms[0]  # seeded: 16.6 vs 28.4
     model.save(tmp_path / "m.npz")
     loaded = fm.MLP.load(tmp_path / "m.npz", backend="numpy")
-    assert loaded.alpha == 5.0 and loaded.network.l2 == 5.0
+    assert loaded.l2 == 5.0 and loaded.network.l2 == 5.0
+
+
+def test_alpha_is_a_deprecated_alias_of_l2():
+    """MLP(alpha=...) and model.alpha still work, each use warning once and naming l2."""
+    with pytest.warns(FutureWarning, match=r"MLP\(l2=") as caught:
+        model = fm.MLP([2, 3, 1], loss="mse", alpha=0.25)
+    assert len(caught) == 1 and model.l2 == 0.25 and model.state()["config"]["l2"] == 0.25
+    with pytest.warns(FutureWarning, match=r"MLP\.l2") as caught:
+        assert model.alpha == 0.25
+    assert len(caught) == 1
+    with pytest.warns(FutureWarning, match=r"MLP\.l2"):
+        model.alpha = 0.5
+    assert model.l2 == 0.5 and model.network.l2 == 0.5
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match=r"^alpha must be >= 0"):
+        fm.MLP([2, 3, 1], loss="mse", alpha=-1.0)
+    with pytest.warns(FutureWarning), pytest.raises(TypeError, match=r"l2 or as alpha"):
+        fm.MLP([2, 3, 1], loss="mse", l2=0.1, alpha=0.1)
+
+
+def test_l2_name_does_not_warn(recwarn):
+    model = fm.MLP([2, 3, 1], loss="mse", l2=0.25)
+    model.l2 = model.l2 * 2
+    assert model.l2 == 0.5 and not [w for w in recwarn if w.category is FutureWarning]
+
+
+def test_sklearn_estimators_keep_alpha_and_pass_it_on_as_l2(recwarn):
+    """The estimators' alpha is scikit-learn's own name: it reaches the model as l2, no warning."""
+    pytest.importorskip("sklearn")
+    from fastmlp.sklearn import MLPRegressor
+    X = np.random.default_rng(13).standard_normal((40, 3))
+    est = MLPRegressor(hidden_layer_sizes=(4,), alpha=0.3, max_iter=2, backend="numpy").fit(X, X.sum(axis=1))
+    assert est.alpha == 0.3 and est.get_params()["alpha"] == 0.3
+    assert not [w for w in recwarn if w.category is FutureWarning]
