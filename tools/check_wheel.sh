@@ -153,6 +153,7 @@ step "tests from outside the source tree"
 run=$work/run
 mkdir "$run"
 cp -r "$src/tests" "$src/docs" "$src/README.md" "$run/"  # README: its code blocks are tested
+mkdir "$run/tools" && cp "$src/tools/import_cycles.py" "$run/tools/"  # tests/test_import_cycles.py
 # the sdist's pytest settings (markers, timeout, strict xfail), without its pyproject.toml
 "$vpy" - "$src/pyproject.toml" "$run/pytest.ini" <<'EOF'
 import sys, tomllib
