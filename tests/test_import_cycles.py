@@ -3,6 +3,7 @@ inside a function, and the package face is imported only by the command-line fac
 
 import importlib.metadata
 import importlib.util
+import re
 from pathlib import Path
 
 import fastmlp
@@ -44,8 +45,18 @@ def test_the_file_format_and_conversions_never_import_the_model():
         assert "fastmlp.model" not in graph.get(module, set()), module
 
 
-def test_the_version_module_matches_the_installed_distribution():
-    # the distribution's version comes from pyproject.toml when the package is built
-    assert fastmlp.__version__ == importlib.metadata.version("fastmlp")
+def _declared_version() -> str:
+    """The installed distribution's version (pyproject.toml's, at build time), or, for a source
+    tree put on the path without installing, pyproject.toml's own."""
+    try:
+        return importlib.metadata.version("fastmlp")
+    except importlib.metadata.PackageNotFoundError:
+        text = (ROOT / "pyproject.toml").read_text()
+        project = text[text.index("[project]"):]
+        return re.search(r'^version = "([^"]+)"', project, re.M).group(1)
+
+
+def test_the_version_module_matches_the_declared_version():
+    assert fastmlp.__version__ == _declared_version()
     from fastmlp._version import __version__
     assert __version__ is fastmlp.__version__

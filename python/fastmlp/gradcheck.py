@@ -16,6 +16,7 @@ from functools import partial
 
 import numpy as np
 
+from . import model_inputs
 from .backends import backprop
 from .backends import numpy as oracle
 from .backends.network import Network
@@ -71,7 +72,7 @@ def gradcheck(model, X, y, *, atol=1e-5, rtol=1e-3, step=1e-6, max_checks=200, s
     in the order W1, b1, W2, b2, ...), e.g. to see a wrong gradient flagged.
     Returns a `GradcheckResult` (prints as a per-parameter table).
     """
-    X, y = model._check_xy(X, y, "X", "y")
+    X, y = model_inputs.check_xy(model, X, y, "X", "y")
     X = X.astype(np.float64)
     if y.dtype.kind == "f":
         y = y.astype(np.float64)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks as check
+from . import model_inputs
 from . import optim as _optim
 
 CHECK_STEPS = 50  # steps of the check run: enough to see a too-large rate diverge or stall
@@ -71,7 +72,7 @@ def lr_find(model, X, y, *, optimizer=None, start_lr=1e-6, end_lr=10.0, num_step
     last `fit`, or Adam, as `fit` starts with. Stops early when the smoothed loss exceeds
     ``diverge`` times its minimum. The suggestion is checked by a short run at it (see the module).
     """
-    X, y = model._check_xy(X, y, "X", "y")
+    X, y = model_inputs.check_xy(model, X, y, "X", "y")
     start_lr = check.number(start_lr, "start_lr", low=0.0, low_open=True)
     end_lr = check.number(end_lr, "end_lr", low=start_lr, low_open=True)
     num_steps = check.integer(num_steps, "num_steps", low=2)

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import checks as check
 from .. import losses as _losses
+from .. import model_inputs
 from ..backends import BACKENDS, get_backend
 from ..model import MLP
 from . import _examples, _lr_sweep
@@ -173,7 +174,7 @@ def _model_setup(model, x, y):
         raise TypeError(f"model must be a fastmlp.MLP, got {type(model).__name__}")
     if x is None or y is None:
         raise ValueError("explain(model, x, y) needs the batch: pass x and y (a few rows)")
-    x, y = model._check_xy(x, y, "x", "y")  # names x / y in every error; casts to the model's dtype
+    x, y = model_inputs.check_xy(model, x, y, "x", "y")  # names x / y in every error; casts to the model's dtype
     if len(x) > MAX_ROWS:
         raise ValueError(f"x has {len(x)} rows; explain shows every number of the step, so pass at "
                          f"most {MAX_ROWS} (a few are easier to read)")

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import checks as check
+from .. import model_inputs
 from . import _mpl
 
 
@@ -26,7 +27,7 @@ def _check_2d(model, X, y):
         raise ValueError("model: a multi-label binary_cross_entropy model has no single decision boundary")
     if not model.is_classifier and model.layer_sizes[-1] != 1:
         raise ValueError("model: a regression model needs 1 output to be drawn over the plane")
-    X, y = model._check_xy(X, y, "X", "y") if y is not None else (model._check_x(X, "X"), None)
+    X, y = model_inputs.check_xy(model, X, y, "X", "y") if y is not None else (model_inputs.check_x(model, X, "X"), None)
     if y is not None and y.ndim == 2:  # one-hot or (n, 1) targets: one value per point to colour by
         y = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
     return X, y

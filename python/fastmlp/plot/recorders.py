@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks as check
+from .. import model_inputs
 from ..backends import backprop
 from ..callbacks import Callback
 
@@ -77,7 +78,7 @@ class GradientNorms(Callback):
     def norms(self, model):
         """(weight norms, bias norms) of each layer at ``model``'s current weights."""
         if self._checked is None:
-            self._checked = model._check_xy(self.X, self.y, "X", "y")
+            self._checked = model_inputs.check_xy(model, self.X, self.y, "X", "y")
         X, y = self._checked
         grads = backprop.gradients(model.backend, model.network, X, y)
         weight = [float(np.linalg.norm(g.astype(np.float64))) for g in grads[0::2]]
@@ -114,7 +115,7 @@ def record_gradient_norms(model, X, y, *, epochs, probe_size=256, seed=0, every=
     Returns ``(recorder, history)``: a `GradientNorms` and the fit's History.
     """
     probe_size = check.integer(probe_size, "probe_size", low=1)
-    X, y = model._check_xy(X, y, "X", "y")
+    X, y = model_inputs.check_xy(model, X, y, "X", "y")
     rows = np.random.default_rng(seed).permutation(len(X))[:probe_size]
     rows.sort()
     recorder = GradientNorms(X[rows], y[rows], every=every)
