@@ -25,6 +25,7 @@
 #include "nn/activations.hpp"
 #include "nn/dense.hpp"
 #include "nn/dropout.hpp"
+#include "nn/exp_lanes.hpp"
 #include "nn/losses.hpp"
 #include "nn/optim.hpp"
 #include "nn/train.hpp"
@@ -69,6 +70,13 @@ void matmul(Strided<T> a, Strided<T> b, bool trans_a, bool trans_b, Out<T> out, 
   if (keep_gil(m, n, k)) return run();
   nb::gil_scoped_release release;
   run();
+}
+
+// exp_lanes' arrays, for its accuracy test (the kernel API reaches it through cross_entropy).
+template <class T>
+void exp_array(In<T> x, Out<T> out) {
+  check::require(x.size() == out.size(), "x and out must have the same size");
+  nn::exp_array(x.data(), out.data(), static_cast<int64_t>(x.size()));
 }
 
 template <class T>
@@ -230,6 +238,7 @@ void def_kernels(nb::module_& m) {
         "momentum"_a, "weight_decay"_a, ReleaseGil());
   m.def("dropout_mask", &dropout_mask<T>, "seed"_a, "step"_a, "layer"_a, "p"_a,
         "out"_a.noconvert(), ReleaseGil());
+  m.def("exp_array", &exp_array<T>, "x"_a.noconvert(), "out"_a.noconvert(), ReleaseGil());
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // once per process (docs/isa.md has the contract).
 //
 // An Isa lists one instruction set's GEMM micro-kernels and register tiles, its optimizer
-// vector loops, its float32 tanh loop, and whether its multiply-adds round once (FMA). The
+// vector loops, its float32 tanh and exp loops, and whether its multiply-adds round once (FMA). The
 // table in isa.cpp is ordered best first (avx512 -> avx2 -> generic on x86-64, neon -> generic
 // on AArch64); on first use the first one whose CPU features __builtin_cpu_supports reports
 // (OS-enabled state included; neon needs none) is chosen, unless FASTMLP_ISA names one. An
@@ -37,6 +37,8 @@ struct Isa {
   nn::RmspropLanes<float> rmsprop_f32;
   nn::RmspropLanes<double> rmsprop_f64;
   void (*tanh_f32)(const float* z, float* a, int64_t n);  // nn/tanh_f32.hpp
+  void (*exp_f32)(const float* x, float* y, int64_t n);   // nn/exp_lanes.hpp
+  void (*exp_f64)(const double* x, double* y, int64_t n);
   int64_t (*fma_chains)(bool f64, int64_t iters, void* out);  // the peak probe (peak.hpp)
 };
 

@@ -1,12 +1,13 @@
 // Loss kernels. Per-element terms and gradients are computed in T in NumPy's order; only the
 // mean is accumulated in double (NumPy's float32 mean is pairwise in float32, ours is tighter).
-// Each formula is written once (element_loss, cross_entropy_row) and reduced by plain_mean or
+// Each formula is written once (element_loss, cross_entropy_rows) and reduced by plain_mean or
 // weighted_mean.
 #include "nn/losses.hpp"
 
 #include <cmath>
 #include <stdexcept>
 
+#include "nn/exp_lanes.hpp"
 #include "nn/scalar.hpp"
 
 namespace fastmlp::nn {
@@ -39,28 +40,52 @@ inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
   }
 }
 
-// Row i of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double, j in turn) and
-// g_j = softmax_j - t_j; the row's max is subtracted first so exp never overflows. label_only:
-// only the label's term is subtracted (the plain mean with labels skips the zero terms).
+// Row i's target for output j: one-hot of the label, or the float target.
 template <class T>
-void cross_entropy_row(const T* output, Target<T> target, int64_t i, int64_t n_out, T* grad,
-                       bool label_only, double& loss) {
-  const T* o = output + i * n_out;
-  T* g = grad + i * n_out;
-  T mx = o[0];
-  for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
-  double sum_exp = 0.0;
-  for (int64_t j = 0; j < n_out; ++j) sum_exp += std::exp(o[j] - mx);
-  const T log_sum = std::log(static_cast<T>(sum_exp));
-  for (int64_t j = 0; j < n_out; ++j) {
-    const T log_prob = (o[j] - mx) - log_sum;
-    const T t = target.labels ? (target.labels[i] == j ? T(1) : T(0)) : target.values[i * n_out + j];
-    if (!label_only)
-      loss -= static_cast<double>(t * log_prob);
-    else if (t != T(0))
-      loss -= log_prob;
-    g[j] = std::exp(log_prob) - t;
+inline T target_at(Target<T> target, int64_t i, int64_t j, int64_t n_out) {
+  return target.labels ? (target.labels[i] == j ? T(1) : T(0)) : target.values[i * n_out + j];
+}
+
+// Rows [first, last) of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double,
+// row by row, j in turn) and g_j = softmax_j - t_j = exp(log_prob_j) - t_j; each row's max is
+// subtracted first so exp never overflows. label_only: only the label's term is subtracted
+// (the plain mean with labels skips the zero terms). The exponentials go through exp_array,
+// over all the rows at once: grad holds exp(o - max) first, then log_prob, then g.
+template <class T>
+void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_t last,
+                        int64_t n_out, T* grad, bool label_only, double& loss) {
+  auto row_max = [&](const T* o) {
+    T mx = o[0];
+    for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
+    return mx;
+  };
+  const int64_t begin = first * n_out, size = (last - first) * n_out;
+  for (int64_t i = first; i < last; ++i) {
+    const T* o = output + i * n_out;
+    const T mx = row_max(o);
+    for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = o[j] - mx;
   }
+  exp_array(grad + begin, grad + begin, size);
+  for (int64_t i = first; i < last; ++i) {
+    const T* o = output + i * n_out;
+    T* g = grad + i * n_out;
+    const T mx = row_max(o);
+    double sum_exp = 0.0;
+    for (int64_t j = 0; j < n_out; ++j) sum_exp += g[j];
+    const T log_sum = std::log(static_cast<T>(sum_exp));
+    for (int64_t j = 0; j < n_out; ++j) {
+      const T log_prob = (o[j] - mx) - log_sum;
+      const T t = target_at(target, i, j, n_out);
+      if (!label_only)
+        loss -= static_cast<double>(t * log_prob);
+      else if (t != T(0))
+        loss -= log_prob;
+      g[j] = log_prob;
+    }
+  }
+  exp_array(grad + begin, grad + begin, size);
+  for (int64_t i = first; i < last; ++i)
+    for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] -= target_at(target, i, j, n_out);
 }
 
 // The plain mean over rows (cross_entropy) or elements, summed in double in order; grad is the
@@ -71,10 +96,8 @@ double plain_mean(Loss loss, const T* output, Target<T> target, T* grad, int64_t
   double total = 0.0;
   if (loss == Loss::cross_entropy) {
     const T batch_t = T(batch);
-    for (int64_t i = 0; i < batch; ++i) {
-      cross_entropy_row(output, target, i, n_out, grad, target.labels != nullptr, total);
-      for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = grad[i * n_out + j] / batch_t;
-    }
+    cross_entropy_rows(output, target, 0, batch, n_out, grad, target.labels != nullptr, total);
+    for (int64_t k = 0; k < batch * n_out; ++k) grad[k] = grad[k] / batch_t;
     return total / static_cast<double>(batch);
   }
   const int64_t size = batch * n_out;
@@ -120,7 +143,7 @@ double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w,
     T* g = grad + i * n_out;
     double row_loss = 0.0;  // l_i
     if (loss == Loss::cross_entropy) {
-      cross_entropy_row(output, target, i, n_out, grad, false, row_loss);
+      cross_entropy_rows(output, target, i, i + 1, n_out, grad, false, row_loss);
     } else {
       for (int64_t j = 0; j < n_out; ++j) {
         T e, ge;
