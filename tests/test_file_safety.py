@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tracemalloc
 import zipfile
@@ -250,7 +251,9 @@ def test_ctrl_c_just_after_the_temporary_file_is_created_leaves_nothing(tmp_path
 
     def mkstemp_then_ctrl_c(*args, **kwargs):
         made = real(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGINT)
+        # To the main thread itself: os.kill lets the kernel pick any thread (the C++ pool's,
+        # BLAS's), and under load that one may run the C handler only after the window closed.
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return made
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_ctrl_c)
