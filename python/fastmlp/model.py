@@ -2,7 +2,10 @@
 
 The model owns a `Network` (weights, biases, optimizer slots as NumPy arrays) and a backend
 module; every computation is a call into the backend's kernel API, so switching
-``backend="cpp" | "numba" | "numpy"`` changes speed, not results.
+``backend="cpp" | "numba" | "numpy"`` changes speed, not results. The class delegates each job
+to a module beside it: model_config (the constructor's checks), model_inputs (X and y),
+model_fit (fit's keywords, validation_split, a fresh optimizer), model_predict (forward,
+predict, evaluate) and model_state (the state dict).
 """
 
 from __future__ import annotations
