@@ -53,7 +53,7 @@ if [ $# -eq 0 ]; then
   set -- tests/test_gemm.py tests/test_dense.py tests/test_activations.py tests/test_losses.py \
     tests/test_optim.py tests/test_optim_lanes.py tests/test_schedules.py tests/test_train_agreement.py \
     tests/test_training.py tests/test_matmul_fast_path.py tests/test_small_path.py tests/test_tanh_accuracy.py \
-    tests/test_bad_input_kernels.py tests/test_bad_input_matrix.py tests/test_isa.py \
+    tests/test_bad_input_kernels.py tests/test_bad_input_matrix*.py tests/test_isa.py \
     tests/test_threads.py tests/test_io.py tests/test_model.py tests/test_concurrency.py \
     tests/test_numerical_faults.py tests/test_process_faults.py tests/test_safetensors.py tests/regressions
   existing=()

@@ -123,13 +123,8 @@ def lr_find(model, X, y, *, optimizer=None, start_lr=1e-6, end_lr=10.0, num_step
 def _fresh_copy(model, config):
     """A copy of the model's network with a fresh ``config`` optimizer and a constant schedule."""
     net = model.network.copy()
-    net.optimizer = type(config)(**vars(config))
+    net.start_optimizer(type(config)(**vars(config)))
     net.schedule = type(net.schedule)()  # constant: lr_find sets every step's rate itself
-    net.slots_m = [np.zeros_like(p) for p in net.params]
-    net.slots_v = [np.zeros_like(p) for p in net.params]
-    net.slots_g = []
-    net.ensure_slots()  # centered RMSprop's third slots
-    net.step = 0
     return net
 
 

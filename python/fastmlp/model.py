@@ -2,13 +2,13 @@
 
 The model owns a `Network` (weights, biases, optimizer slots as NumPy arrays) and a backend
 module; every computation is a call into the backend's kernel API, so switching
-``backend="cpp" | "numba" | "numpy"`` changes speed, not results.
+``backend="cpp" | "numba" | "numpy"`` changes speed, not results. The class delegates each job
+to a module beside it: model_config (the constructor's checks), model_inputs (X and y),
+model_fit (fit's keywords, validation_split, a fresh optimizer), model_predict (forward,
+predict, evaluate) and model_state (the state dict).
 """
 
 from __future__ import annotations
-
-import warnings
-import zlib
 
 import numpy as np
 
@@ -17,14 +17,10 @@ from . import convert as _convert
 from . import init as _init
 from . import io as _io
 from . import losses as _losses
-from . import model_inputs, model_state
-from . import optim as _optim
-from . import weighting as _weighting
+from . import model_fit, model_inputs, model_predict, model_state
 from ._renamed import warn_renamed
-from .callbacks import resolve as resolve_callbacks
 from .backends import get_backend
-from .backends import backprop
-from .backends.network import Network, OptimizerConfig, ScheduleConfig
+from .backends.network import Network, ScheduleConfig
 from .fit_guard import one_fit_at_a_time
 from .model_config import config_l2 as _config_l2
 from .model_config import dropout_rates as _dropout_rates
@@ -33,11 +29,11 @@ from .model_config import hidden_activations as _hidden_activations
 from .model_config import init_scheme as _init_scheme
 from .model_config import l2_penalty as _l2_penalty
 from .model_config import layer_sizes as _layer_sizes
+from .model_fit import VALIDATION_STREAM  # noqa: F401  (where it has always been importable)
+from .model_predict import PREDICT_CHUNK  # noqa: F401
+from .model_predict import params_crc as _crc
 from .onnx_export import model_to_onnx
 from .train import run_epochs
-
-PREDICT_CHUNK = 4096  # rows per forward call, so predicting on a large X needs bounded memory
-VALIDATION_STREAM = 0x5EED_7A11  # seeds validation_split's draw apart from init and shuffling
 
 
 class MLP:
@@ -258,48 +254,28 @@ class MLP:
                                  "part of X with validation_split, or pass your own validation_data")
             X, y, sample_weight, validation_data = self._split_validation(X, y, sample_weight, validation_split)
         model_inputs.warn_if_badly_scaled(self, X, y)
-        epochs = check.integer(epochs, "epochs", low=0)
-        # a batch larger than the data is the whole data (and may exceed what C++ can count)
-        batch_size = min(check.integer(batch_size, "batch_size", low=1, high=None), len(X))
-        if verbose not in (0, 1, 2, True, False):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            validation_data = model_inputs.check_xy(self, *validation_data, "X_val", "y_val")
-        sample_weight = _weighting.check_sample_weight(sample_weight, len(X))
-        class_weight = _weighting.resolve_class_weight(class_weight, y, self.layer_sizes[-1], self.loss)
-        row_weights = _weighting.fit_row_weights(sample_weight, class_weight, y)
-        callbacks = resolve_callbacks(callbacks, early_stopping)
-        schedule = None if schedule is None else _optim.get_schedule(schedule)
+        s = model_fit.settings(self, X, y, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                               validation_data=validation_data, sample_weight=sample_weight,
+                               class_weight=class_weight, callbacks=callbacks, early_stopping=early_stopping,
+                               schedule=schedule)
         self._set_optimizer(optimizer)
-        if schedule is not None:
-            steps_per_epoch = -(-len(X) // batch_size)
-            self.network.schedule = schedule.resolve(self.network.step + epochs * steps_per_epoch)
-        self.network.class_weight = class_weight
+        if s.schedule is not None:
+            steps_per_epoch = -(-len(X) // s.batch_size)
+            self.network.schedule = s.schedule.resolve(self.network.step + s.epochs * steps_per_epoch)
+        self.network.class_weight = s.class_weight
         rng = np.random.default_rng([self.seed, self._fit_count])
         self._fit_count += 1
-        return run_epochs(self, X, y, epochs=epochs, batch_size=batch_size,
-                          validation_data=validation_data, shuffle=bool(shuffle),
-                          verbose=int(verbose), rng=rng, callbacks=callbacks,
-                          sample_weight=None if sample_weight is None else sample_weight.astype(self.dtype),
-                          row_weights=row_weights)
+        # run_epochs is called here, not in model_fit: its warnings count the frames up to the caller
+        return run_epochs(self, X, y, epochs=s.epochs, batch_size=s.batch_size,
+                          validation_data=s.validation_data, shuffle=bool(shuffle),
+                          verbose=s.verbose, rng=rng, callbacks=s.callbacks,
+                          sample_weight=None if s.sample_weight is None else s.sample_weight.astype(self.dtype),
+                          row_weights=s.row_weights)
 
     def _split_validation(self, X, y, sample_weight, fraction):
         """(X_train, y_train, sample_weight_train, (X_val, y_val)): ``fraction`` of the rows held
         out at random, drawn from the model's seed so every fit holds out the same rows."""
-        fraction = check.number(fraction, "validation_split", low=0.0, high=1.0, low_open=True, high_open=True)
-        n = len(X)
-        n_val = int(np.ceil(fraction * n))
-        if not 1 <= n_val <= n - 1:
-            raise ValueError(f"validation_split={fraction:g} of {n} rows leaves {n - n_val} to train on "
-                             f"and {n_val} to validate; each needs at least 1")
-        order = np.random.default_rng([self.seed, VALIDATION_STREAM]).permutation(n)
-        val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-        sample_weight = _weighting.check_sample_weight(sample_weight, n)
-        if sample_weight is not None:
-            sample_weight = sample_weight[train]
-        return X[train], y[train], sample_weight, (X[val], y[val])
+        return model_fit.split_validation(self.seed, X, y, sample_weight, fraction)
 
     @property
     def schedule(self) -> ScheduleConfig:
@@ -307,16 +283,11 @@ class MLP:
         return self.network.schedule
 
     def _set_optimizer(self, optimizer):
+        """Keep the current optimizer when ``optimizer`` is None and one exists, else start the
+        named one (None: Adam) with fresh state."""
         if optimizer is None and self.optimizer is not None:
             return
-        self.optimizer = _optim.get_optimizer("adam" if optimizer is None else optimizer)
-        net = self.network
-        net.optimizer = OptimizerConfig(**vars(self.optimizer.config))
-        net.slots_m = [np.zeros_like(p) for p in net.params]
-        net.slots_v = [np.zeros_like(p) for p in net.params]
-        net.slots_g = []
-        net.ensure_slots()  # centered RMSprop's third slots
-        net.step = 0
+        self.optimizer = model_fit.fresh_optimizer(self.network, optimizer)
 
     # --- inference -------------------------------------------------------------------------------
 
@@ -324,73 +295,25 @@ class MLP:
         """The last layer's raw output (logits for classifiers), or with ``return_all`` a list
         with one ``{"z": z, "a": a}`` per layer (the last layer's ``a`` is the link applied)."""
         X = model_inputs.check_x(self, X, "X")
-        if not return_all:
-            return self._forward(X)
-        # poisson's link "exp" is no kernel activation: run the identity, then apply exp to z
-        kernel_acts = ["identity" if act == "exp" else act for act in self.activations]
-        cache = backprop.forward(self.backend, backprop.Layers(self.weights, self.biases, kernel_acts), X)
-        return [{"z": z, "a": np.exp(z) if act == "exp" else a}
-                for z, a, act in zip(cache.z, cache.a, self.activations)]
-
-    def _forward(self, X):
-        out = np.empty((len(X), self.layer_sizes[-1]), self.dtype)
-        for start in range(0, len(X), PREDICT_CHUNK):
-            a = X[start:start + PREDICT_CHUNK]
-            for w, b, act in zip(self.weights, self.biases, self.network.activations):
-                _, a = self.backend.dense_forward(a, w, b, act)
-            out[start:start + PREDICT_CHUNK] = a
-        return out
-
-    def _warn_if_untrained(self, what: str):
-        """Warn once when predicting with the random initial weights: the answers look confident
-        (a class for every row) but mean nothing yet."""
-        if self._warned_untrained or self._fit_count or self.optimizer is not None:
-            return
-        if _crc(self.network.params) != self._initial_crc:  # weights loaded, converted or set by hand
-            return
-        self._warned_untrained = True
-        warnings.warn(f"{what} on a model that was never trained: its weights are the random initial "
-                      "ones, so the predictions are arbitrary; call fit(X, y) first (or MLP.load a "
-                      "trained model)", UserWarning, stacklevel=3)
+        return model_predict.every_layer(self, X) if return_all else model_predict.output(self, X)
 
     def predict_proba(self, X):
         """Class probabilities: softmax (cross_entropy) or sigmoid (binary_cross_entropy) of the output."""
         if not self.is_classifier:
             raise AttributeError(f"predict_proba needs a classification loss, this model uses {self.loss!r}")
-        self._warn_if_untrained("predict_proba")
-        logits = self.forward(X)
-        return self.backend.activation_forward(_losses.output_link(self.loss), logits)
+        model_predict.warn_if_untrained(self, "predict_proba")
+        return model_predict.probabilities(self, self.forward(X))
 
     def predict(self, X):
         """Class labels (cross_entropy), 0/1 indicators (binary_cross_entropy) or values (regression,
         poisson: the rate exp(output); 1-D when there is one output)."""
-        self._warn_if_untrained("predict")
-        out = self.forward(X)
-        if self.loss == "poisson":
-            out = np.exp(out)
-        if self.loss == "cross_entropy":
-            return out.argmax(axis=1)
-        if self.loss == "binary_cross_entropy":
-            labels = (out > 0).astype(np.int64)
-            return labels[:, 0] if labels.shape[1] == 1 else labels
-        return out[:, 0] if out.shape[1] == 1 else out
+        model_predict.warn_if_untrained(self, "predict")
+        return model_predict.answers(self.loss, self.forward(X))
 
     def evaluate(self, X, y):
         """Mean loss and the metric on (X, y): ``{"loss", "accuracy"}`` or ``{"loss", "r2"}``."""
         X, y = model_inputs.check_xy(self, X, y, "X", "y")
-        out = self._forward(X)
-        loss, _ = self.backend.loss_forward_backward(self.loss, out, y)
-        if self.loss == "cross_entropy":
-            labels = y if y.ndim == 1 else y.argmax(axis=1)
-            return {"loss": loss, "accuracy": float(np.mean(out.argmax(axis=1) == labels))}
-        if self.loss == "binary_cross_entropy":
-            return {"loss": loss, "accuracy": float(np.mean(((out > 0) == (y > 0.5)).all(axis=1)))}
-        if self.loss == "poisson":  # R^2 of the predicted rate, not of its log
-            out = np.exp(out.astype(np.float64))
-        residual = ((y - out) ** 2).sum(dtype=np.float64)
-        total = ((y - y.mean(axis=0)) ** 2).sum(dtype=np.float64)
-        r2 = 1.0 - residual / total if total > 0 else float("nan")
-        return {"loss": loss, "r2": float(r2)}
+        return model_predict.scores(self, X, y)
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -441,14 +364,6 @@ class MLP:
         if hasattr(est, "classes_"):
             model.classes_ = np.asarray(est.classes_)
         return model
-
-
-def _crc(arrays) -> int:
-    """A checksum of the parameters' bytes (fast: about a GB/s), to notice that they changed."""
-    crc = 0
-    for a in arrays:
-        crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel(), crc)
-    return crc
 
 
 def fresh_seed() -> int:

@@ -9,6 +9,8 @@ Every backend module defines every name in KERNEL_API with the same signature an
 numba_activations / nn/activations, numba_dense / nn/dense, numba_losses / nn/losses,
 numba_optim / nn/optim, numba_schedule / nn/schedule, numba_dropout / nn/dropout, numba_train /
 nn/train, with numba.py and cpp.py the checked faces as numpy.py is for numpy_unchecked.py.
+cpp_runtime.py holds what only the C++ core has (threads, instruction sets, its facts), outside
+KERNEL_API and re-exported by cpp.py.
 
 What "mirror" means for each path, against the oracle. A: same algorithm; O: also the same
 elementwise operations in the same order, each rounded in the array's dtype; S: also the same

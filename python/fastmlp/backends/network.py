@@ -132,6 +132,15 @@ class Network:
         if getattr(self.optimizer, "centered", False) and not self.slots_g:
             self.slots_g = [np.zeros_like(p) for p in self.params]
 
+    def start_optimizer(self, config: OptimizerConfig):
+        """Train from now on with ``config``, from a fresh state: zeroed slots, step 0."""
+        self.optimizer = config
+        self.slots_m = [np.zeros_like(p) for p in self.params]
+        self.slots_v = [np.zeros_like(p) for p in self.params]
+        self.slots_g = []
+        self.ensure_slots()  # centered RMSprop's third slots
+        self.step = 0
+
     @property
     def params(self) -> list:
         """Parameters in update order: w0, b0, w1, b1, ..."""
