@@ -177,3 +177,30 @@ def test_sklearn_estimators_keep_alpha_and_pass_it_on_as_l2(recwarn):
     est = MLPRegressor(hidden_layer_sizes=(4,), alpha=0.3, max_iter=2, backend="numpy").fit(X, X.sum(axis=1))
     assert est.alpha == 0.3 and est.get_params()["alpha"] == 0.3
     assert not [w for w in recwarn if w.category is FutureWarning]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cpp_and_numba_sum_the_penalty_in_the_same_order(dtype):
+    # Both sum ||W||^2 in 8 partial sums (train.cpp / numba_train.py sum_of_squares): the
+    # penalty, and so the step's loss, is bitwise the same. Weight counts 1..17 and a prime
+    # straddle the groups of 8; x = 0 and y = 0 make the mse data loss 0, so the loss is the
+    # penalty alone. A running sum differs from 8 partial sums in the
+    # last bit for most of the larger sizes, so another order in either backend fails here.
+    from fastmlp.backends import Network, available_backends, get_backend
+
+    if not {"cpp", "numba"} <= set(available_backends()):
+        pytest.skip("needs the C++ and Numba backends")
+    rng = np.random.default_rng(12)
+    for n_in in [1, 2, 7, 8, 9, 16, 17, 131, 1000, 4099]:
+        w = [rng.standard_normal((n_in, 1)).astype(dtype)]
+        x = np.zeros((3, n_in), dtype)
+        y = np.zeros((3, 1), dtype)
+        losses = []
+        for name in ("cpp", "numba"):
+            net = Network([w[0].copy()], [np.zeros(1, dtype)], ["identity"], "mse",
+                          OptimizerConfig("sgd", lr=1e-3))
+            net.l2 = 0.5
+            losses.append(get_backend(name).train_step(net, x, y)[0])
+        assert losses[0] == losses[1], (n_in, losses)
+        ref = 0.5 * 0.5 * float(np.sum(w[0].astype(np.float64) ** 2)) / 3
+        np.testing.assert_allclose(losses[0], ref, rtol=1e-14)
