@@ -249,11 +249,26 @@ void add_l2_gradient(const Network<T>& net, Workspace<T>& ws, double weight_sum)
   }
 }
 
+// Asks for the lines of row `row` of X (rows with contiguous columns only). The rows of a
+// shuffled batch lie scattered over X, out of the hardware prefetcher's sight: copied cold,
+// 200 random rows of 64 doubles took 3-4 times as long as 200 consecutive ones.
+template <class T>
+inline void prefetch_row(Matrix<const T> X, int64_t row) {
+  if (X.cs != 1) return;
+  constexpr int64_t kLine = 64;
+  const char* p = reinterpret_cast<const char*>(X.data + row * X.rs);
+  const int64_t bytes = X.cols * static_cast<int64_t>(sizeof(T));
+  for (int64_t b = 0; b < bytes; b += kLine) __builtin_prefetch(p + b);
+  __builtin_prefetch(p + bytes - 1);  // an unaligned row's last line
+}
+
 // Copies rows order[start, start + rows) of X (any strides), Y and the sample weights (when
-// given) into the workspace.
+// given) into the workspace, asking meanwhile for the next batch's rows (next_order, next_rows:
+// a step's time ahead of their use).
 template <class T>
 Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* sample_weight,
-                 int64_t n_out, const int64_t* order, int64_t rows) {
+                 int64_t n_out, const int64_t* order, int64_t rows, const int64_t* next_order,
+                 int64_t next_rows) {
   if (sample_weight)
     for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
@@ -261,6 +276,7 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   // row cost more than the copy.
   constexpr int64_t kShortRow = 8;
   for (int64_t r = 0; r < rows; ++r) {
+    if (r < next_rows) prefetch_row(X, next_order[r]);
     const T* src = X.data + order[r] * X.rs;
     T* dst = ws.x + r * n_in;
     if (X.cs == 1 && n_in > kShortRow)
@@ -338,7 +354,9 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
   const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
   for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
     const int64_t rows = std::min(batch_size, n_order - start);
-    const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
+    const int64_t next_rows = std::min(batch_size, std::max<int64_t>(n_order - start - rows, 0));
+    const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows,
+                               order + start + rows, next_rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
     double batch_weight_sum = 0.0;
     const StepResult step = step_on(net, ws, x, y, batch_weight, &batch_weight_sum);
