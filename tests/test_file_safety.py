@@ -258,7 +258,12 @@ def test_ctrl_c_just_after_the_temporary_file_is_created_leaves_nothing(tmp_path
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_ctrl_c)
     (tmp_path / "m.npz").write_bytes(b"old")
-    with pytest.raises(KeyboardInterrupt):
-        _atomic.write_atomically(tmp_path / "m.npz", lambda f: f.write(b"new"))
+    # Python's own Ctrl-C handler, whatever an earlier test in this process left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _atomic.write_atomically(tmp_path / "m.npz", lambda f: f.write(b"new"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
     assert (tmp_path / "m.npz").read_bytes() == b"old"

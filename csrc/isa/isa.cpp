@@ -26,15 +26,15 @@ enum CpuFeature : unsigned {
 // Best first; the first whose features this CPU has wins. "generic" needs nothing and ends it.
 // avx512 before avx2 by measurement, not by assumption (docs/tuning.md): faster on CPUs with
 // full-width 512-bit FMA units, and on double-pumped ones the same peak with twice the registers
-// and masked edges. The tanh and exp loops are the avx2 builds on both (32-byte vectors:
-// their operations, and so their bits, are the same at any width).
+// and masked edges. The tanh loop is the avx2 build on both, exp has a 64-byte build for
+// avx512 (their operations, and so their bits, are the same at any width).
 constexpr Isa kIsas[] = {
 #if defined(FASTMLP_X86_ISAS)
     {"avx512", kAvx512F | kAvx512VL | kAvx512BW | kAvx512DQ | kAvx2 | kFma,
      "avx512f avx512vl avx512bw avx512dq avx2 fma", true, &avx512::sgemm_8x32,
      &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &nn::avx512::adam_lanes,
      &nn::avx512::adam_lanes, &nn::avx512::rmsprop_lanes, &nn::avx512::rmsprop_lanes,
-     &avx2::tanh_f32_8_lanes, &avx2::exp_f32_32_bytes, &avx2::exp_f64_32_bytes,
+     &avx2::tanh_f32_8_lanes, &avx512::exp_f32_64_bytes, &avx512::exp_f64_64_bytes,
      &avx512::fma_chains},
     {"avx2", kAvx2 | kFma, "avx2 fma", true, &avx2::sgemm_6x16, &avx2::dgemm_6x8,
      gemm::kAvx2F32, gemm::kAvx2F64, &nn::avx2::adam_lanes, &nn::avx2::adam_lanes,

@@ -6,18 +6,19 @@
 //      64-bit lanes).
 //   r: x - n ln2_hi - n ln2_lo (Cody-Waite: ln2_hi has enough trailing zero bits that n ln2_hi
 //      is exact over the whole range of n, and x - n ln2_hi is exact too), |r| <= ln 2 / 2.
-//   exp(r): its Taylor polynomial in Horner form, degree 7 (float, truncation < 6e-9 relative,
-//      0.1 ulp) or 13 (double, < 5e-18, 0.04 ulp).
+//   exp(r): its Taylor polynomial, degree 7 (float, truncation < 6e-9 relative, 0.1 ulp) or 13
+//      (double, < 5e-18, 0.04 ulp), as 1 + (r + r^2 tail(r)), the tail by Estrin's scheme.
 //   2^n: two powers of two, 2^(n - h) and 2^h with h = round(n / 2), built in the exponent
 //      field, multiplied in turn: the first product is exact, the second rounds once, so
 //      results in the subnormal range round correctly from the polynomial's value.
 // x is first clamped to [lo, hi], where exp(lo) rounds to 0 and exp(hi) to +inf; a NaN
 // fails both comparisons and stays NaN through the arithmetic.
 //
-// Written once over GCC/Clang vector types and built twice: 16-byte vectors in baseline code
-// (SSE2 on x86-64, NEON on AArch64), 32-byte ones in functions compiled for avx2 by a target
-// attribute (the isa table's avx2 and avx512 entries). No FMA anywhere (-ffp-contract=off;
-// the avx2 target has none), so every lane does the same IEEE operations and the bits match.
+// Written once over GCC/Clang vector types and built three times: 16-byte vectors in baseline
+// code (SSE2 on x86-64, NEON on AArch64), 32-byte and 64-byte ones in functions compiled for
+// avx2 and avx512f by target attributes (the isa table's avx2 and avx512 entries). No FMA
+// anywhere (-ffp-contract=off; neither target has it), so every lane does the same IEEE
+// operations and the bits match.
 #include "nn/exp_lanes.hpp"
 
 #include <cstring>
@@ -37,10 +38,13 @@ typedef double D2 __attribute__((vector_size(16)));
 typedef uint64_t V2 __attribute__((vector_size(16)));
 typedef double D4 __attribute__((vector_size(32)));
 typedef uint64_t V4 __attribute__((vector_size(32)));
+typedef float F16 __attribute__((vector_size(64)));
+typedef uint32_t U16 __attribute__((vector_size(64)));
+typedef double D8 __attribute__((vector_size(64)));
+typedef uint64_t V8 __attribute__((vector_size(64)));
 
 // The constants of one precision: clamp, Cody-Waite split of ln 2, rounding shift, Taylor
-// coefficients 1/k! from the highest degree down to 1/2! (1 + r is added last), exponent
-// field layout.
+// coefficients 1/k! for k = 2, 3, ... (1 + r is added last), exponent field layout.
 template <class T>
 struct ExpConsts;
 
@@ -52,9 +56,8 @@ struct ExpConsts<float> {
   static constexpr float ln2_hi = 0.693145751953125f;  // 16 bits: n ln2_hi exact for |n| < 2^8
   static constexpr float ln2_lo = 1.42860682030941723212e-6f;
   static constexpr float round = 0x1.8p23f;
-  static constexpr int degree = 7;
-  static constexpr float taylor[6] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
-                                      1.0f / 6,    0.5f};
+  static constexpr float taylor[6] = {0.5f,         1.0f / 6,   1.0f / 24,
+                                      1.0f / 120,   1.0f / 720, 1.0f / 5040};
   static constexpr Bits bias = 127, shift = 23;
 };
 
@@ -66,15 +69,27 @@ struct ExpConsts<double> {
   static constexpr double ln2_hi = 0x1.62e42fee00000p-1;  // 32 bits: n ln2_hi exact, |n| < 2^11
   static constexpr double ln2_lo = 0x1.a39ef35793c76p-33;
   static constexpr double round = 0x1.8p52;
-  static constexpr int degree = 13;
-  static constexpr double taylor[12] = {1.0 / 6227020800.0, 1.0 / 479001600.0,
-                                        1.0 / 39916800.0,   1.0 / 3628800.0,
-                                        1.0 / 362880.0,     1.0 / 40320.0,
-                                        1.0 / 5040.0,       1.0 / 720.0,
-                                        1.0 / 120.0,        1.0 / 24.0,
-                                        1.0 / 6.0,          0.5};
+  static constexpr double taylor[12] = {0.5,           1.0 / 6.0,         1.0 / 24.0,
+                                        1.0 / 120.0,   1.0 / 720.0,       1.0 / 5040.0,
+                                        1.0 / 40320.0, 1.0 / 362880.0,    1.0 / 3628800.0,
+                                        1.0 / 39916800.0, 1.0 / 479001600.0,
+                                        1.0 / 6227020800.0};
   static constexpr Bits bias = 1023, shift = 52;
 };
+
+// sum_k c[k] r^k by Estrin's scheme (pairs c[2i] + c[2i+1] r, joined by r^2, r^4, r^8): a
+// dependency chain a third as long as Horner's, which kept the loop waiting on latency.
+template <class F, class T, size_t N>
+FASTMLP_EXP_INLINE F estrin(const T (&c)[N], F r, F r2) {
+  static_assert(N == 6 || N == 12, "the two Taylor tails");
+  F pair[N / 2];
+  for (size_t i = 0; i < N / 2; ++i) pair[i] = c[2 * i] + c[2 * i + 1] * r;
+  const F r4 = r2 * r2;
+  const F low = (pair[0] + pair[1] * r2) + r4 * pair[2];  // degrees 0-5
+  if constexpr (N == 6) return low;
+  const F high = (pair[3] + pair[4] * r2) + r4 * pair[5];  // degrees 6-11
+  return low + (r4 * r2) * high;
+}
 
 // x = exp(x) on every lane; F a float vector type of element T, U the unsigned one of its
 // width. (In place, by reference: a 32-byte vector passed or returned by value would make GCC
@@ -88,10 +103,9 @@ FASTMLP_EXP_INLINE void exp_lanes(F& x) {
   const F shifted = xc * C::log2e + round;  // round + n exactly: n sits in the low bits
   const F nf = shifted - round;
   const F r = (xc - nf * C::ln2_hi) - nf * C::ln2_lo;
-  F p = zero + C::taylor[0];
-  for (int k = 1; k < C::degree - 1; ++k) p = p * r + C::taylor[k];
-  p = p * r + T(1);
-  p = p * r + T(1);
+  const F r2 = r * r;
+  const F tail = estrin<F>(C::taylor, r, r2);  // sum_k taylor[k] r^k
+  const F p = T(1) + (r + r2 * tail);
   // h = round(n / 2) and n - h, each in the exponent field's normal range
   const F hf = (nf * T(0.5) + round) - round;
   const U n = reinterpret_cast<U>(shifted) - reinterpret_cast<U>(round);
@@ -132,8 +146,8 @@ void exp_f64_16_bytes(const double* x, double* y, int64_t n) {
 }  // namespace fastmlp::nn
 
 #if defined(FASTMLP_X86_ISAS)
-// In fastmlp::avx2, the namespace whose code may hold AVX instructions (tests/test_build.py);
-// reached only through the isa table's avx2 and avx512 entries.
+// In fastmlp::avx2 and fastmlp::avx512, the namespaces whose code may hold AVX instructions
+// (tests/test_build.py); reached only through the isa table's avx2 and avx512 entries.
 namespace fastmlp::avx2 {
 __attribute__((target("avx2"))) void exp_f32_32_bytes(const float* x, float* y, int64_t n) {
   nn::exp_vectors<float, nn::F8, nn::U8>(x, y, n);
@@ -142,6 +156,15 @@ __attribute__((target("avx2"))) void exp_f64_32_bytes(const double* x, double* y
   nn::exp_vectors<double, nn::D4, nn::V4>(x, y, n);
 }
 }  // namespace fastmlp::avx2
+
+namespace fastmlp::avx512 {
+__attribute__((target("avx512f"))) void exp_f32_64_bytes(const float* x, float* y, int64_t n) {
+  nn::exp_vectors<float, nn::F16, nn::U16>(x, y, n);
+}
+__attribute__((target("avx512f"))) void exp_f64_64_bytes(const double* x, double* y, int64_t n) {
+  nn::exp_vectors<double, nn::D8, nn::V8>(x, y, n);
+}
+}  // namespace fastmlp::avx512
 #endif
 
 namespace fastmlp::nn {

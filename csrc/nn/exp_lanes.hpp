@@ -1,13 +1,13 @@
 // exp on whole arrays, vectorised: the exponentials of softmax (cross_entropy's loss and
 // gradient), one libm call per element before.
 //
-// Plain IEEE arithmetic, one rounding per operation and no FMA, run 8 (float) or 4 (double)
-// lanes wide under the avx2 and avx512 entries of the isa table and 16 bytes wide (SSE2,
-// NEON) under generic and neon, with the same operations either way (exp_lanes.cpp): its bits
-// are the same on every machine, whatever FASTMLP_ISA says.
+// Plain IEEE arithmetic, one rounding per operation and no FMA, on 64-byte vectors under the
+// isa table's avx512 entry, 32-byte ones under avx2 and 16-byte ones (SSE2, NEON) under
+// generic and neon, with the same operations at every width (exp_lanes.cpp): its bits are
+// the same on every machine, whatever FASTMLP_ISA says.
 //
-// Accuracy (tests/test_exp_accuracy.py, against float64/long double references): within
-// 1 ulp in float32 and 2 ulp in float64 over the whole range, subnormal results included;
+// Accuracy (tests/test_exp_accuracy.py, against the x87 long double exp): within 1.1 ulp in
+// float32 and float64 over the whole range, subnormal results included;
 // exp(-inf) = 0, exp(+inf) = +inf, overflow to +inf, NaN -> NaN.
 #pragma once
 
@@ -21,8 +21,8 @@ namespace fastmlp::nn {
 void exp_array(const float* x, float* y, int64_t n);
 void exp_array(const double* x, double* y, int64_t n);
 
-// The two builds the table points to: 16-byte vectors (baseline), and (x86 only) 32-byte
-// ones compiled for avx2.
+// The builds the table points to: 16-byte vectors (baseline), and (x86 only) 32-byte ones
+// compiled for avx2 and 64-byte ones for avx512f.
 void exp_f32_16_bytes(const float* x, float* y, int64_t n);
 void exp_f64_16_bytes(const double* x, double* y, int64_t n);
 
@@ -33,4 +33,8 @@ namespace fastmlp::avx2 {
 void exp_f32_32_bytes(const float* x, float* y, int64_t n);
 void exp_f64_32_bytes(const double* x, double* y, int64_t n);
 }  // namespace fastmlp::avx2
+namespace fastmlp::avx512 {
+void exp_f32_64_bytes(const float* x, float* y, int64_t n);
+void exp_f64_64_bytes(const double* x, double* y, int64_t n);
+}  // namespace fastmlp::avx512
 #endif
