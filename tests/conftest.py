@@ -10,6 +10,7 @@ unless "cpp" and "numba" both import.
 from __future__ import annotations
 
 import os
+import signal
 import zlib
 
 import numpy as np
@@ -33,6 +34,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# A test run started as a shell's background job (`pytest &`) inherits an ignored SIGINT, and
+# Python then leaves it ignored: the Ctrl-C tests (in process, and their child processes, which
+# inherit the ignore) would see no KeyboardInterrupt. Give the run Python's usual handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def in_ci() -> bool:
