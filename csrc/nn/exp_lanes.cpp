@@ -21,27 +21,11 @@
 // operations and the bits match.
 #include "nn/exp_lanes.hpp"
 
-#include <cstring>
-
 #include "isa/isa.hpp"
+#include "nn/vector_types.hpp"
 
 namespace fastmlp::nn {
 namespace {
-
-#define FASTMLP_EXP_INLINE inline __attribute__((always_inline))
-
-typedef float F4 __attribute__((vector_size(16)));
-typedef uint32_t U4 __attribute__((vector_size(16)));
-typedef float F8 __attribute__((vector_size(32)));
-typedef uint32_t U8 __attribute__((vector_size(32)));
-typedef double D2 __attribute__((vector_size(16)));
-typedef uint64_t V2 __attribute__((vector_size(16)));
-typedef double D4 __attribute__((vector_size(32)));
-typedef uint64_t V4 __attribute__((vector_size(32)));
-typedef float F16 __attribute__((vector_size(64)));
-typedef uint32_t U16 __attribute__((vector_size(64)));
-typedef double D8 __attribute__((vector_size(64)));
-typedef uint64_t V8 __attribute__((vector_size(64)));
 
 // The constants of one precision: clamp, Cody-Waite split of ln 2, rounding shift, Taylor
 // coefficients 1/k! for k = 2, 3, ... (1 + r is added last), exponent field layout.
@@ -80,7 +64,7 @@ struct ExpConsts<double> {
 // sum_k c[k] r^k by Estrin's scheme (pairs c[2i] + c[2i+1] r, joined by r^2, r^4, r^8): a
 // dependency chain a third as long as Horner's, which kept the loop waiting on latency.
 template <class F, class T, size_t N>
-FASTMLP_EXP_INLINE F estrin(const T (&c)[N], F r, F r2) {
+FASTMLP_LANES_INLINE F estrin(const T (&c)[N], F r, F r2) {
   static_assert(N == 6 || N == 12, "the two Taylor tails");
   F pair[N / 2];
   for (size_t i = 0; i < N / 2; ++i) pair[i] = c[2 * i] + c[2 * i + 1] * r;
@@ -95,7 +79,7 @@ FASTMLP_EXP_INLINE F estrin(const T (&c)[N], F r, F r2) {
 // width. (In place, by reference: a 32-byte vector passed or returned by value would make GCC
 // warn about the AVX calling convention, though these calls are always inlined.)
 template <class T, class F, class U>
-FASTMLP_EXP_INLINE void exp_lanes(F& x) {
+FASTMLP_LANES_INLINE void exp_lanes(F& x) {
   using C = ExpConsts<T>;
   const F zero = {};
   const F lo = zero + C::lo, hi = zero + C::hi, round = zero + C::round;
@@ -115,33 +99,23 @@ FASTMLP_EXP_INLINE void exp_lanes(F& x) {
   x = (p * scale_rest) * scale_h;
 }
 
-// Whole vectors, then the last n % W values through a zero-padded vector, so every value gets
-// the same operations wherever it sits.
 template <class T, class F, class U>
-FASTMLP_EXP_INLINE void exp_vectors(const T* x, T* y, int64_t n) {
-  constexpr int64_t W = sizeof(F) / sizeof(T);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) {
-    F v;
-    std::memcpy(&v, x + i, sizeof(F));
-    exp_lanes<T, F, U>(v);
-    std::memcpy(y + i, &v, sizeof(F));
-  }
-  if (i < n) {
-    F v = {};
-    const size_t bytes = static_cast<size_t>(n - i) * sizeof(T);
-    std::memcpy(&v, x + i, bytes);
-    exp_lanes<T, F, U>(v);
-    std::memcpy(y + i, &v, bytes);
-  }
+FASTMLP_LANES_INLINE void exp_vectors(const T* x, T* y, int64_t n) {
+  map_vectors<F, T, exp_lanes<T, F, U>>(x, y, n);
 }
 
 }  // namespace
 
-void exp_f32_16_bytes(const float* x, float* y, int64_t n) { exp_vectors<float, F4, U4>(x, y, n); }
-void exp_f64_16_bytes(const double* x, double* y, int64_t n) {
-  exp_vectors<double, D2, V2>(x, y, n);
-}
+// One build: exp_f32_<BYTES>_bytes and exp_f64_<BYTES>_bytes over the vector types F/U, D/V.
+#define FASTMLP_EXP_BUILD(ATTR, BYTES, F, U, D, V)                              \
+  ATTR void exp_f32_##BYTES##_bytes(const float* x, float* y, int64_t n) {      \
+    nn::exp_vectors<float, nn::F, nn::U>(x, y, n);                              \
+  }                                                                             \
+  ATTR void exp_f64_##BYTES##_bytes(const double* x, double* y, int64_t n) {    \
+    nn::exp_vectors<double, nn::D, nn::V>(x, y, n);                             \
+  }
+
+FASTMLP_EXP_BUILD(, 16, F4, U4, D2, V2)
 
 }  // namespace fastmlp::nn
 
@@ -149,23 +123,14 @@ void exp_f64_16_bytes(const double* x, double* y, int64_t n) {
 // In fastmlp::avx2 and fastmlp::avx512, the namespaces whose code may hold AVX instructions
 // (tests/test_build.py); reached only through the isa table's avx2 and avx512 entries.
 namespace fastmlp::avx2 {
-__attribute__((target("avx2"))) void exp_f32_32_bytes(const float* x, float* y, int64_t n) {
-  nn::exp_vectors<float, nn::F8, nn::U8>(x, y, n);
-}
-__attribute__((target("avx2"))) void exp_f64_32_bytes(const double* x, double* y, int64_t n) {
-  nn::exp_vectors<double, nn::D4, nn::V4>(x, y, n);
-}
+FASTMLP_EXP_BUILD(__attribute__((target("avx2"))), 32, F8, U8, D4, V4)
 }  // namespace fastmlp::avx2
 
 namespace fastmlp::avx512 {
-__attribute__((target("avx512f"))) void exp_f32_64_bytes(const float* x, float* y, int64_t n) {
-  nn::exp_vectors<float, nn::F16, nn::U16>(x, y, n);
-}
-__attribute__((target("avx512f"))) void exp_f64_64_bytes(const double* x, double* y, int64_t n) {
-  nn::exp_vectors<double, nn::D8, nn::V8>(x, y, n);
-}
+FASTMLP_EXP_BUILD(__attribute__((target("avx512f"))), 64, F16, U16, D8, V8)
 }  // namespace fastmlp::avx512
 #endif
+#undef FASTMLP_EXP_BUILD
 
 namespace fastmlp::nn {
 

@@ -19,19 +19,11 @@
 // count.
 #include "nn/tanh_f32.hpp"
 
-#include <cstring>
-
 #include "isa/isa.hpp"
+#include "nn/vector_types.hpp"
 
 namespace fastmlp::nn {
 namespace {
-
-#define FASTMLP_TANH_INLINE inline __attribute__((always_inline))
-
-typedef float F4 __attribute__((vector_size(16)));
-typedef uint32_t U4 __attribute__((vector_size(16)));
-typedef float F8 __attribute__((vector_size(32)));
-typedef uint32_t U8 __attribute__((vector_size(32)));
 
 // P(s) = kP[0] + kP[1] s + ... + kP[5] s^5 (the fit above; -1/3, 2/15, ... to first order).
 constexpr float kP[6] = {-0x1.555548p-2f, 0x1.110d92p-3f, -0x1.b978e0p-5f,
@@ -49,7 +41,7 @@ constexpr float kExp[6] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f 
 // (In place, by reference: a 32-byte vector passed or returned by value would make GCC warn
 // about the AVX calling convention, though these calls are always inlined.)
 template <class F, class U>
-FASTMLP_TANH_INLINE void tanh_lanes(F& x) {
+FASTMLP_LANES_INLINE void tanh_lanes(F& x) {
   const F zero = {};
   const U bits = reinterpret_cast<U>(x);
   const F ax = reinterpret_cast<F>(bits & 0x7fffffffu);
@@ -78,25 +70,9 @@ FASTMLP_TANH_INLINE void tanh_lanes(F& x) {
   x = reinterpret_cast<F>(reinterpret_cast<U>(y) | (bits & 0x80000000u));
 }
 
-// Whole vectors, then the last n % W values through a zero-padded vector, so every value gets
-// the same operations wherever it sits.
 template <class F, class U>
-FASTMLP_TANH_INLINE void tanh_array(const float* z, float* a, int64_t n) {
-  constexpr int64_t W = sizeof(F) / sizeof(float);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) {
-    F x;
-    std::memcpy(&x, z + i, sizeof(F));
-    tanh_lanes<F, U>(x);
-    std::memcpy(a + i, &x, sizeof(F));
-  }
-  if (i < n) {
-    F x = {};
-    const size_t bytes = static_cast<size_t>(n - i) * sizeof(float);
-    std::memcpy(&x, z + i, bytes);
-    tanh_lanes<F, U>(x);
-    std::memcpy(a + i, &x, bytes);
-  }
+FASTMLP_LANES_INLINE void tanh_array(const float* z, float* a, int64_t n) {
+  map_vectors<F, float, tanh_lanes<F, U>>(z, a, n);
 }
 
 }  // namespace
