@@ -10,8 +10,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "nn/accuracy.hpp"
 #include "nn/dense.hpp"
 #include "nn/dropout.hpp"
+#include "nn/l2_penalty.hpp"
 #include "nn/optim.hpp"
 #include "nn/chunks.hpp"
 #include "nn/small_dense.hpp"
@@ -95,38 +97,6 @@ struct Workspace {
     if (gather_weights) sample_weight = next(batch);
   }
 };
-
-// numpy's argmax: the first maximum, and a NaN counts as the maximum.
-template <class T>
-int64_t argmax(const T* row, int64_t n) {
-  int64_t best = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    if (std::isnan(row[j])) return j;
-    if (row[j] > row[best]) best = j;
-  }
-  return best;
-}
-
-// cross_entropy: argmax equals the label (or the target's argmax); binary_cross_entropy: every
-// output on the right side of 0; regression losses: 0.
-template <class T>
-int64_t count_correct(Loss loss, const T* output, Target<T> y, int64_t batch, int64_t n_out) {
-  int64_t correct = 0;
-  if (loss == Loss::cross_entropy) {
-    for (int64_t i = 0; i < batch; ++i) {
-      const int64_t label = y.labels ? y.labels[i] : argmax(y.values + i * n_out, n_out);
-      correct += argmax(output + i * n_out, n_out) == label;
-    }
-  } else if (loss == Loss::binary_cross_entropy) {
-    for (int64_t i = 0; i < batch; ++i) {
-      bool all = true;
-      for (int64_t j = 0; j < n_out; ++j)
-        all = all && ((output[i * n_out + j] > T(0)) == (y.values[i * n_out + j] > T(0.5)));
-      correct += all;
-    }
-  }
-  return correct;
-}
 
 // Forward through every layer, then the loss and its gradient (left in ws.grad); weight_sum
 // receives the batch's total weight.
@@ -215,27 +185,6 @@ void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
     update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.w_g, L.n_in * L.n_out);
     update(net.opt, step, lr, L.b, ws.grad_b[l], L.b_m, L.b_v, L.b_g, L.n_out);
   }
-}
-
-// sum_k w_k^2 in double, in 8 partial sums (element k into sum k % 8) added pairwise at the end:
-// one running sum is a chain of n dependent adds, paced by the add's latency, which cost more
-// than the rest of a small network's L2 work (numba_train.py sum_of_squares: the same order).
-template <class T>
-double sum_of_squares(const T* w, int64_t n) {
-  double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(w[k + j]) * w[k + j];
-  for (int j = 0; k < n; ++k, ++j) part[j] += static_cast<double>(w[k]) * w[k];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
-// scikit-learn's L2 term 0.5 l2 sum_l ||W_l||^2 / weight_sum, in double (numpy.py l2_penalty).
-template <class T>
-double l2_penalty(const Network<T>& net, double weight_sum) {
-  double squares = 0.0;
-  for (const Layer<T>& L : net.layers) squares += sum_of_squares(L.w, L.n_in * L.n_out);
-  return 0.5 * net.l2 * squares / weight_sum;
 }
 
 // The penalty's gradient: grad_w += l2 / weight_sum * W per layer; biases are not penalised.
