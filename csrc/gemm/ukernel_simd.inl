@@ -136,6 +136,9 @@ FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename 
 // MR x NV*W is the tile computed; MA and NB are the packed A and B panels' widths (the
 // Blocking's MR and NR), larger when ukernel_entry picks a smaller tile for a narrow edge.
 // kWholeB: B rows loaded whole (load_b_row); rows NB apart when packed (b_rs == 0), else b_rs.
+#ifndef PFA_DIST
+#define PFA_DIST 16
+#endif
 template <class K, int MR, int NV, int MA, int NB, bool kPackedA, bool kWholeB>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
                             int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
@@ -169,6 +172,7 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       V bv[NV];
+      __builtin_prefetch(a + PFA_DIST * MA, 0, 3);
       load_b_row<K, NV, kWholeB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
@@ -246,7 +250,9 @@ FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename
 // The entry point behind each ISA's <s|d>gemm_<MR>x<NR>. An edge tile of at most one vector
 // of columns (the n = 1 output layer of a regression net) or at most MR/2 rows (tiny batches)
 // runs a tile cut to that size: half the FMAs or fewer, and each element's k-sum is the same
-// sequence of roundings, so the result is bitwise the one of the full tile.
+// sequence of roundings, so the result is bitwise the one of the full tile. Likewise MR - 2
+// rows for an edge of up to MR - 2 rows (batch 64 on a 6-row tile ends in 4 rows): still
+// 2 (MR - 2) >= 8 independent FMA chains, enough for 2 pipes of 4 cycles.
 template <class K, int MR, int NV>
 FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
                                   int64_t a_rs, int64_t a_cs, const typename K::T* b,
@@ -261,6 +267,8 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
     ukernel_tile<K, MR, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else if (short_)
     ukernel_tile<K, HALF, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (m_cur <= MR - 2)
+    ukernel_tile<K, MR - 2, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else
     ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
