@@ -136,9 +136,6 @@ FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename 
 // MR x NV*W is the tile computed; MA and NB are the packed A and B panels' widths (the
 // Blocking's MR and NR), larger when ukernel_entry picks a smaller tile for a narrow edge.
 // kWholeB: B rows loaded whole (load_b_row); rows NB apart when packed (b_rs == 0), else b_rs.
-#ifndef PFA_DIST
-#define PFA_DIST 16
-#endif
 template <class K, int MR, int NV, int MA, int NB, bool kPackedA, bool kWholeB>
 FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T* __restrict a,
                             int64_t a_rs, int64_t a_cs, const typename K::T* __restrict b,
@@ -172,7 +169,6 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       V bv[NV];
-      __builtin_prefetch(a + PFA_DIST * MA, 0, 3);
       load_b_row<K, NV, kWholeB>(b, b_mask, bv);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
