@@ -43,17 +43,27 @@ inline void transpose_block(const double* s, int64_t rs, double* d, int64_t mr) 
 // values go to every micro-panel (dst[panel * r * kc + p * r + j]): one stream in, ceil(len/r)
 // sequential streams out, instead of ceil(len/r) passes down the rows (each a line per row,
 // the whole block fetched again per panel). Pieces are fixed-size copies, padding zeros.
+// When the micro-panels lie a multiple of 4 KiB apart (kc = 64, 128, 256 with 64-byte pieces)
+// the pieces of one row all map to the same L1 set, more of them than it has ways, and a
+// piece's line is evicted between its stores: then kGroup rows go at a time, each panel's
+// pieces of them together, so each line is written whole before the next (2x faster on warm
+// data; reading row by row stays for the other strides: one stream from memory).
 template <class T, int R>
 inline void pack_rows_fixed(int64_t kc, int64_t len, const T* src, int64_t ks, T* dst) {
   const int64_t full = len / R, rest = len % R, panel = int64_t(R) * kc;
-  for (int64_t p = 0; p < kc; ++p) {
-    const T* row = src + p * ks;
-    T* out = dst + p * R;
-    for (int64_t q = 0; q < full; ++q) __builtin_memcpy(out + q * panel, row + q * R, sizeof(T) * R);
-    if (rest) {
-      T* last = out + full * panel;
-      for (int64_t j = 0; j < R; ++j) last[j] = j < rest ? row[full * R + j] : T(0);
-    }
+  constexpr int64_t kGroup = 4;
+  const int64_t group = panel * int64_t(sizeof(T)) % 4096 == 0 ? kGroup : 1;
+  for (int64_t p0 = 0; p0 < kc; p0 += group) {
+    const int64_t p1 = p0 + group < kc ? p0 + group : kc;
+    for (int64_t q = 0; q < full; ++q)
+      for (int64_t p = p0; p < p1; ++p)
+        __builtin_memcpy(dst + q * panel + p * R, src + p * ks + q * R, sizeof(T) * R);
+    if (rest)
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* row = src + p * ks + full * R;
+        T* last = dst + full * panel + p * R;
+        for (int64_t j = 0; j < R; ++j) last[j] = j < rest ? row[j] : T(0);
+      }
   }
 }
 
