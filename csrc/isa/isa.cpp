@@ -31,11 +31,12 @@ constexpr Isa kIsas[] = {
 #if defined(FASTMLP_X86_ISAS)
     {"avx512", kAvx512F | kAvx512VL | kAvx512BW | kAvx512DQ | kAvx2 | kFma,
      "avx512f avx512vl avx512bw avx512dq avx2 fma", true, &avx512::sgemm_8x32,
-     &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &nn::avx512::adam_lanes,
+     &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &avx2::spack_t, &avx2::dpack_t,
+     &nn::avx512::adam_lanes,
      &nn::avx512::adam_lanes, &nn::avx512::rmsprop_lanes, &nn::avx512::rmsprop_lanes,
      &avx2::tanh_f32_8_lanes, &avx512::fma_chains},
     {"avx2", kAvx2 | kFma, "avx2 fma", true, &avx2::sgemm_6x16, &avx2::dgemm_6x8,
-     gemm::kAvx2F32, gemm::kAvx2F64, &nn::avx2::adam_lanes, &nn::avx2::adam_lanes,
+     gemm::kAvx2F32, gemm::kAvx2F64, &avx2::spack_t, &avx2::dpack_t, &nn::avx2::adam_lanes, &nn::avx2::adam_lanes,
      &nn::avx2::rmsprop_lanes, &nn::avx2::rmsprop_lanes, &avx2::tanh_f32_8_lanes,
      &avx2::fma_chains},
 #endif
@@ -43,12 +44,12 @@ constexpr Isa kIsas[] = {
     // AArch64: NEON is part of the baseline, so no feature bit; the tanh loop is the 4-lane
     // vector-type build, which is NEON there.
     {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
-     gemm::kNeonF32, gemm::kNeonF64, &nn::neon::adam_lanes, &nn::neon::adam_lanes,
+     gemm::kNeonF32, gemm::kNeonF64, nullptr, nullptr, &nn::neon::adam_lanes, &nn::neon::adam_lanes,
      &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes, &nn::tanh_f32_4_lanes,
      &neon::fma_chains},
 #endif
     {"generic", 0u, "none (baseline)", false, &generic::sgemm_6x8, &generic::dgemm_6x4,
-     gemm::kGenericF32, gemm::kGenericF64, &nn::generic::adam_lanes, &nn::generic::adam_lanes,
+     gemm::kGenericF32, gemm::kGenericF64, nullptr, nullptr, &nn::generic::adam_lanes, &nn::generic::adam_lanes,
      &nn::generic::rmsprop_lanes, &nn::generic::rmsprop_lanes, &nn::tanh_f32_4_lanes,
      &generic::fma_chains},
 };
