@@ -87,8 +87,9 @@ struct Kernels {
 // One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
 // With kShared = 'a' or 'b', `shared` holds op(A) or op(B) already packed for all k (layout:
-// SharedPack below) by the threaded split, and that operand is read from there instead of
-// packed again. A compile-time choice: the serial instantiation ('-') is the plain loop nest.
+// SharedPack, shared_pack.hpp) by the threaded split, and that operand is read from there
+// instead of packed again. A compile-time choice: the serial instantiation ('-') is the plain
+// loop nest.
 // direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
 // copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
@@ -126,7 +127,8 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
       else if constexpr (kShared == 'b')
         b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
       else if (!pack_each)
-        pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed, kn.pack_t);
+        pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed,
+                     kn.pack_t);
       // Loop over the m dimension (MC rows at a time).
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc_cur = std::min(MC, m - ic);
@@ -156,8 +158,8 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
             T* c_tile = c + row * ldc + col;
             Epilogue<T> ep_tile;
             if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
-            kn.ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs,
-                    b_micro, b_step, beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+            kn.ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs, b_micro, b_step,
+                       beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
             // An activation the kernel cannot do in registers, on the tile it just wrote.
             if (ep && last_pc && ep->tile_fn)
               ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
@@ -256,8 +258,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
         Epilogue<T> at;
         if (ep) at = epilogue_at(*ep, i, j, ldc);
         const int64_t rows = std::min(bk.mr, m - i), cols = std::min(bk.nr, n - j);
-        kn.ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, 0, beta, c + i * ldc + j, ldc, rows, cols,
-                ep ? &at : nullptr);
+        kn.ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, 0, beta, c + i * ldc + j, ldc, rows,
+                   cols, ep ? &at : nullptr);
         if (ep && ep->tile_fn) ep->tile_fn(ep->ctx, c + i * ldc + j, at.out, ldc, rows, cols);
       }
     return;
@@ -303,7 +305,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (!(split_m && direct_b) && shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
     shared = t_pack_shared.get<T>(shared_elems);
   SharedPack<T> pack(!split_m, split_m ? n : m, split_m ? bk.nr : bk.mr, bk.kc, k,
-                     split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared, kn.pack_t);
+                     split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared,
+                     kn.pack_t);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
     if (shared) pack.ensure_packed();

@@ -24,8 +24,8 @@ struct F32 {
   // Columns [0, cols) of a row; the rest zero and never read (the source may end there).
   static FASTMLP_INLINE V load(const T* p, int cols) {
     if (cols == W) return _mm256_loadu_ps(p);
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_maskload_ps(p, m);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane));
   }
   // x[g] = row g on entry, column g on return.
   static FASTMLP_INLINE void transpose(V (&x)[W]) {
@@ -58,8 +58,8 @@ struct F64 {
   static FASTMLP_INLINE V zero() { return _mm256_setzero_pd(); }
   static FASTMLP_INLINE V load(const T* p, int cols) {
     if (cols == W) return _mm256_loadu_pd(p);
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols), _mm256_setr_epi64x(0, 1, 2, 3));
-    return _mm256_maskload_pd(p, m);
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols), lane));
   }
   static FASTMLP_INLINE void transpose(V (&x)[W]) {
     const V t0 = _mm256_unpacklo_pd(x[0], x[1]), t1 = _mm256_unpackhi_pd(x[0], x[1]);
