@@ -1,7 +1,7 @@
 """The transposing pack of a column-major op(B) (dX's w.T: csrc/gemm/pack_isa.hpp, the avx2
 register transposes; pack.hpp elsewhere), packed one micro-panel at a time when one A block
-uses it (gemm.cpp pack_each) or as a whole panel, and the (MR - 2)-row edge tile
-(ukernel_simd.inl ukernel_entry). Each is a copy or a cut of the same sums, so the results
+uses it (gemm.cpp pack_each) or as a whole panel, and avx2's 4-row edge tile of its 6-row
+tiles (ukernel_simd.inl ukernel_entry's kCutRows). Each is a copy or a cut of the same sums, so the results
 must agree bit for bit with the row-major B and the full-height tile, under every ISA.
 Random normal values, so any change of order or rounding would show."""
 from __future__ import annotations
@@ -65,8 +65,8 @@ def test_column_major_b_thread_splits_bitwise(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cut_edge_tiles_agree_with_full_tiles_bitwise(isa, dtype):
-    """The last MR - 2 rows of C come from a tile of MR - 2 rows, the same rows inside a
-    taller product from full tiles: equal bits, with a row-major A read in place and a
+    """The last MR - 2 rows of C come from a tile cut to them (avx2; a full tile elsewhere),
+    the same rows inside a taller product from full tiles: equal bits, with a row-major A read in place and a
     column-major one packed, k over several KC blocks."""
     rng = np.random.default_rng(33)
     bk = BLOCKING[isa][np.dtype(dtype).name]

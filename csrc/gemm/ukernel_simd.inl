@@ -246,16 +246,17 @@ FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename
 // The entry point behind each ISA's <s|d>gemm_<MR>x<NR>. An edge tile of at most one vector
 // of columns (the n = 1 output layer of a regression net) or at most MR/2 rows (tiny batches)
 // runs a tile cut to that size: half the FMAs or fewer, and each element's k-sum is the same
-// sequence of roundings, so the result is bitwise the one of the full tile. Likewise MR - 2
-// rows for an edge of up to MR - 2 rows (batch 64 on a 6-row tile ends in 4 rows): still
-// 2 (MR - 2) >= 8 independent FMA chains, enough for 2 pipes of 4 cycles.
-template <class K, int MR, int NV>
+// sequence of roundings, so the result is bitwise the one of the full tile. kCutRows > 0 (the
+// avx2 tiles: 4 of 6): an edge of HALF < m_cur <= kCutRows rows runs a tile of kCutRows
+// (batch 64 on a 6-row tile ends in 4 rows), still 2 x 4 = 8 independent FMA chains, enough
+// for 2 pipes of 4 cycles. 0: none (on NEON its k loops spilled to the stack).
+template <class K, int MR, int NV, int kCutRows = 0>
 FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
                                   int64_t a_rs, int64_t a_cs, const typename K::T* b,
                                   int64_t b_rs, typename K::T beta, typename K::T* c, int64_t ldc,
                                   int64_t m_cur, int64_t n_cur,
                                   const gemm::Epilogue<typename K::T>* ep) {
-  constexpr int NR = NV * K::W, HALF = MR / 2;
+  constexpr int NR = NV * K::W, HALF = MR / 2, CUT = kCutRows > HALF ? kCutRows : MR;
   const bool narrow = NV > 1 && n_cur <= K::W, short_ = m_cur <= HALF;
   if (narrow && short_)
     ukernel_tile<K, HALF, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
@@ -263,8 +264,8 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
     ukernel_tile<K, MR, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else if (short_)
     ukernel_tile<K, HALF, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
-  else if (m_cur <= MR - 2)
-    ukernel_tile<K, MR - 2, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (CUT < MR && m_cur <= CUT)
+    ukernel_tile<K, CUT, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else
     ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
