@@ -223,8 +223,9 @@ FASTMLP_UKERNEL_DECL(sgemm_8x32, float) {
 FASTMLP_UKERNEL_DECL(dgemm_8x16, double) {
   // Transposed (dgemm_narrow) where it measured faster than the 8 x 16 tile: A with adjacent
   // rows up to kNarrowMax columns; a row-major A, which pays 24 shuffles per 8 k steps, up to
-  // kNarrowRowMajorMax (from 8 columns on, the 8 x 8 half tile was faster).
-  if (kc > 0 && n_cur <= kNarrowMax) {
+  // kNarrowRowMajorMax (from 8 columns on, the 8 x 8 half tile was faster). At most 4 rows
+  // (a batch of 1 to 4) run the 4-row tile, whose FMAs no padding rows share.
+  if (kc > 0 && n_cur <= kNarrowMax && m_cur > 4) {
     if (a_rs == 1 && dgemm_narrow_entry<false>(std::make_integer_sequence<int, kNarrowMax>{}, kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep))
       return;
     if (a_cs == 1 && dgemm_narrow_entry<true>(std::make_integer_sequence<int, kNarrowRowMajorMax>{}, kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep))
