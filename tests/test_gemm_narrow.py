@@ -1,7 +1,8 @@
 """Narrow tiles (n_cur up to 12 columns: the output layer, the last columns of any product) under
 every ISA. avx512's float64 kernel computes them transposed (one FMA per column and k step,
-ukernel_avx512.cpp dgemm_narrow); every element must still be the same chain of roundings as in
-a full tile. So the first n columns of a product must be bitwise the same whether B has n
+ukernel_avx512.cpp dgemm_narrow), or, for 9 to 12 columns of a row-major A, by a zmm and a ymm
+per row (dgemm_8x12_rows); every element must still be the same chain of roundings as in a
+full tile. So the first n columns of a product must be bitwise the same whether B has n
 columns (a narrow tile) or is padded with more columns (full tiles), for each layout of A that
 takes a different path: row-major (read in place), column-major (dW's x.T, read in place), and
 packed (a long column-major A beside a wide B). alpha and beta, and dense_forward's fused bias
@@ -39,16 +40,19 @@ def test_narrow_columns_equal_padded_bitwise(isa, dtype, layout):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_narrow_edge_of_packed_a_equals_padded_bitwise(isa, dtype):
-    """n = 3 NR + w: the last micro-panel is w wide, and a column-major A over 16 KiB beside a
-    B this wide is packed (gemm.cpp use_direct_a), so the narrow tile reads the packed layout."""
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_narrow_edge_beside_packed_operands_equals_padded_bitwise(isa, dtype, layout):
+    """n = 3 NR + w: the last micro-panel is w wide. m > 8 MR and n * k over 32 KiB: B is
+    packed (gemm.cpp use_direct_b); a column-major A over 16 KiB beside a B this wide is packed
+    too (use_direct_a), so the narrow tile reads the packed layouts; a row-major A is read in
+    place beside the packed B."""
     rng = np.random.default_rng(32)
     b = BLOCKING[isa][np.dtype(dtype).name]
     nr, m, k = b["nr"], 9 * b["mr"] + 5, 300
-    a_ = _a(rng, m, k, dtype, "F")
+    a_ = _a(rng, m, k, dtype, layout)
     wide = rng.standard_normal((k, 4 * nr)).astype(dtype)
     full = run(a_, wide, False, False)
-    for w in (1, 4, 10):
+    for w in (1, 4, 9, 10, 12):
         n = 3 * nr + w
         got = run(a_, np.ascontiguousarray(wide[:, :n]), False, False)
         assert np.array_equal(got, full[:, :n]), f"{isa} n={n}"
