@@ -85,3 +85,23 @@ def test_narrow_dense_forward_equals_padded_bitwise(isa, dtype, activation):
         z, a = cpp.dense_forward(x, np.ascontiguousarray(w[:, :n]), bias[:n].copy(), activation)
         assert np.array_equal(z, z_full[:, :n]), f"{isa} {activation} n={n}"
         assert np.array_equal(a, a_full[:, :n]), f"{isa} {activation} n={n}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_narrow_same_bits_at_1_and_2_threads(isa, dtype, layout):
+    """The output layer split over 2 threads (rows cut at other tile boundaries) gives the
+    1-thread bits, for every narrow width."""
+    rng = np.random.default_rng(35)
+    a_ = _a(rng, 203, 100, dtype, layout)
+    threshold = cpp.parallel_min_macs()
+    try:
+        cpp.set_parallel_min_macs(0)  # split however small
+        for n in WIDTHS:
+            b_ = rng.standard_normal((100, n)).astype(dtype)
+            cpp.set_num_threads(1)
+            one = run(a_, b_, False, False)
+            cpp.set_num_threads(2)
+            assert np.array_equal(run(a_, b_, False, False), one), f"{isa} {layout} n={n}"
+    finally:
+        cpp.set_parallel_min_macs(threshold)
