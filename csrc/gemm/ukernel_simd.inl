@@ -130,6 +130,14 @@ FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename 
   (row(std::integral_constant<int, I>{}), ...);
 }
 
+// The shortest k loop that prefetches C (ukernel). x86 only: on AArch64 the branch changed
+// GCC's register allocation and sgemm_8x8's k loops spilled (tools/check_arm.sh).
+#if defined(__aarch64__)
+constexpr int64_t kPrefetchCMinK = 0;
+#else
+constexpr int64_t kPrefetchCMinK = 32;
+#endif
+
 // kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MA, fixed offsets); otherwise each
 // row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
 // computed and dropped, never stored, and nothing outside A is read).
@@ -146,11 +154,14 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
   constexpr int W = K::W, NR = NV * W;
   // Warm C's rows while the k loop runs (the stores at the end would otherwise miss). Read,
   // keep in all levels: prefetcht0 on x86 (what _mm_prefetch(p, _MM_HINT_T0) is), prfm
-  // pldl1keep on AArch64.
+  // pldl1keep on AArch64. Not for a short k loop (K = 10 of an output layer's dX), which
+  // ends before a prefetch could land: its 2 MR prefetches were pure overhead.
+  if (kc >= kPrefetchCMinK) {
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    __builtin_prefetch(c + i * ldc, 0, 3);
-    __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+    for (int i = 0; i < MR; ++i) {
+      __builtin_prefetch(c + i * ldc, 0, 3);
+      __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+    }
   }
   V acc[MR][NV];
 #pragma GCC unroll 16
