@@ -12,6 +12,7 @@ the median over repeats of the ratio within a repeat (> 1: fastmlp faster). Colu
   forward shapes (target <= 1.05);
 - GFLOP/s and % of the FMA peak of the core path, the peak measured in the same process by
   fastmlp.backends.cpp.fma_peak (12 FMA chains under the active ISA) when --peak is given.
+Rows "out ...": the three products of a 10-class output layer, outside the MLP-shape summary.
 Compare like with like: FASTMLP_ISA=avx2 against OPENBLAS_CORETYPE=Haswell, avx512 against
 SkylakeX (set OPENBLAS_CORETYPE only in the benchmark's command).
 Threads: --threads sets fastmlp's and, through threadpoolctl, OpenBLAS's count alike. Check
@@ -41,8 +42,13 @@ SHAPES = [(f"sq{n}", n, n, n, False, False) for n in (32, 64, 128, 256, 512, 102
     ("dW (784,256)@(256,512)", 784, 256, 512, True, False),
     ("dX (64,256)@(256,784)", 64, 256, 784, False, True),
     ("dX (256,512)@(512,784)", 256, 512, 784, False, True),
+] + [  # an output layer of 10 classes (batch 200, 100 inputs): its three products
+    ("out fwd 200x100x10", 200, 100, 10, False, False),
+    ("out dW (100,200)@(200,10)", 100, 200, 10, True, False),
+    ("out dX (200,10)@(10,100)", 200, 10, 100, False, True),
 ]
-MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith("sq")}
+# The summary line: the hidden-layer shapes (not the squares, not the output layer).
+MLP_SHAPES = {label for label, *_ in SHAPES if not label.startswith(("sq", "out"))}
 
 
 CLOCK = time.perf_counter  # --clock thread: time.thread_time (1 thread only)

@@ -11,11 +11,11 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
-#include <thread>
 #include <type_traits>
 
 #include "gemm/blocking.hpp"
 #include "gemm/pack.hpp"
+#include "gemm/shared_pack.hpp"
 #include "gemm/ukernel.hpp"
 #include "isa/isa.hpp"
 #include "parallel/thread_pool.hpp"
@@ -77,16 +77,24 @@ Epilogue<T> epilogue_at(const Epilogue<T>& ep, int64_t row, int64_t col, int64_t
   return at;
 }
 
+// The active ISA's micro-kernel and transposing pack (pack_isa.hpp; nullptr: pack.hpp's).
+template <class T>
+struct Kernels {
+  Ukernel<T> ukernel;
+  PackT<T> pack_t;
+};
+
 // One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
 // With kShared = 'a' or 'b', `shared` holds op(A) or op(B) already packed for all k (layout:
-// SharedPack below) by the threaded split, and that operand is read from there instead of
-// packed again. A compile-time choice: the serial instantiation ('-') is the plain loop nest.
+// SharedPack, shared_pack.hpp) by the threaded split, and that operand is read from there
+// instead of packed again. A compile-time choice: the serial instantiation ('-') is the plain
+// loop nest.
 // direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
 // copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
 template <class T, char kShared = '-'>
-void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, int64_t k,
+void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
                  int64_t b_cs, T beta, T* c, int64_t ldc, const Epilogue<T>* ep,
                  bool direct_a = false, const T* shared = nullptr, bool direct_b = false) {
@@ -97,6 +105,10 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
     a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
   if (kShared != 'b' && !direct_b)
     b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
+  // A column-major B (dX's w.T) used by one A block only (m <= MC) is packed one micro-panel
+  // at a time, just before its use: it is then read from L1, not back from L2 or L3 after
+  // the whole panel was packed (a row-major B keeps pack_rows, which reads its rows in order).
+  const bool pack_each = b_packed && m <= MC && b_rs == 1 && b_cs != 1;
 
   // Loop over the n dimension (NC columns at a time).
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -114,8 +126,9 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
         b_panel = b + pc * b_rs + jc, b_step = b_rs, b_panel_stride = NR;
       else if constexpr (kShared == 'b')
         b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
-      else
-        pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed);
+      else if (!pack_each)
+        pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed,
+                     kn.pack_t);
       // Loop over the m dimension (MC rows at a time).
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc_cur = std::min(MC, m - ic);
@@ -128,11 +141,16 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
         } else if constexpr (kShared == 'a') {
           a_block = shared + pc * round_up(m, MR) + ic * kc_cur;
         } else {
-          pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed);
+          pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed,
+                       kn.pack_t);
         }
         // Loop over the NR-wide micro-panels of the B panel.
         for (int64_t jr = 0; jr < nc_cur; jr += NR) {
           const int64_t nr_cur = std::min(NR, nc_cur - jr);
+          const T* b_micro = b_panel + jr / NR * b_panel_stride;
+          if (pack_each)
+            pack_b_panel(NR, kc_cur, nr_cur, b + pc * b_rs + (jc + jr) * b_cs, b_rs, b_cs,
+                         b_packed, kn.pack_t), b_micro = b_packed;
           // Loop over the MR-tall micro-panels of the A block.
           for (int64_t ir = 0; ir < mc_cur; ir += MR) {
             const int64_t mr_cur = std::min(MR, mc_cur - ir);
@@ -140,8 +158,8 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
             T* c_tile = c + row * ldc + col;
             Epilogue<T> ep_tile;
             if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
-            ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs,
-                    b_panel + jr / NR * b_panel_stride, b_step, beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+            kn.ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs, b_micro, b_step,
+                       beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
             // An activation the kernel cannot do in registers, on the tile it just wrote.
             if (ep && last_pc && ep->tile_fn)
               ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
@@ -151,59 +169,6 @@ void gemm_serial(const Blocking& bk, Ukernel<T> ukernel, int64_t m, int64_t n, i
     }
   }
 }
-
-// The operand that every task of the threaded split reads (B when M is split, A when N is),
-// packed once for all k by all the threads together, instead of once per task.
-// Layout (shared_layout): for each KC block of k, the whole of the operand's m (or n) side as
-// micro-panels of R = MR (or NR): block pc starts at pc * round_up(dim, R), and rows/columns
-// [x, x + R) of it at + x * kc_cur. MC and NC are multiples of MR and NR, so each cache block
-// of it is contiguous, exactly what pack_a_panel / pack_b_panel would have produced.
-// The work is cut into pieces of a few micro-panels; a task claims pieces until none is left,
-// then waits for the pieces other running tasks claimed (a short wait: no task waits for one
-// that has not started, so one thread, or the pool's serial fallback, simply packs them all).
-template <class T>
-struct SharedPack {
-  bool is_a;                   // packing op(A) (N split) or op(B) (M split)
-  int64_t dim, r, kc, k;       // m or n, MR or NR, KC, k
-  const T* src;                // a or b
-  int64_t rs, cs;              // its strides as op(A) / op(B)
-  T* dst;
-  int64_t units, per_piece, pieces_per_block, total;
-  std::atomic<int64_t> next{0}, done{0};
-
-  SharedPack(bool is_a_, int64_t dim_, int64_t r_, int64_t kc_, int64_t k_, const T* src_,
-             int64_t rs_, int64_t cs_, T* dst_)
-      : is_a(is_a_), dim(dim_), r(r_), kc(kc_), k(k_), src(src_), rs(rs_), cs(cs_), dst(dst_) {
-    units = (dim + r - 1) / r;
-    per_piece = std::max<int64_t>(1, 8192 / (r * kc));  // ~32 KiB of float32 per piece
-    pieces_per_block = (units + per_piece - 1) / per_piece;
-    total = pieces_per_block * ((k + kc - 1) / kc);
-  }
-
-  void pack_piece(int64_t piece) const {
-    const int64_t pc = piece / pieces_per_block * kc, kc_cur = std::min(kc, k - pc);
-    const int64_t x0 = piece % pieces_per_block * per_piece * r;
-    const int64_t len = std::min(per_piece * r, dim - x0);
-    T* out = dst + pc * round_up(dim, r) + x0 * kc_cur;
-    if (is_a)
-      pack_a_panel(r, len, kc_cur, src + x0 * rs + pc * cs, rs, cs, out);
-    else
-      pack_b_panel(r, kc_cur, len, src + pc * rs + x0 * cs, rs, cs, out);
-  }
-
-  // Called by every task before it computes: help, then wait until all pieces are packed.
-  void ensure_packed() {
-    if (done.load(std::memory_order_acquire) == total) return;
-    for (int64_t p; (p = next.fetch_add(1, std::memory_order_relaxed)) < total;) {
-      pack_piece(p);
-      done.fetch_add(1, std::memory_order_release);
-    }
-    for (unsigned i = 1; done.load(std::memory_order_acquire) != total; ++i) {
-      parallel::cpu_relax();
-      if (i % 1024 == 0) std::this_thread::yield();  // the packer may have been preempted
-    }
-  }
-};
 
 // Largest shared packed operand, in bytes. Beyond it (only for operands far larger than the
 // MLP shapes) each task packs the shared operand itself, which is then cheap next to its
@@ -274,11 +239,11 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const isa::Active& active = isa::active();
   const Blocking bk = balanced_kc(std::is_same_v<T, float> ? active.s : active.d, k);
-  Ukernel<T> ukernel;
+  Kernels<T> kn;
   if constexpr (std::is_same_v<T, float>)
-    ukernel = active.isa->sgemm;
+    kn = {active.isa->sgemm, active.isa->spack_t};
   else
-    ukernel = active.isa->dgemm;
+    kn = {active.isa->dgemm, active.isa->dpack_t};
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative dimension");
   if (ldc < n) throw std::invalid_argument("gemm: ldc < n");
   checked_mul(m, ldc, "gemm: m * ldc");
@@ -293,8 +258,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
         Epilogue<T> at;
         if (ep) at = epilogue_at(*ep, i, j, ldc);
         const int64_t rows = std::min(bk.mr, m - i), cols = std::min(bk.nr, n - j);
-        ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, 0, beta, c + i * ldc + j, ldc, rows, cols,
-                ep ? &at : nullptr);
+        kn.ukernel(0, T(0), nullptr, 1, bk.mr, nullptr, 0, beta, c + i * ldc + j, ldc, rows,
+                   cols, ep ? &at : nullptr);
         if (ep && ep->tile_fn) ep->tile_fn(ep->ctx, c + i * ldc + j, at.out, ldc, rows, cols);
       }
     return;
@@ -310,7 +275,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // The thread count is asked only when the GEMM is big enough to split.
   const int n_threads = small ? 1 : parallel::get_num_threads();
   if (n_threads == 1) {
-    gemm_serial<T>(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+    gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
                 direct_a, nullptr, direct_b);
     return;
   }
@@ -330,7 +295,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // process shares) leaves its second task to the others instead of making them wait.
   const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
   if (n_tasks <= 1) {
-    gemm_serial<T>(bk, ukernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
+    gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
                 direct_a, nullptr, direct_b);
     return;
   }
@@ -340,7 +305,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (!(split_m && direct_b) && shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
     shared = t_pack_shared.get<T>(shared_elems);
   SharedPack<T> pack(!split_m, split_m ? n : m, split_m ? bk.nr : bk.mr, bk.kc, k,
-                     split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared);
+                     split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared,
+                     kn.pack_t);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
     if (shared) pack.ensure_packed();
@@ -351,10 +317,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
       if (ep) at = epilogue_at(*ep, lo, 0, ldc);
       const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
-        gemm_serial<T, 'b'>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
+        gemm_serial<T, 'b'>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
                             b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared);
       else
-        gemm_serial<T>(bk, ukernel, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
+        gemm_serial<T>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
                     beta, c + lo * ldc, ldc, ep_task, direct_a, nullptr, direct_b);
     } else {
       if (lo >= n) return;
@@ -363,10 +329,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
       if (ep) at = epilogue_at(*ep, 0, lo, ldc);
       const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
-        gemm_serial<T, 'a'>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
+        gemm_serial<T, 'a'>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
                             b_cs, beta, c + lo, ldc, ep_task, false, shared, direct_b);
       else
-        gemm_serial<T>(bk, ukernel, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
+        gemm_serial<T>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
                     beta, c + lo, ldc, ep_task, direct_a, nullptr, direct_b);
     }
   }, wake);

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "gemm/pack_isa.hpp"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>  // SSE2: part of baseline x86-64, so no dispatch needed
 #include <xmmintrin.h>
@@ -43,17 +45,27 @@ inline void transpose_block(const double* s, int64_t rs, double* d, int64_t mr) 
 // values go to every micro-panel (dst[panel * r * kc + p * r + j]): one stream in, ceil(len/r)
 // sequential streams out, instead of ceil(len/r) passes down the rows (each a line per row,
 // the whole block fetched again per panel). Pieces are fixed-size copies, padding zeros.
+// When the micro-panels lie a multiple of 4 KiB apart (kc = 64, 128, 256 with 64-byte pieces)
+// the pieces of one row all map to the same L1 set, more of them than it has ways, and a
+// piece's line is evicted between its stores: then kGroup rows go at a time, each panel's
+// pieces of them together, so each line is written whole before the next (2x faster on warm
+// data; reading row by row stays for the other strides: one stream from memory).
 template <class T, int R>
 inline void pack_rows_fixed(int64_t kc, int64_t len, const T* src, int64_t ks, T* dst) {
   const int64_t full = len / R, rest = len % R, panel = int64_t(R) * kc;
-  for (int64_t p = 0; p < kc; ++p) {
-    const T* row = src + p * ks;
-    T* out = dst + p * R;
-    for (int64_t q = 0; q < full; ++q) __builtin_memcpy(out + q * panel, row + q * R, sizeof(T) * R);
-    if (rest) {
-      T* last = out + full * panel;
-      for (int64_t j = 0; j < R; ++j) last[j] = j < rest ? row[full * R + j] : T(0);
-    }
+  constexpr int64_t kGroup = 4;
+  const int64_t group = panel * int64_t(sizeof(T)) % 4096 == 0 ? kGroup : 1;
+  for (int64_t p0 = 0; p0 < kc; p0 += group) {
+    const int64_t p1 = p0 + group < kc ? p0 + group : kc;
+    for (int64_t q = 0; q < full; ++q)
+      for (int64_t p = p0; p < p1; ++p)
+        __builtin_memcpy(dst + q * panel + p * R, src + p * ks + q * R, sizeof(T) * R);
+    if (rest)
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* row = src + p * ks + full * R;
+        T* last = dst + full * panel + p * R;
+        for (int64_t j = 0; j < R; ++j) last[j] = j < rest ? row[j] : T(0);
+      }
   }
 }
 
@@ -76,11 +88,13 @@ inline bool pack_rows(int64_t r, int64_t kc, int64_t len, const T* src, int64_t 
 // of a micro-panel per G columns, so its MR rows stream in together and each line of the
 // panel is written whole (an element-by-element gather cost a tenth of a large GEMM).
 // A column-major A goes through pack_rows; the rest (other strides, the last rows and
-// columns) is the plain loop.
+// columns) is the plain loop. pack_t: the active ISA's transposing pack (pack_isa.hpp), which
+// takes the row-major case whole when it has the width; nullptr: the code below.
 template <class T>
 void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs,
-                  T* dst) {
+                  T* dst, PackT<T> pack_t = nullptr) {
   if (rs == 1 && cs != 1 && pack_rows(mr, kc, mc, a, cs, dst)) return;
+  if (cs == 1 && pack_t && pack_t(mr, mc, kc, a, rs, dst)) return;
   for (int64_t ir = 0; ir < mc; ir += mr, dst += mr * kc) {
     const int64_t mr_cur = mc - ir < mr ? mc - ir : mr;
     const T* src = a + ir * rs;
@@ -112,11 +126,11 @@ void pack_a_panel(int64_t mr, int64_t mc, int64_t kc, const T* a, int64_t rs, in
 // b(p, j) = b[p * rs + j * cs] for p < kc, j < nc.
 template <class T>
 void pack_b_panel(int64_t nr, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs,
-                  T* dst) {
+                  T* dst, PackT<T> pack_t = nullptr) {
   // A column-major B (the transposed w of dX): a B micro-panel, kc rows of nr values, is the
   // transpose of nr contiguous rows of b, exactly the layout pack_a_panel makes from a
   // row-major A: its register transposes replace a gather of nr values cs apart per row.
-  if (rs == 1 && cs != 1) return pack_a_panel(nr, nc, kc, b, cs, rs, dst);
+  if (rs == 1 && cs != 1) return pack_a_panel(nr, nc, kc, b, cs, rs, dst, pack_t);
   if (cs == 1 && pack_rows(nr, kc, nc, b, rs, dst)) return;
   // Any other strides (NumPy slices with steps, broadcasts): element by element.
   for (int64_t jr = 0; jr < nc; jr += nr) {

@@ -104,11 +104,11 @@ static_assert(gemm::kAvx2F32.mr == 6 && gemm::kAvx2F32.nr == 2 * F32::W, "blocki
 static_assert(gemm::kAvx2F64.mr == 6 && gemm::kAvx2F64.nr == 2 * F64::W, "blocking.hpp row");
 
 FASTMLP_UKERNEL_DECL(sgemm_6x16, float) {
-  ukernel_entry<F32, 6, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_entry<F32, 6, 2, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_UKERNEL_DECL(dgemm_6x8, double) {
-  ukernel_entry<F64, 6, 2>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  ukernel_entry<F64, 6, 2, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_FMA_CHAINS_DECL(fma_chains) {

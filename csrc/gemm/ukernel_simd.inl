@@ -130,6 +130,14 @@ FASTMLP_INLINE void rank1_in_place(typename K::V (&acc)[MR][NV], const typename 
   (row(std::integral_constant<int, I>{}), ...);
 }
 
+// The shortest k loop that prefetches C (ukernel). x86 only: on AArch64 the branch changed
+// GCC's register allocation and sgemm_8x8's k loops spilled (tools/check_arm.sh).
+#if defined(__aarch64__)
+constexpr int64_t kPrefetchCMinK = 0;
+#else
+constexpr int64_t kPrefetchCMinK = 32;
+#endif
+
 // kPackedA: A_panel is the packed layout (a_rs = 1, a_cs = MA, fixed offsets); otherwise each
 // row is read through its own pointer (rows >= m_cur alias the last real row: their sums are
 // computed and dropped, never stored, and nothing outside A is read).
@@ -146,11 +154,14 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
   constexpr int W = K::W, NR = NV * W;
   // Warm C's rows while the k loop runs (the stores at the end would otherwise miss). Read,
   // keep in all levels: prefetcht0 on x86 (what _mm_prefetch(p, _MM_HINT_T0) is), prfm
-  // pldl1keep on AArch64.
+  // pldl1keep on AArch64. Not for a short k loop (K = 10 of an output layer's dX), which
+  // ends before a prefetch could land: its 2 MR prefetches were pure overhead.
+  if (kc >= kPrefetchCMinK) {
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    __builtin_prefetch(c + i * ldc, 0, 3);
-    __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+    for (int i = 0; i < MR; ++i) {
+      __builtin_prefetch(c + i * ldc, 0, 3);
+      __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+    }
   }
   V acc[MR][NV];
 #pragma GCC unroll 16
@@ -246,14 +257,17 @@ FASTMLP_INLINE void ukernel_tile(int64_t kc, typename K::T alpha, const typename
 // The entry point behind each ISA's <s|d>gemm_<MR>x<NR>. An edge tile of at most one vector
 // of columns (the n = 1 output layer of a regression net) or at most MR/2 rows (tiny batches)
 // runs a tile cut to that size: half the FMAs or fewer, and each element's k-sum is the same
-// sequence of roundings, so the result is bitwise the one of the full tile.
-template <class K, int MR, int NV>
+// sequence of roundings, so the result is bitwise the one of the full tile. kCutRows > 0 (the
+// avx2 tiles: 4 of 6): an edge of HALF < m_cur <= kCutRows rows runs a tile of kCutRows
+// (batch 64 on a 6-row tile ends in 4 rows), still 2 x 4 = 8 independent FMA chains, enough
+// for 2 pipes of 4 cycles. 0: none (on NEON its k loops spilled to the stack).
+template <class K, int MR, int NV, int kCutRows = 0>
 FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typename K::T* a,
                                   int64_t a_rs, int64_t a_cs, const typename K::T* b,
                                   int64_t b_rs, typename K::T beta, typename K::T* c, int64_t ldc,
                                   int64_t m_cur, int64_t n_cur,
                                   const gemm::Epilogue<typename K::T>* ep) {
-  constexpr int NR = NV * K::W, HALF = MR / 2;
+  constexpr int NR = NV * K::W, HALF = MR / 2, CUT = kCutRows > HALF ? kCutRows : MR;
   const bool narrow = NV > 1 && n_cur <= K::W, short_ = m_cur <= HALF;
   if (narrow && short_)
     ukernel_tile<K, HALF, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
@@ -261,6 +275,8 @@ FASTMLP_INLINE void ukernel_entry(int64_t kc, typename K::T alpha, const typenam
     ukernel_tile<K, MR, 1, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else if (short_)
     ukernel_tile<K, HALF, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+  else if (CUT < MR && m_cur <= CUT)
+    ukernel_tile<K, CUT, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
   else
     ukernel_tile<K, MR, NV, MR, NR>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }

@@ -27,32 +27,35 @@ enum CpuFeature : unsigned {
 // avx512 before avx2 by measurement, not by assumption (docs/tuning.md): faster on CPUs with
 // full-width 512-bit FMA units, and on double-pumped ones the same peak with twice the registers
 // and masked edges. The tanh loop is the avx2 build on both, exp has a 64-byte build for
-// avx512 (their operations, and so their bits, are the same at any width).
+// avx512 (their operations, and so their bits, are the same at any width), and the transposing
+// packs are avx2's on both (copies: the same bits in any width; 8 x 8 floats fill a 32-float
+// avx512 panel as well).
 constexpr Isa kIsas[] = {
 #if defined(FASTMLP_X86_ISAS)
     {"avx512", kAvx512F | kAvx512VL | kAvx512BW | kAvx512DQ | kAvx2 | kFma,
      "avx512f avx512vl avx512bw avx512dq avx2 fma", true, &avx512::sgemm_8x32,
-     &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &nn::avx512::adam_lanes,
-     &nn::avx512::adam_lanes, &nn::avx512::rmsprop_lanes, &nn::avx512::rmsprop_lanes,
-     &avx2::tanh_f32_8_lanes, &avx512::exp_f32_64_bytes, &avx512::exp_f64_64_bytes,
-     &avx512::fma_chains},
+     &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &avx2::spack_t, &avx2::dpack_t,
+     &nn::avx512::adam_lanes, &nn::avx512::adam_lanes, &nn::avx512::rmsprop_lanes,
+     &nn::avx512::rmsprop_lanes, &avx2::tanh_f32_8_lanes, &avx512::exp_f32_64_bytes,
+     &avx512::exp_f64_64_bytes, &avx512::fma_chains},
     {"avx2", kAvx2 | kFma, "avx2 fma", true, &avx2::sgemm_6x16, &avx2::dgemm_6x8,
-     gemm::kAvx2F32, gemm::kAvx2F64, &nn::avx2::adam_lanes, &nn::avx2::adam_lanes,
-     &nn::avx2::rmsprop_lanes, &nn::avx2::rmsprop_lanes, &avx2::tanh_f32_8_lanes,
-     &avx2::exp_f32_32_bytes, &avx2::exp_f64_32_bytes, &avx2::fma_chains},
+     gemm::kAvx2F32, gemm::kAvx2F64, &avx2::spack_t, &avx2::dpack_t, &nn::avx2::adam_lanes,
+     &nn::avx2::adam_lanes, &nn::avx2::rmsprop_lanes, &nn::avx2::rmsprop_lanes,
+     &avx2::tanh_f32_8_lanes, &avx2::exp_f32_32_bytes, &avx2::exp_f64_32_bytes,
+     &avx2::fma_chains},
 #endif
 #if defined(FASTMLP_NEON_ISA)
     // AArch64: NEON is part of the baseline, so no feature bit; the tanh loop is the 4-lane
     // vector-type build, which is NEON there.
     {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
-     gemm::kNeonF32, gemm::kNeonF64, &nn::neon::adam_lanes, &nn::neon::adam_lanes,
-     &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes, &nn::tanh_f32_4_lanes,
-     &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains},
+     gemm::kNeonF32, gemm::kNeonF64, nullptr, nullptr, &nn::neon::adam_lanes,
+     &nn::neon::adam_lanes, &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes,
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains},
 #endif
     {"generic", 0u, "none (baseline)", false, &generic::sgemm_6x8, &generic::dgemm_6x4,
-     gemm::kGenericF32, gemm::kGenericF64, &nn::generic::adam_lanes, &nn::generic::adam_lanes,
-     &nn::generic::rmsprop_lanes, &nn::generic::rmsprop_lanes, &nn::tanh_f32_4_lanes,
-     &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains},
+     gemm::kGenericF32, gemm::kGenericF64, nullptr, nullptr, &nn::generic::adam_lanes,
+     &nn::generic::adam_lanes, &nn::generic::rmsprop_lanes, &nn::generic::rmsprop_lanes,
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains},
 };
 constexpr int kNumIsas = sizeof(kIsas) / sizeof(kIsas[0]);
 

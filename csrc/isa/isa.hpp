@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gemm/blocking.hpp"
+#include "gemm/pack_isa.hpp"
 #include "gemm/ukernel.hpp"
 #include "nn/optim_lanes.hpp"
 
@@ -32,6 +33,8 @@ struct Isa {
   gemm::Ukernel<float> sgemm;
   gemm::Ukernel<double> dgemm;
   gemm::Tile s_tile, d_tile;  // register tiles of sgemm and dgemm (blocking.hpp)
+  gemm::PackT<float> spack_t;   // transposing packs (pack_isa.hpp); nullptr: pack.hpp's
+  gemm::PackT<double> dpack_t;
   nn::AdamLanes<float> adam_f32;
   nn::AdamLanes<double> adam_f64;
   nn::RmspropLanes<float> rmsprop_f32;
