@@ -198,13 +198,13 @@ void add_l2_gradient(const Network<T>& net, Workspace<T>& ws, double weight_sum)
   }
 }
 
+constexpr int64_t kLine = 64;
+
 // Asks for the lines of row `row` of X (rows with contiguous columns only). The rows of a
 // shuffled batch lie scattered over X, out of the hardware prefetcher's sight: copied cold,
 // 200 random rows of 64 doubles took 3-4 times as long as 200 consecutive ones.
 template <class T>
 inline void prefetch_row(Matrix<const T> X, int64_t row) {
-  if (X.cs != 1) return;
-  constexpr int64_t kLine = 64;
   const char* p = reinterpret_cast<const char*>(X.data + row * X.rs);
   const int64_t bytes = X.cols * static_cast<int64_t>(sizeof(T));
   for (int64_t b = 0; b < bytes; b += kLine) __builtin_prefetch(p + b);
@@ -224,8 +224,11 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   // Rows of a few values (a tiny network's 2 inputs, 1 target) are copied by a loop: a memcpy call per
   // row cost more than the copy.
   constexpr int64_t kShortRow = 8;
+  // Rows shorter than a line: a tiny network's X, cached anyway, where the prefetches only cost.
+  const bool long_rows = X.cs == 1 && n_in * static_cast<int64_t>(sizeof(T)) >= kLine;
+  const int64_t prefetch_rows = long_rows ? next_rows : 0;
   for (int64_t r = 0; r < rows; ++r) {
-    if (r < next_rows) prefetch_row(X, next_order[r]);
+    if (r < prefetch_rows) prefetch_row(X, next_order[r]);
     const T* src = X.data + order[r] * X.rs;
     T* dst = ws.x + r * n_in;
     if (X.cs == 1 && n_in > kShortRow)
