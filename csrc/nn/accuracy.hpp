@@ -9,14 +9,22 @@
 
 namespace fastmlp::nn {
 
-// numpy's argmax: the first maximum, and a NaN counts as the maximum.
+// numpy's argmax: the first maximum, and the first NaN if there is one. Selects, not branches:
+// which output of a row is largest is data, and its branch mispredicted on most rows.
 template <class T>
 int64_t argmax(const T* row, int64_t n) {
+  T top = row[0];
   int64_t best = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    if (std::isnan(row[j])) return j;
-    if (row[j] > row[best]) best = j;
+  bool nan = std::isnan(row[0]);
+  for (int64_t j = 1; j < n; ++j) {
+    const bool above = row[j] > top;
+    top = above ? row[j] : top;
+    best = above ? j : best;
+    nan = nan || std::isnan(row[j]);
   }
+  if (nan)
+    for (int64_t j = 0; j < n; ++j)
+      if (std::isnan(row[j])) return j;
   return best;
 }
 
