@@ -49,10 +49,16 @@ inline const nn::ScheduleConfig& checked(const nn::ScheduleConfig& s) {
   return s;
 }
 
+// Labels index the output's columns inside the kernels (cross_entropy's one-hot term, class
+// weights): one pass over them here keeps a bad label from reading or writing out of bounds.
 template <class T>
-inline nn::Target<T> target_of(const Labels& y, int64_t batch, int64_t) {
+inline nn::Target<T> target_of(const Labels& y, int64_t batch, int64_t n_out) {
   check::shape_is(y, "target", {batch});
-  return {y.data(), nullptr};
+  const int64_t* labels = y.data();
+  bool in_range = true;
+  for (int64_t i = 0; i < batch; ++i) in_range = in_range && labels[i] >= 0 && labels[i] < n_out;
+  check::require(in_range, "target labels must lie in [0, n_out)");
+  return {labels, nullptr};
 }
 template <class T>
 inline nn::Target<T> target_of(const In<T>& y, int64_t batch, int64_t n_out) {

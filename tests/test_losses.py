@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fastmlp.backends import available_backends
 from tolerances import assert_within, loss_bounds
 
 DTYPES = [np.float32, np.float64]
@@ -154,3 +155,18 @@ def test_known_values(backend, dtype):
                                                np.array([[1.0, 0.25]], dtype))
     np.testing.assert_allclose(loss, np.log(2), rtol=1e-6)
     np.testing.assert_allclose(grad, [[-0.25, 0.125]], rtol=1e-6)
+
+
+@pytest.mark.skipif("cpp" not in available_backends(), reason="the C++ core is not built")
+@pytest.mark.parametrize("bad", [-1, 3, 2**40])
+def test_core_itself_refuses_labels_out_of_range(bad):
+    # The kernels index the output by label; Python checks labels first, and the binding checks
+    # them again, so even a direct _core call cannot read or write out of bounds.
+    from fastmlp import _core, names
+
+    output = np.zeros((2, 3))
+    labels = np.array([0, bad], dtype=np.int64)
+    empty = np.empty(0)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        _core.loss_forward_backward(names.LOSS_CODE["cross_entropy"], output, labels,
+                                    np.empty((2, 3)), empty, empty)

@@ -48,44 +48,45 @@ inline T target_at(Target<T> target, int64_t i, int64_t j, int64_t n_out) {
 
 // Rows [first, last) of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double,
 // row by row, j in turn) and g_j = softmax_j - t_j = exp(log_prob_j) - t_j; each row's max is
-// subtracted first so exp never overflows. label_only: only the label's term is subtracted
-// (the plain mean with labels skips the zero terms). The exponentials go through exp_array,
-// over all the rows at once: grad holds exp(o - max) first, then log_prob, then g.
+// subtracted first so exp never overflows. label_only (labels only): only the label's term is
+// subtracted (the plain mean with labels skips the zero terms). The exponentials go through exp_array,
+// over a chunk of rows at once: grad holds exp(o - max) first, then log_prob, then g.
 template <class T>
 void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_t last,
                         int64_t n_out, T* grad, bool label_only, double& loss) {
-  auto row_max = [&](const T* o) {
-    T mx = o[0];
-    for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
-    return mx;
-  };
-  const int64_t begin = first * n_out, size = (last - first) * n_out;
-  for (int64_t i = first; i < last; ++i) {
-    const T* o = output + i * n_out;
-    const T mx = row_max(o);
-    for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = o[j] - mx;
-  }
-  exp_array(grad + begin, grad + begin, size);
-  for (int64_t i = first; i < last; ++i) {
-    const T* o = output + i * n_out;
-    T* g = grad + i * n_out;
-    const T mx = row_max(o);
-    double sum_exp = 0.0;
-    for (int64_t j = 0; j < n_out; ++j) sum_exp += g[j];
-    const T log_sum = std::log(static_cast<T>(sum_exp));
-    for (int64_t j = 0; j < n_out; ++j) {
-      const T log_prob = (o[j] - mx) - log_sum;
-      const T t = target_at(target, i, j, n_out);
-      if (!label_only)
-        loss -= static_cast<double>(t * log_prob);
-      else if (t != T(0))
-        loss -= log_prob;
-      g[j] = log_prob;
+  constexpr int64_t kChunk = 64;  // rows whose maxima stay on the stack between the passes
+  T row_max[kChunk];
+  for (int64_t lo = first; lo < last; lo += kChunk) {
+    const int64_t hi = last - lo < kChunk ? last : lo + kChunk;
+    for (int64_t i = lo; i < hi; ++i) {
+      const T* o = output + i * n_out;
+      T mx = o[0];
+      for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
+      row_max[i - lo] = mx;
+      for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = o[j] - mx;
+    }
+    exp_array(grad + lo * n_out, grad + lo * n_out, (hi - lo) * n_out);
+    for (int64_t i = lo; i < hi; ++i) {
+      const T* o = output + i * n_out;
+      T* g = grad + i * n_out;
+      const T mx = row_max[i - lo];
+      double sum_exp = 0.0;
+      for (int64_t j = 0; j < n_out; ++j) sum_exp += g[j];
+      const T log_sum = std::log(static_cast<T>(sum_exp));
+      for (int64_t j = 0; j < n_out; ++j) g[j] = (o[j] - mx) - log_sum;  // log_prob
+      if (label_only)  // the label's term, the row's one nonzero one
+        loss -= g[target.labels[i]];
+      else
+        for (int64_t j = 0; j < n_out; ++j)
+          loss -= static_cast<double>(target_at(target, i, j, n_out) * g[j]);
+    }
+    exp_array(grad + lo * n_out, grad + lo * n_out, (hi - lo) * n_out);
+    if (target.labels) {  // minus the one-hot target: 1 at the label, 0 (exact) elsewhere
+      for (int64_t i = lo; i < hi; ++i) grad[i * n_out + target.labels[i]] -= T(1);
+    } else {
+      for (int64_t k = lo * n_out; k < hi * n_out; ++k) grad[k] -= target.values[k];
     }
   }
-  exp_array(grad + begin, grad + begin, size);
-  for (int64_t i = first; i < last; ++i)
-    for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] -= target_at(target, i, j, n_out);
 }
 
 // The plain mean over rows (cross_entropy) or elements, summed in double in order; grad is the
