@@ -63,16 +63,19 @@ struct ExpConsts<double> {
 
 // sum_k c[k] r^k by Estrin's scheme (pairs c[2i] + c[2i+1] r, joined by r^2, r^4, r^8): a
 // dependency chain a third as long as Horner's, which kept the loop waiting on latency.
+// (Vectors by reference: a 32- or 64-byte vector passed or returned by value makes compilers
+// warn about the AVX calling convention, though these calls are always inlined.)
 template <class F, class T, size_t N>
-FASTMLP_LANES_INLINE F estrin(const T (&c)[N], F r, F r2) {
+FASTMLP_LANES_INLINE void estrin(const T (&c)[N], const F& r, const F& r2, F& sum) {
   static_assert(N == 6 || N == 12, "the two Taylor tails");
   F pair[N / 2];
   for (size_t i = 0; i < N / 2; ++i) pair[i] = c[2 * i] + c[2 * i + 1] * r;
   const F r4 = r2 * r2;
-  const F low = (pair[0] + pair[1] * r2) + r4 * pair[2];  // degrees 0-5
-  if constexpr (N == 6) return low;
-  const F high = (pair[3] + pair[4] * r2) + r4 * pair[5];  // degrees 6-11
-  return low + (r4 * r2) * high;
+  sum = (pair[0] + pair[1] * r2) + r4 * pair[2];  // degrees 0-5
+  if constexpr (N == 12) {
+    const F high = (pair[3] + pair[4] * r2) + r4 * pair[5];  // degrees 6-11
+    sum = sum + (r4 * r2) * high;
+  }
 }
 
 // x = exp(x) on every lane; F a float vector type of element T, U the unsigned one of its
@@ -88,7 +91,8 @@ FASTMLP_LANES_INLINE void exp_lanes(F& x) {
   const F nf = shifted - round;
   const F r = (xc - nf * C::ln2_hi) - nf * C::ln2_lo;
   const F r2 = r * r;
-  const F tail = estrin<F>(C::taylor, r, r2);  // sum_k taylor[k] r^k
+  F tail;  // sum_k taylor[k] r^k
+  estrin<F>(C::taylor, r, r2, tail);
   const F p = T(1) + (r + r2 * tail);
   // h = round(n / 2) and n - h, each in the exponent field's normal range
   const F hf = (nf * T(0.5) + round) - round;
