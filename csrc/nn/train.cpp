@@ -200,9 +200,7 @@ void add_l2_gradient(const Network<T>& net, Workspace<T>& ws, double weight_sum)
 
 constexpr int64_t kLine = 64;
 
-// Asks for the lines of row `row` of X (rows with contiguous columns only). The rows of a
-// shuffled batch lie scattered over X, out of the hardware prefetcher's sight: copied cold,
-// 200 random rows of 64 doubles took 3-4 times as long as 200 consecutive ones.
+// Asks for the lines of row `row` of X (rows with contiguous columns only).
 template <class T>
 inline void prefetch_row(Matrix<const T> X, int64_t row) {
   const char* p = reinterpret_cast<const char*>(X.data + row * X.rs);
@@ -211,13 +209,22 @@ inline void prefetch_row(Matrix<const T> X, int64_t row) {
   __builtin_prefetch(p + bytes - 1);  // an unaligned row's last line
 }
 
-// Copies rows order[start, start + rows) of X (any strides), Y and the sample weights (when
-// given) into the workspace, asking meanwhile for the next batch's rows (next_order, next_rows:
-// a step's time ahead of their use).
+// How many rows ahead of its copy the gather asks for a row: about kAheadBytes in flight. The
+// rows of a shuffled batch lie scattered over X, out of the hardware prefetcher's sight, so a
+// copy that waits for each row in turn stalls; asking for the next batch's rows a whole step
+// ahead did less (BENCHMARKS.md: the step evicts most of them before their copy).
+template <class T>
+int64_t rows_ahead(Matrix<const T> X) {
+  constexpr int64_t kAheadBytes = 4096;
+  const int64_t bytes = X.cols * static_cast<int64_t>(sizeof(T));
+  return std::clamp<int64_t>(kAheadBytes / std::max<int64_t>(bytes, 1), 1, 16);
+}
+
+// Copies rows order[0, rows) of X (any strides), Y and the sample weights (when given) into
+// the workspace.
 template <class T>
 Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* sample_weight,
-                 int64_t n_out, const int64_t* order, int64_t rows, const int64_t* next_order,
-                 int64_t next_rows) {
+                 int64_t n_out, const int64_t* order, int64_t rows) {
   if (sample_weight)
     for (int64_t r = 0; r < rows; ++r) ws.sample_weight[r] = sample_weight[order[r]];
   const int64_t n_in = X.cols;
@@ -226,9 +233,10 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
   constexpr int64_t kShortRow = 8;
   // Rows shorter than a line: a tiny network's X, cached anyway, where the prefetches only cost.
   const bool long_rows = X.cs == 1 && n_in * static_cast<int64_t>(sizeof(T)) >= kLine;
-  const int64_t prefetch_rows = long_rows ? next_rows : 0;
+  const int64_t ahead = long_rows ? rows_ahead(X) : 0;
+  for (int64_t r = 0; r < std::min(ahead, rows); ++r) prefetch_row(X, order[r]);
   for (int64_t r = 0; r < rows; ++r) {
-    if (r < prefetch_rows) prefetch_row(X, next_order[r]);
+    if (r + ahead < rows) prefetch_row(X, order[r + ahead]);
     const T* src = X.data + order[r] * X.rs;
     T* dst = ws.x + r * n_in;
     if (X.cs == 1 && n_in > kShortRow)
@@ -306,9 +314,7 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
   const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
   for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
     const int64_t rows = std::min(batch_size, n_order - start);
-    const int64_t next_rows = std::min(batch_size, std::max<int64_t>(n_order - start - rows, 0));
-    const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows,
-                               order + start + rows, next_rows);
+    const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
     double batch_weight_sum = 0.0;
     const StepResult step = step_on(net, ws, x, y, batch_weight, &batch_weight_sum);
