@@ -126,3 +126,22 @@ def test_default_mode_gives_sklearns_numbers(case):
         _close(a, b, f"coefs_[{i}]")
     for i, (a, b) in enumerate(zip(ours.intercepts_, theirs.intercepts_)):
         _close(a, b, f"intercepts_[{i}]")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 200, 20001])
+def test_the_epoch_shuffle_is_sklearns(n):
+    """The epoch loop's shuffle (without scikit-learn's input checks) gives sklearn.utils.shuffle's
+    order, epoch after epoch, and leaves the RandomState where it leaves it."""
+    from sklearn.utils import shuffle as sk_shuffle
+
+    from fastmlp.sklearn._base import shuffled
+
+    ours, theirs = np.random.RandomState(n), np.random.RandomState(n)
+    a = b = np.arange(n, dtype=int)
+    for _ in range(3):
+        a, b = shuffled(a, ours), sk_shuffle(b, random_state=theirs)
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    assert ours.randint(1 << 30) == theirs.randint(1 << 30)
+    if n > 2:  # a shuffle that moved nothing would pass the rest
+        assert not np.array_equal(a, np.arange(n))

@@ -1,8 +1,8 @@
 """What MLPClassifier and MLPRegressor share: fit / partial_fit, the epoch loop and its
 stopping rule, predict's forward pass, and the fitted attributes scikit-learn users know.
 
-The epoch loop is scikit-learn's (`_fit_stochastic`): shuffle the row indices with
-``sklearn.utils.shuffle`` and the estimator's RandomState, run one epoch, record the loss,
+The epoch loop is scikit-learn's (`_fit_stochastic`): shuffle the row indices as
+``sklearn.utils.shuffle`` does (`shuffled`) with the estimator's RandomState, run one epoch, record the loss,
 update ``_no_improvement_count`` from the training loss (or the validation score with
 ``early_stopping``), stop after ``n_iter_no_change`` epochs without a gain of ``tol``. Each epoch
 runs either in the compiled engine (`_engine`, whole epochs in C++) or the per-batch loop
@@ -20,7 +20,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..backends import get_backend
@@ -42,6 +41,18 @@ CONVERGENCE_ADVICE = ("Raise max_iter, or lower tol (now {tol}) only if the loss
                       "scale the inputs (sklearn.preprocessing.StandardScaler) if they are not; "
                       "lower learning_rate_init (now {lr}) if loss_curve_ oscillates, raise it "
                       "if it falls slowly.")
+
+
+def shuffled(indices, random_state):
+    """``sklearn.utils.shuffle(indices, random_state=random_state)`` without its input checks,
+    which cost more than the shuffle (about half a millisecond an epoch of 20,000 rows, a few
+    percent of a small network's epoch). scikit-learn's ``resample`` shuffles ``arange(n)`` with
+    ``random_state.shuffle`` and takes ``indices`` in that order; shuffling a copy of
+    ``indices`` makes the same swaps, so the order and the draws from ``random_state`` are
+    scikit-learn's."""
+    out = np.array(indices, copy=True)
+    random_state.shuffle(out)
+    return out
 
 
 TARGET_SCALE = 10.0  # a regression target beyond this many units from 0 trains slowly unscaled
@@ -228,7 +239,7 @@ class BaseMLP(BaseEstimator):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = sk_shuffle(sample_idx, random_state=self._random_state)
+                    sample_idx = shuffled(sample_idx, self._random_state)
                 self.loss_ = runner.epoch(self.coefs_, self.intercepts_, X_tr, Y_tr, sw_tr,
                                           sample_idx, batch_size, self.shuffle)
                 self.n_iter_ += 1
