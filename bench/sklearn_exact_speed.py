@@ -9,7 +9,9 @@ the epochs each ran and the largest relative difference of their loss curves: th
 same fits (default engine, not sklearn_compat), so the ratio is speed at equal numbers.
 Cases: 20,000 standardised float64 rows (10 classes x 64 features), adam and sgd; 20,000 rows of
 50 features in 5 classes, adam; the digits set (1,797 rows x 64 features), adam. scikit-learn's
-BLAS is held to one thread with threadpoolctl, fastmlp's engine with n_threads=1.
+BLAS is held to one thread with threadpoolctl, fastmlp's engine with n_threads=1. The first line
+names the CPU, fastmlp's ISA (FASTMLP_ISA forces one) and OpenBLAS's kernels (OPENBLAS_CORETYPE
+forces them): compare like with like, avx2 with Haswell, avx512 with SkylakeX.
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ def main():
         f"adam, {args.rows} rows x 50 features, 5 classes": (_rows(args.rows, 50, 5), {}),
         "adam, digits (1797 rows)": (_digits(), {}),
     }
+    import sklearn
+
+    from fastmlp.benchmarks.suite import machine
+
+    with threadpool_limits(1):  # what scikit-learn's fits below run on: OpenBLAS at 1 thread
+        where = machine(1, "cpp")
+    print(f"CPU {where['cpu']}; fastmlp ISA {where['isa']}; scikit-learn {sklearn.__version__} on "
+          f"{where['blas']}; 1 thread; FMA peak (same run) {where['peak_gflops']:.0f} GFLOP/s "
+          f"float32; medians of {args.repeats} interleaved fits")
+    print()
     print("| case | epochs (ours/theirs) | loss curve max rel. diff | fastmlp median | "
           "scikit-learn median | speed-up |")
     print("|---|---|---|---:|---:|---:|")
