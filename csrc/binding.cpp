@@ -122,12 +122,14 @@ void dense_backward(Strided<T> x, Strided<T> w, In<T> z, In<T> a, In<T> grad_a, 
   check::shape_is(a, "a", {batch, n_out});
   check::shape_is(grad_a, "grad_a", {batch, n_out});
   check::shape_is(grad_z, "grad_z", {batch, n_out});
-  check::shape_is(grad_x, "grad_x", {batch, n_in});
+  // grad_x without rows (of a batch with rows): not wanted, its product skipped
+  const bool want_grad_x = !(batch > 0 && grad_x.ndim() == 2 && dim(grad_x, 0) == 0);
+  if (want_grad_x) check::shape_is(grad_x, "grad_x", {batch, n_in});
   check::shape_is(grad_w, "grad_w", {n_in, n_out});
   check::shape_is(grad_b, "grad_b", {n_out});
   nn::dense_backward<T>(check::matrix(x), check::matrix(w), z.data(), a.data(), grad_a.data(),
-                        activation(act), grad_z.data(), grad_x.data(), grad_w.data(),
-                        grad_b.data());
+                        activation(act), grad_z.data(), want_grad_x ? grad_x.data() : nullptr,
+                        grad_w.data(), grad_b.data());
 }
 
 template <class T, class Y>

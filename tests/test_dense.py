@@ -223,3 +223,21 @@ def test_hypothesis_dense(backend, oracle, batch, n_in, n_out, activation, dtype
     grad_a = rng.standard_normal(z.shape).astype(dtype)
     check_backward(backend, oracle, x, w, z_ref.astype(dtype), oracle.activation_forward(activation, z_ref.astype(dtype)),
                    grad_a, activation, "hypothesis")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_backward_without_grad_x(backend, dtype, batch):
+    """want_grad_x=False (the first layer's backward: nothing reads grad x) returns None for it
+    and the very bits of grad_w and grad_b that want_grad_x=True gives."""
+    rng = np.random.default_rng(batch)
+    x, w, b = layer(rng, batch, 13, 9, dtype)
+    z, a = backend.dense_forward(x, w, b, "tanh")
+    grad_a = rng.standard_normal(z.shape).astype(dtype)
+    gx, gw, gb = backend.dense_backward(x, w, z, a, grad_a, "tanh")
+    none, gw_only, gb_only = backend.dense_backward(x, w, z, a, grad_a, "tanh", want_grad_x=False)
+    assert gx.shape == x.shape and none is None
+    assert np.array_equal(gw.view(np.uint8), gw_only.view(np.uint8))
+    assert np.array_equal(gb.view(np.uint8), gb_only.view(np.uint8))
+    with pytest.raises(TypeError, match="want_grad_x"):
+        backend.dense_backward(x, w, z, a, grad_a, "tanh", want_grad_x=0)

@@ -77,7 +77,7 @@ def backward(kernels, net, cache: Cache, grad_out, upstream=None) -> list:
             upstream[layer] = grad_a
         grad_a, grads[2 * layer], grads[2 * layer + 1] = kernels.dense_backward(
             cache.inputs[layer], net.weights[layer], cache.z[layer], cache.a[layer], grad_a,
-            net.activations[layer])
+            net.activations[layer], layer > 0)  # the first layer's grad_x: nothing reads it
     return grads
 
 

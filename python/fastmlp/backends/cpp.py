@@ -166,17 +166,18 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
 
 
 @mirror(_oracle.dense_backward)
-def dense_backward(x, w, z, a, grad_a, activation):
+def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
     check.dense_backward_args(x, w, z, a, grad_a, activation)
+    want_grad_x = check.flag(want_grad_x, "want_grad_x")
     (batch, n_in), n_out, dtype = x.shape, w.shape[1], x.dtype
     grad_z = np.empty((batch, n_out), dtype)  # scratch
-    grad_x = np.empty((batch, n_in), dtype)
+    grad_x = np.empty((batch if want_grad_x else 0, n_in), dtype)  # no rows: skipped
     grad_w = np.empty((n_in, n_out), dtype)
     grad_b = np.empty((n_out,), dtype)
     _core.dense_backward(_strided(x, "x"), _strided(w, "w"), np.ascontiguousarray(z),
                          np.ascontiguousarray(a), np.ascontiguousarray(grad_a),
                          _ACTIVATION[check.activation_name(activation)], grad_z, grad_x, grad_w, grad_b)
-    return grad_x, grad_w, grad_b
+    return (grad_x if want_grad_x else None), grad_w, grad_b
 
 
 # --- losses ---------------------------------------------------------------------------------

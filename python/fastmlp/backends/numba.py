@@ -114,17 +114,18 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
 
 
 @mirror(_oracle.dense_backward)
-def dense_backward(x, w, z, a, grad_a, activation):
+def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
     check.dense_backward_args(x, w, z, a, grad_a, activation)
+    want_grad_x = check.flag(want_grad_x, "want_grad_x")
     code = _ACTIVATION_CODE[check.activation_name(activation)]
     dtype = x.dtype
     grad_z = np.empty(z.shape, dtype)
-    grad_x = np.empty(x.shape, dtype)
+    grad_x = np.empty(x.shape if want_grad_x else (0, x.shape[1]), dtype)
     grad_w = np.empty(w.shape, dtype)
     grad_b = np.empty(w.shape[1], dtype)
     numba_dense.dense_backward(_c(x), _c(w), _c(z), _c(a), _c(grad_a), code, grad_z, grad_x, grad_w,
-                               grad_b, True)
-    return grad_x, grad_w, grad_b
+                               grad_b, want_grad_x)
+    return (grad_x if want_grad_x else None), grad_w, grad_b
 
 
 # --- losses ---------------------------------------------------------------------------------

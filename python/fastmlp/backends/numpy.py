@@ -73,17 +73,20 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     return unchecked.dense_forward(x, w, b, check.activation_name(activation), out_z, out_a)
 
 
-def dense_backward(x, w, z, a, grad_a, activation):
+def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
     """One dense layer backward; returns ``(grad_x, grad_w, grad_b)``.
 
     Given the forward pass ``z = x @ w + b``, ``a = activation(z)`` and the incoming
     ``grad_a = dLoss/da`` (batch, n_out):
     ``grad_z = activation_backward(activation, z, a, grad_a)``,
     ``grad_w = x.T @ grad_z`` (n_in, n_out), ``grad_b = grad_z.sum(axis=0)`` (n_out,),
-    ``grad_x = grad_z @ w.T`` (batch, n_in).
+    ``grad_x = grad_z @ w.T`` (batch, n_in), or None with ``want_grad_x=False`` (the first
+    layer, whose input is the data: nothing reads it, and its product is skipped).
     """
     check.dense_backward_args(x, w, z, a, grad_a, activation)
-    return unchecked.dense_backward(x, w, z, a, grad_a, check.activation_name(activation))
+    want_grad_x = check.flag(want_grad_x, "want_grad_x")
+    return unchecked.dense_backward(x, w, z, a, grad_a, check.activation_name(activation),
+                                    want_grad_x)
 
 
 # --- losses ---------------------------------------------------------------------------------

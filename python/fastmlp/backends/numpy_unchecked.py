@@ -91,11 +91,11 @@ def dense_forward(x, w, b, activation, out_z=None, out_a=None):
     return out_z, out_a
 
 
-def dense_backward(x, w, z, a, grad_a, activation):
+def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
     grad_z = activation_backward(activation, z, a, grad_a)
     grad_w = x.T @ grad_z
     grad_b = grad_z.sum(axis=0)
-    grad_x = grad_z @ w.T
+    grad_x = grad_z @ w.T if want_grad_x else None
     return grad_x, grad_w, grad_b
 
 
