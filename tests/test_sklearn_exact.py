@@ -145,3 +145,75 @@ def test_the_epoch_shuffle_is_sklearns(n):
     assert ours.randint(1 << 30) == theirs.randint(1 << 30)
     if n > 2:  # a shuffle that moved nothing would pass the rest
         assert not np.array_equal(a, np.arange(n))
+
+
+LBFGS_BLOCK_CASES = {
+    "digits": (True, _digits, dict(), "fit"),
+    "weighted-alpha": (False, _multi_output, dict(alpha=0.1), "weighted"),
+    "zero-weight-block": (True, _digits, dict(), "zero_block"),
+    "multi-label": (True, _multi_label, dict(), "fit"),
+    "poisson": (False, _poisson, dict(loss="poisson"), "fit"),
+    "sparse-input": (True, _digits, dict(), "sparse"),
+}
+
+
+@pytest.mark.parametrize("case", LBFGS_BLOCK_CASES)
+def test_lbfgs_in_row_blocks_gives_sklearns_numbers(monkeypatch, case):
+    """lbfgs evaluates its full-batch loss and gradient in blocks of rows (at least 256; here
+    the smallest, so 300 and 600 rows make 2 and 3 blocks) and still gives scikit-learn's fit."""
+    from fastmlp.sklearn import _lbfgs, _objective
+
+    monkeypatch.setattr(_lbfgs, "_BLOCK_BYTES", 1)
+    block_rows = []
+    block_sums = _objective._block_sums
+
+    def counting(backend, X, *args):
+        block_rows.append(X.shape[0])
+        return block_sums(backend, X, *args)
+
+    monkeypatch.setattr(_objective, "_block_sums", counting)
+    is_classifier, data, params, how = LBFGS_BLOCK_CASES[case]
+    X, y = data()
+    params = dict(random_state=0, max_iter=30, solver="lbfgs", **params)
+    ours_cls, theirs_cls = (MLPClassifier, sk.MLPClassifier) if is_classifier else \
+        (MLPRegressor, sk.MLPRegressor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if how == "zero_block":  # rows 256-511 of weight 0: a whole block that adds nothing
+            sw = _weights(len(X))
+            sw[256:512] = 0.0
+            theirs = theirs_cls(**params).fit(X, y, sample_weight=sw)
+            ours = ours_cls(**params).fit(X, y, sample_weight=sw)
+        else:
+            theirs = _train(theirs_cls(**params), how, X, y)
+            ours = _train(ours_cls(**params), how, X, y)
+    assert max(block_rows) == 256 and min(block_rows) < 256, "the blocks were not used"
+    assert ours.n_iter_ == theirs.n_iter_
+    _close(ours.loss_, theirs.loss_, "loss_")
+    for i, (a, b) in enumerate(zip(ours.coefs_, theirs.coefs_)):
+        _close(a, b, f"coefs_[{i}]")
+    for i, (a, b) in enumerate(zip(ours.intercepts_, theirs.intercepts_)):
+        _close(a, b, f"intercepts_[{i}]")
+
+
+def test_blocked_loss_and_grads_add_up_to_the_whole_batch():
+    """The same loss and gradients from blocks of 7 rows as from the whole batch, to a few ulps
+    (another order of the same sums; 1e-13 relative), with weights, some of them 0."""
+    from fastmlp.backends import get_backend
+    from fastmlp.sklearn import _objective
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 5))
+    Y = np.eye(3)[rng.integers(0, 3, 40)]
+    sw = rng.uniform(0.5, 2.0, 40)
+    sw[7:14] = 0.0
+    coefs = [rng.standard_normal((5, 6)), rng.standard_normal((6, 3))]
+    intercepts = [rng.standard_normal(6), rng.standard_normal(3)]
+    kw = dict(hidden=["tanh"], out_activation="softmax", loss="log_loss", alpha=0.3)
+    backend = get_backend("cpp")
+    for weights in (None, sw):
+        whole = _objective.loss_and_grads(backend, X, Y, weights, coefs, intercepts, **kw)
+        blocks = _objective.loss_and_grads(backend, X, Y, weights, coefs, intercepts, rows=7, **kw)
+        np.testing.assert_allclose(blocks[0], whole[0], rtol=1e-13)
+        for got, want in zip(blocks[1] + blocks[2], whole[1] + whole[2]):
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())

@@ -18,6 +18,9 @@ from sklearn.exceptions import ConvergenceWarning
 from . import _objective
 
 
+_BLOCK_BYTES = 2 << 20
+
+
 def pack(coefs, intercepts):
     return np.hstack([p.ravel() for p in coefs + intercepts]).astype(np.float64)
 
@@ -33,12 +36,15 @@ def unpack_into(flat, coefs, intercepts):
 def fit_lbfgs(est, backend, X, Y, sample_weight, *, hidden, out_activation, loss):
     """Minimise in place of ``est.coefs_`` / ``est.intercepts_``; sets loss_, n_iter_, loss_curve_."""
     coefs, intercepts = est.coefs_, est.intercepts_
+    # Blocks of rows whose z and a of every layer take about _BLOCK_BYTES: in cache between the
+    # layers, where the whole batch's went through memory (20,000 rows x 100: 16 MB an array).
+    rows = max(256, _BLOCK_BYTES // (X.dtype.itemsize * 2 * sum(c.shape[1] for c in coefs)))
 
     def fun(flat):
         unpack_into(flat, coefs, intercepts)
         value, coef_grads, intercept_grads = _objective.loss_and_grads(
             backend, X, Y, sample_weight, coefs, intercepts, hidden=hidden,
-            out_activation=out_activation, loss=loss, alpha=est.alpha)
+            out_activation=out_activation, loss=loss, alpha=est.alpha, rows=rows)
         return value, pack(coef_grads, intercept_grads)
 
     curve = []

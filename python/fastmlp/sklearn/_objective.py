@@ -96,24 +96,52 @@ def predict_output(backend, X, coefs, intercepts, hidden, out_activation):
 
 
 def loss_and_grads(backend, X, Y, sample_weight, coefs, intercepts, *, hidden, out_activation,
-                   loss, alpha, masks=None):
+                   loss, alpha, masks=None, rows=None):
     """``(loss, coef_grads, intercept_grads)`` of one batch in scikit-learn's conventions.
 
     ``Y`` is 2-D and of X's dtype (one-hot or indicator columns for classifiers);
-    ``sample_weight`` None or (n,) of X's dtype.
+    ``sample_weight`` None or (n,) of X's dtype. ``rows`` (lbfgs's full batch): run the layers on
+    blocks of that many rows and add their sums, so each block's activations stay in cache
+    instead of streaming the whole batch's through memory for every layer; the same sums in
+    another order (the losses' and gradients' rounding differs by a few ulps).
     """
-    cache, p = forward(backend, X, coefs, intercepts, hidden, out_activation, masks)
-    weight_sum = len(X) if sample_weight is None else float(sample_weight.sum())
-    value = data_loss(loss, Y, p, sample_weight) + l2_penalty(coefs, alpha, weight_sum)
-    delta = p - Y
-    if sample_weight is not None:
-        delta = delta * sample_weight.reshape(-1, 1)
-    delta = np.ascontiguousarray(delta, dtype=X.dtype)
-    grads = backprop.backward(backend, layers(coefs, intercepts, hidden), cache, delta)
-    coef_grads, intercept_grads = grads[0::2], grads[1::2]
+    n = X.shape[0]
+    weight_sum = n if sample_weight is None else float(sample_weight.sum())
+    blocked = rows and n > rows and weight_sum > 0  # weight 0 in all: the error np.average gives
+    blocks = [slice(lo, lo + rows) for lo in range(0, n, rows)] if blocked else [slice(0, n)]
+    value, coef_grads, intercept_grads = 0.0, None, None
+    for block in blocks:
+        part_sw = None if sample_weight is None else sample_weight[block]
+        part_weight = min(block.stop, n) - block.start if part_sw is None else float(part_sw.sum())
+        if part_weight == 0 and blocked:
+            continue  # rows of weight 0 add nothing (np.average would divide by 0)
+        part_masks = None if masks is None else [m if m is None else m[block] for m in masks]
+        part_value, cg, ig = _block_sums(backend, X[block], Y[block], part_sw, coefs, intercepts,
+                                         hidden, out_activation, loss, part_masks)
+        value += part_value if len(blocks) == 1 else part_value * (part_weight / weight_sum)
+        if coef_grads is None:
+            coef_grads, intercept_grads = cg, ig
+        else:
+            for total, part in zip(coef_grads + intercept_grads, cg + ig):
+                total += part
+    value += l2_penalty(coefs, alpha, weight_sum)
     for i, coef in enumerate(coefs):
         if alpha:
             coef_grads[i] += alpha * coef
         coef_grads[i] /= weight_sum
         intercept_grads[i] = intercept_grads[i] / weight_sum
     return value, coef_grads, intercept_grads
+
+
+def _block_sums(backend, X, Y, sample_weight, coefs, intercepts, hidden, out_activation, loss,
+                masks):
+    """A block of rows: its mean data loss and the gradient sums x^T delta and delta's column
+    sums per layer (not yet divided by the weight sum, no penalty)."""
+    cache, p = forward(backend, X, coefs, intercepts, hidden, out_activation, masks)
+    value = data_loss(loss, Y, p, sample_weight)
+    delta = p - Y
+    if sample_weight is not None:
+        delta = delta * sample_weight.reshape(-1, 1)
+    delta = np.ascontiguousarray(delta, dtype=X.dtype)
+    grads = backprop.backward(backend, layers(coefs, intercepts, hidden), cache, delta)
+    return value, grads[0::2], grads[1::2]
