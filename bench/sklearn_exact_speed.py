@@ -7,7 +7,7 @@ random_state, to convergence (scikit-learn's stopping rule, max_iter 200), and p
 wall time of each over the repeats (interleaved, so both see the same machine load), the ratio,
 the epochs each ran and the largest relative difference of their loss curves: the fits are the
 same fits (default engine, not sklearn_compat), so the ratio is speed at equal numbers.
-Cases: 20,000 standardised float64 rows (10 classes x 64 features), adam and sgd; 20,000 rows of
+Cases: 20,000 standardised float64 rows (10 classes x 64 features), adam, sgd and lbfgs; 20,000 rows of
 50 features in 5 classes, adam; the digits set (1,797 rows x 64 features), adam. scikit-learn's
 BLAS is held to one thread with threadpoolctl, fastmlp's engine with n_threads=1. The first line
 names the CPU, fastmlp's ISA (FASTMLP_ISA forces one) and OpenBLAS's kernels (OPENBLAS_CORETYPE
@@ -67,6 +67,7 @@ def main():
     cases = {
         f"adam, {args.rows} rows": (_rows(args.rows), {}),
         f"sgd (nesterov), {args.rows} rows": (_rows(args.rows), {"solver": "sgd"}),
+        f"lbfgs, {args.rows} rows": (_rows(args.rows), {"solver": "lbfgs"}),
         f"adam, {args.rows} rows x 50 features, 5 classes": (_rows(args.rows, 50, 5), {}),
         "adam, digits (1797 rows)": (_digits(), {}),
     }
