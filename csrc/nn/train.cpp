@@ -212,7 +212,7 @@ inline void prefetch_row(Matrix<const T> X, int64_t row) {
 // How many rows ahead of its copy the gather asks for a row: about kAheadBytes in flight. The
 // rows of a shuffled batch lie scattered over X, out of the hardware prefetcher's sight, so a
 // copy that waits for each row in turn stalls; asking for the next batch's rows a whole step
-// ahead did less (BENCHMARKS.md: the step evicts most of them before their copy).
+// ahead did less (docs/tuning.md: the step evicts much of it before the copy).
 template <class T>
 int64_t rows_ahead(Matrix<const T> X) {
   constexpr int64_t kAheadBytes = 4096;

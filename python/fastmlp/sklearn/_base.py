@@ -2,9 +2,9 @@
 stopping rule, predict's forward pass, and the fitted attributes scikit-learn users know.
 
 The epoch loop is scikit-learn's (`_fit_stochastic`): shuffle the row indices as
-``sklearn.utils.shuffle`` does (`shuffled`) with the estimator's RandomState, run one epoch, record the loss,
-update ``_no_improvement_count`` from the training loss (or the validation score with
-``early_stopping``), stop after ``n_iter_no_change`` epochs without a gain of ``tol``. Each epoch
+``sklearn.utils.shuffle`` does (`shuffled`) with the estimator's RandomState, run one epoch,
+record the loss, update ``_no_improvement_count`` from the training loss (or the validation
+score with ``early_stopping``), stop after ``n_iter_no_change`` epochs without a gain of ``tol``. Each epoch
 runs either in the compiled engine (`_engine`, whole epochs in C++) or the per-batch loop
 (`_loop`, scikit-learn's update rules in NumPy; always with ``sklearn_compat=True``); both
 follow scikit-learn's rules, so both give its numbers to rounding.
