@@ -1,4 +1,4 @@
-// The _core entries of the training engine: train_step and train_epoch take a TrainConfig (the
+// The _core entries of the training engine: train_step, train_epoch and loss_gradient take a TrainConfig (the
 // network's settings, named fields) and the network's arrays as lists (params w0, b0, w1, b1, ...;
 // optimizer slots in the same order), check them into an nn::Network view, release the GIL and
 // run csrc/nn/train.hpp. Results come back as StepResult / EpochResult, NaN or inf losses
@@ -133,6 +133,45 @@ nn::EpochResult train_epoch(const TrainConfig& config, std::vector<Out<T>> param
   return r;
 }
 
+// Writes the gradient into grads (one array shaped like each of params, none overlapping the
+// network's or the data's memory: C++ writes them while reading those).
+template <class T, class Y>
+nn::GradientResult loss_gradient(const TrainConfig& config, std::vector<Out<T>> params,
+                                 std::vector<Out<T>> slots_m, std::vector<Out<T>> slots_v,
+                                 std::vector<Out<T>> slots_g, Weight<T> class_weight, Step step,
+                                 Strided<T> X, Y Y_, Weight<T> sample_weight,
+                                 std::vector<Out<T>> grads) {
+  const nn::Network<T> net =
+      network(config, params, slots_m, slots_v, slots_g, class_weight, step);
+  check::require(dim(X, 1) == net.layers.front().n_in, "X must have n_in columns");
+  const nn::Target<T> target = target_of<T>(Y_, dim(X, 0), net.layers.back().n_out);
+  const T* sw = weights_or_null(sample_weight, "sample_weight", dim(X, 0));
+  check::require(grads.size() == params.size(), "grads needs one array per parameter");
+  std::vector<T*> out;
+  for (size_t j = 0; j < grads.size(); ++j) {
+    check::require(grads[j].ndim() == params[j].ndim() && grads[j].size() == params[j].size()
+                       && dim(grads[j], 0) == dim(params[j], 0),
+                   "grads must be shaped like params");
+    for (const auto& p : params) check::no_overlap(grads[j], "grads", p, "params");
+    for (size_t i = 0; i < j; ++i) check::no_overlap(grads[j], "grads", grads[i], "grads");
+    check::no_overlap(grads[j], "grads", X, "X");
+    check::no_overlap(grads[j], "grads", Y_, "Y");
+    check::no_overlap(grads[j], "grads", sample_weight, "sample_weight");
+    check::no_overlap(grads[j], "grads", class_weight, "class_weight");
+    out.push_back(grads[j].data());
+  }
+  nn::GradientResult r;
+  {
+    nb::gil_scoped_release release;  // safe: only array memory below; should_stop takes the GIL
+    r = nn::loss_gradient<T>(net, check::matrix(X), target, sw, out.data(), [] {
+      nb::gil_scoped_acquire gil;
+      return PyErr_CheckSignals() != 0;
+    });
+  }
+  if (r.interrupted) throw nb::python_error();
+  return r;
+}
+
 // Registers name(config, params, slots_m, slots_v, slots_g, class_weight, step, data...).
 // train_step and train_epoch release the GIL themselves (after reading the lists).
 template <class F, class... Data>
@@ -149,6 +188,8 @@ void def_training_for(nb::module_& m) {
             "sample_weight"_a.noconvert());
   def_entry(m, "train_epoch", &train_epoch<T, Y>, "X"_a.noconvert(), "Y"_a.noconvert(),
             "sample_weight"_a.noconvert(), "order"_a.noconvert(), "batch_size"_a);
+  def_entry(m, "loss_gradient", &loss_gradient<T, Y>, "X"_a.noconvert(), "Y"_a.noconvert(),
+            "sample_weight"_a.noconvert(), "grads"_a.noconvert());
 }
 
 }  // namespace
@@ -194,6 +235,12 @@ void def_training_types(nb::module_& m) {
   nb::class_<nn::StepResult>(m, "StepResult")
       .def_ro("loss", &nn::StepResult::loss)  // not finite: the update was not made
       .def_ro("n_correct", &nn::StepResult::n_correct);
+  using G = nn::GradientResult;
+  nb::class_<G>(m, "GradientResult")
+      .def_ro("loss", &G::loss)  // not finite: the gradient was not finished
+      .def_ro("penalty", &G::penalty)
+      .def_ro("n_correct", &G::n_correct)
+      .def_ro("blocks", &G::blocks);  // blocks of rows run (weight-0 blocks not counted)
   using E = nn::EpochResult;
   nb::class_<E>(m, "EpochResult")
       .def_ro("mean_loss", &E::mean_loss)

@@ -50,14 +50,17 @@ void shape_is(const Arr& arr, const char* name, std::vector<int64_t> shape) {
                               (shape.size() == 1 ? ",)" : ")"));
 }
 
-// The bytes [first, last] a 2-D array of element strides s0, s1 can touch (NumPy's bounds, as
-// np.may_share_memory uses them); false for an empty array, which touches none.
+// The bytes [first, last] an array of any dimension can touch by its element strides (NumPy's
+// bounds, as np.may_share_memory uses them); false for an empty array, which touches none.
 template <class Arr>
 bool byte_bounds(const Arr& arr, const char** first, const char** last) {
-  const int64_t r = static_cast<int64_t>(arr.shape(0)), c = static_cast<int64_t>(arr.shape(1));
-  if (r == 0 || c == 0) return false;
-  const int64_t e0 = (r - 1) * arr.stride(0), e1 = (c - 1) * arr.stride(1);
-  const int64_t lo = (e0 < 0 ? e0 : 0) + (e1 < 0 ? e1 : 0), hi = (e0 > 0 ? e0 : 0) + (e1 > 0 ? e1 : 0);
+  int64_t lo = 0, hi = 0;
+  for (size_t d = 0; d < arr.ndim(); ++d) {
+    const int64_t n = static_cast<int64_t>(arr.shape(d));
+    if (n == 0) return false;
+    const int64_t e = (n - 1) * arr.stride(d);
+    (e < 0 ? lo : hi) += e;
+  }
   const int64_t size = static_cast<int64_t>(sizeof(*arr.data()));
   const char* base = reinterpret_cast<const char*>(arr.data());
   *first = base + lo * size;
@@ -65,7 +68,7 @@ bool byte_bounds(const Arr& arr, const char** first, const char** last) {
   return true;
 }
 
-// out (2-D) must not share bytes with in_ by their bounds: the kernels write out while they
+// out must not share bytes with in_ by their bounds: the kernels write out while they
 // read the inputs. Conservative like np.may_share_memory; the Python checks decide exactly.
 template <class Out, class In>
 void no_overlap(const Out& out, const char* name, const In& in_, const char* in_name) {

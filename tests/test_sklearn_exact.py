@@ -157,10 +157,14 @@ LBFGS_BLOCK_CASES = {
 }
 
 
+@pytest.mark.parametrize("compat", [False, True], ids=["engine", "compat"])
 @pytest.mark.parametrize("case", LBFGS_BLOCK_CASES)
-def test_lbfgs_in_row_blocks_gives_sklearns_numbers(monkeypatch, case):
-    """lbfgs evaluates its full-batch loss and gradient in blocks of rows (at least 256; here
-    the smallest, so 300 and 600 rows make 2 and 3 blocks) and still gives scikit-learn's fit."""
+def test_lbfgs_gives_sklearns_numbers(monkeypatch, case, compat):
+    """lbfgs gives scikit-learn's fit with weights (a whole block of weight 0 included),
+    alpha, multi-output, multi-label, poisson and sparse input. The default path runs the
+    backend's loss_gradient (C++: its own blocks of rows, tests/test_loss_gradient.py); with
+    sklearn_compat=True scikit-learn's definitions run in NumPy over blocks of rows (at least
+    256; here the smallest, so 300 and 600 rows make 2 and 3 blocks)."""
     from fastmlp.sklearn import _lbfgs, _objective
 
     monkeypatch.setattr(_lbfgs, "_BLOCK_BYTES", 1)
@@ -183,11 +187,14 @@ def test_lbfgs_in_row_blocks_gives_sklearns_numbers(monkeypatch, case):
             sw = _weights(len(X))
             sw[256:512] = 0.0
             theirs = theirs_cls(**params).fit(X, y, sample_weight=sw)
-            ours = ours_cls(**params).fit(X, y, sample_weight=sw)
+            ours = ours_cls(sklearn_compat=compat, **params).fit(X, y, sample_weight=sw)
         else:
             theirs = _train(theirs_cls(**params), how, X, y)
-            ours = _train(ours_cls(**params), how, X, y)
-    assert max(block_rows) == 256 and min(block_rows) < 256, "the blocks were not used"
+            ours = _train(ours_cls(sklearn_compat=compat, **params), how, X, y)
+    if compat:
+        assert max(block_rows) == 256 and min(block_rows) < 256, "the blocks were not used"
+    else:
+        assert not block_rows, "the default path ran the NumPy objective"
     assert ours.n_iter_ == theirs.n_iter_
     _close(ours.loss_, theirs.loss_, "loss_")
     for i, (a, b) in enumerate(zip(ours.coefs_, theirs.coefs_)):

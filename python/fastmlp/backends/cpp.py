@@ -19,7 +19,7 @@ from ..names import LOSS_CODE as _LOSS
 from ..names import OPTIMIZER_CODE as _OPTIMIZER
 from . import numpy as _oracle
 from ._mirror import mirror
-from .network import EpochStats
+from .network import EpochStats, LossGradient
 
 # The kernels take enums as indices into these tuples; the C++ side must agree on the order.
 if (_core.ACTIVATIONS, _core.LOSSES, _core.OPTIMIZERS, _core.SCHEDULES) != (
@@ -294,6 +294,23 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
                                  result.last_row)
     return EpochStats(result.mean_loss, result.n_correct, result.rows_mean_loss,
                       result.rows_mean_penalty)
+
+
+@mirror(_oracle.loss_gradient)
+def loss_gradient(net, X, Y, sample_weight=None, out=None):
+    net.ensure_slots()
+    check.network(net)
+    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
+    grads = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    if grads is None:
+        grads = [np.empty_like(p) for p in net.params]
+    step = np.array([net.step], dtype=np.int64)
+    result = _core.loss_gradient(**_network_args(net, step), X=_strided(X, "X"),
+                                 Y=_labels_or_values(check.loss_name(net.loss), Y),
+                                 sample_weight=_or_empty(sample_weight, net.dtype), grads=grads)
+    if not np.isfinite(result.loss):  # C++ stopped at the first block whose loss was not finite
+        raise NonFiniteLossError(result.loss, 0, 0, len(X) - 1)
+    return LossGradient(float(result.loss), float(result.penalty), grads)
 
 
 # --- threads, instruction sets and the core's facts (not part of KERNEL_API) -------------------

@@ -20,6 +20,7 @@ Optimizer slots, one pair per parameter array, same shape and dtype:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,6 +68,16 @@ class EpochStats(tuple):
 
     def __getnewargs__(self):  # pickle and copy rebuild it whole
         return self[0], self[1], self.rows_mean_loss, self.rows_mean_penalty
+
+
+class LossGradient(NamedTuple):
+    """What every backend's ``loss_gradient`` returns: the loss (data part plus the L2 penalty),
+    the penalty's part of it, and the gradient, one array per parameter in ``Network.params``'
+    order (w0, b0, w1, b1, ...)."""
+
+    loss: float
+    penalty: float
+    grads: list
 
 
 @dataclass

@@ -28,7 +28,7 @@ from . import numba_activations, numba_dense, numba_dropout, numba_gemm, numba_l
 from . import numba_schedule, numba_train
 from . import numpy as _oracle
 from ._mirror import mirror
-from .network import EpochStats
+from .network import EpochStats, LossGradient
 
 _EPOCH_CHUNK_FLOPS = 2e7  # work per compiled call in train_epoch: a few ms between Ctrl-C checks
 
@@ -332,3 +332,22 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
         net.step = int(done.step)
     return EpochStats(done.loss_sum / done.weight_sum, done.n_correct,
                       done.rows_loss_sum / len(order), done.rows_penalty_sum / len(order))
+
+
+@mirror(_oracle.loss_gradient)
+def loss_gradient(net, X, Y, sample_weight=None, out=None):
+    net.ensure_slots()
+    check.network(net)
+    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
+    grads = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    _forward_errors(net)
+    if X.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    if grads is None:
+        grads = [np.empty_like(p) for p in net.params]
+    kernel_net = _net(net)._replace(dropout=(0.0,) * len(net.weights))  # no dropout here
+    data = _data(net, _c(X), Y, np.empty(0, np.int64), 1, sample_weight)
+    loss, penalty = numba_train.loss_gradient(kernel_net, data, tuple(grads[0::2]), tuple(grads[1::2]))
+    if not np.isfinite(loss):  # returned before the backward pass
+        raise NonFiniteLossError(loss, 0, 0, X.shape[0] - 1)
+    return LossGradient(float(loss), float(penalty), grads)

@@ -1,4 +1,4 @@
-"""Numba's training loop: numpy_train.py train_step / train_epoch, compiled.
+"""Numba's training loop: numpy_train.py train_step / train_epoch / loss_gradient, compiled.
 
 `train_epoch` runs a range of an epoch's batches in one compiled call (numba.py calls it on
 chunks so Ctrl-C lands between them); `train_step` is the same loop on one batch. The layer,
@@ -81,12 +81,90 @@ Progress = namedtuple("Progress", "step n_correct loss_sum weight_sum rows_loss_
 
 
 @njit(cache=True)
+def _forward(net, x, rows, step, zs, acts, masks, dropped):
+    """Every layer on x (rows of the workspaces zs, acts); dropout masks of update step + 1
+    where net.dropout says. Returns the last layer's output."""
+    weights, dropout = net.weights, net.dropout
+    inp = x
+    for i in range(len(weights)):
+        dense_forward(inp, weights[i], net.biases[i], net.act_codes[i], zs[i][:rows], acts[i][:rows])
+        inp = acts[i][:rows]
+        if dropout[i] > 0:  # the next layer and the backward pass see a * mask
+            n = inp.shape[1]
+            mask = masks[i][:rows * n]
+            dropout_mask(dropout_key(net.seed, step + 1, i), dropout[i], mask)
+            d = dropped[i][:rows]
+            for r in range(rows):
+                for j in range(n):
+                    d[r, j] = inp[r, j] * mask[r * n + j]
+            inp = d
+    return acts[len(weights) - 1][:rows]
+
+
+@njit(cache=True)
+def _loss(net, out, y_labels, y_targets, use_labels, sw, class_weight, rows_ws, grad_out, scratch):
+    """The loss kernel (its gradient into grad_out) plus the L2 penalty:
+    (loss with penalty, penalty, the rows' total weight)."""
+    rows = out.shape[0]
+    loss = loss_forward_backward(net.loss_code, out, y_labels, y_targets, use_labels, sw,
+                                 class_weight, rows_ws[:, :rows], grad_out, scratch[:rows])
+    batch_weight = np.float64(rows)
+    if sw.size > 0 or class_weight.size > 0:
+        batch_weight = 0.0
+        for r in range(rows):
+            batch_weight += np.float64(rows_ws[0, r])
+    total = np.float64(loss)
+    penalty = 0.0
+    if net.l2 != 0:
+        penalty = l2_penalty(net.weights, net.l2, batch_weight)
+        total += penalty
+    return total, penalty, batch_weight
+
+
+@njit(cache=True)
+def _backward(net, x, rows, zs, acts, grad_as, grad_zs, grad_ws, grad_bs, masks, dropped,
+              batch_weight):
+    """Last layer first from grad_as[-1]; then the L2 penalty's gradient on the weights."""
+    weights, dropout = net.weights, net.dropout
+    for i in range(len(weights) - 1, -1, -1):
+        if dropout[i] > 0:  # through the dropout: the same mask
+            g = grad_as[i][:rows]
+            n = g.shape[1]
+            for r in range(rows):
+                for j in range(n):
+                    g[r, j] = g[r, j] * masks[i][r * n + j]
+        layer_in = x
+        if i:
+            layer_in = dropped[i - 1][:rows] if dropout[i - 1] > 0 else acts[i - 1][:rows]
+        grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
+        dense_backward(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
+                       net.act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
+    if net.l2 != 0:  # d/dW of the penalty; biases are not penalised
+        for i in range(len(weights)):
+            add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
+                       x.dtype.type(net.l2 / batch_weight))
+
+
+@njit(cache=True)
+def _layer_buffers(net, rows, dtype):
+    """z, a, grad_a and grad_z per layer, and (where dropout > 0, else empty) mask and dropped."""
+    weights, dropout = net.weights, net.dropout
+    zs = [np.empty((rows, w.shape[1]), dtype) for w in weights]
+    acts = [np.empty((rows, w.shape[1]), dtype) for w in weights]
+    grad_as = [np.empty((rows, w.shape[1]), dtype) for w in weights]
+    grad_zs = [np.empty((rows, w.shape[1]), dtype) for w in weights]
+    masks = [np.empty((rows if dropout[i] > 0 else 0) * w.shape[1], dtype) for i, w in enumerate(weights)]
+    dropped = [np.empty((rows if dropout[i] > 0 else 0, w.shape[1]), dtype) for i, w in enumerate(weights)]
+    return zs, acts, grad_as, grad_zs, masks, dropped
+
+
+@njit(cache=True)
 def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
     """Train on batches first_batch .. first_batch+n_batches-1 of ``data.order`` (the oracle's
     train_step on each batch) and return ``progress`` carried past them. Workspaces are
     allocated once per call; each update's rate is scheduled_lr(opt.lr, schedule, step).
     """
-    weights, biases, dropout, l2 = net.weights, net.biases, net.dropout, net.l2
+    weights, biases = net.weights, net.biases
     X, order, batch_size, use_labels = data.X, data.order, data.batch_size, data.use_labels
     sample_weight, class_weight = data.sample_weight, data.class_weight
     step, n_correct = progress.step, progress.n_correct
@@ -95,23 +173,16 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
     n_layers = len(weights)
     bs = min(batch_size, order.size)
     n_out = weights[n_layers - 1].shape[1]
-    # workspaces: a batch of x, z and a per layer, grad_a/grad_z per layer, grads of parameters
+    # workspaces: a batch of x, the layers' buffers, the parameters' gradients
     xb = np.empty((bs, X.shape[1]), X.dtype)
-    zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    acts = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    grad_as = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
-    grad_zs = [np.empty((bs, w.shape[1]), X.dtype) for w in weights]
+    zs, acts, grad_as, grad_zs, masks, dropped = _layer_buffers(net, bs, X.dtype)
     grad_ws = [np.empty_like(w) for w in weights]
     grad_bs = [np.empty_like(b) for b in biases]
     scratch = np.empty((bs, n_out), X.dtype)
     lb = np.empty(bs if use_labels else 0, np.int64)
     tb = np.empty((0 if use_labels else bs, n_out), X.dtype)
-    weighted = sample_weight.size > 0 or class_weight.size > 0
     swb = np.empty(bs if sample_weight.size else 0, X.dtype)
     rows_ws = np.empty((2, bs), X.dtype)
-    # dropout: per layer, the mask and the dropped activations (empty where the rate is 0)
-    masks = [np.empty((bs if dropout[i] > 0 else 0) * w.shape[1], X.dtype) for i, w in enumerate(weights)]
-    dropped = [np.empty((bs if dropout[i] > 0 else 0, w.shape[1]), X.dtype) for i, w in enumerate(weights)]
     for batch in range(first_batch, first_batch + n_batches):
         start = batch * batch_size
         rows = min(batch_size, order.size - start)
@@ -129,56 +200,16 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
                 swb[r] = sample_weight[src]
         y_labels = lb[:rows]
         y_targets = tb[:rows]
-        # forward
-        inp = x
-        for i in range(n_layers):
-            dense_forward(inp, weights[i], biases[i], net.act_codes[i], zs[i][:rows], acts[i][:rows])
-            inp = acts[i][:rows]
-            if dropout[i] > 0:  # the next layer and the backward pass see a * mask
-                n = inp.shape[1]
-                mask = masks[i][:rows * n]
-                dropout_mask(dropout_key(net.seed, step + 1, i), dropout[i], mask)
-                d = dropped[i][:rows]
-                for r in range(rows):
-                    for j in range(n):
-                        d[r, j] = inp[r, j] * mask[r * n + j]
-                inp = d
-        out = acts[n_layers - 1][:rows]
-        grad_out = grad_as[n_layers - 1][:rows]
-        loss = loss_forward_backward(net.loss_code, out, y_labels, y_targets, use_labels, swb[:rows],
-                                     class_weight, rows_ws[:, :rows], grad_out, scratch[:rows])
-        batch_weight = np.float64(rows)
-        if weighted:
-            batch_weight = 0.0
-            for r in range(rows):
-                batch_weight += np.float64(rows_ws[0, r])
-        step_loss = np.float64(loss)
-        penalty = 0.0
-        if l2 != 0:
-            penalty = l2_penalty(weights, l2, batch_weight)
-            step_loss += penalty
+        out = _forward(net, x, rows, step, zs, acts, masks, dropped)
+        step_loss, penalty, batch_weight = _loss(net, out, y_labels, y_targets, use_labels,
+                                                 swb[:rows], class_weight, rows_ws,
+                                                 grad_as[n_layers - 1][:rows], scratch)
         if not np.isfinite(step_loss):  # stop before the NaN/Inf gradient reaches the weights
             return Progress(step, n_correct, loss_sum, weight_sum, rows_loss_sum, rows_penalty_sum,
                             step_loss, batch)
         n_correct += count_correct(net.loss_code, out, y_labels, y_targets, use_labels)
-        # backward, last layer first
-        for i in range(n_layers - 1, -1, -1):
-            if dropout[i] > 0:  # through the dropout: the same mask
-                g = grad_as[i][:rows]
-                n = g.shape[1]
-                for r in range(rows):
-                    for j in range(n):
-                        g[r, j] = g[r, j] * masks[i][r * n + j]
-            layer_in = x
-            if i:
-                layer_in = dropped[i - 1][:rows] if dropout[i - 1] > 0 else acts[i - 1][:rows]
-            grad_x = grad_as[i - 1][:rows] if i else grad_as[0][:0]
-            dense_backward(layer_in, weights[i], zs[i][:rows], acts[i][:rows], grad_as[i][:rows],
-                           net.act_codes[i], grad_zs[i][:rows], grad_x, grad_ws[i], grad_bs[i], i > 0)
-        if l2 != 0:  # d/dW of the penalty; biases are not penalised
-            for i in range(n_layers):
-                add_scaled(grad_ws[i].reshape(grad_ws[i].size), weights[i].reshape(weights[i].size),
-                           X.dtype.type(l2 / batch_weight))
+        _backward(net, x, rows, zs, acts, grad_as, grad_zs, grad_ws, grad_bs, masks, dropped,
+                  batch_weight)
         if opt.clip_norm >= 0:  # numpy_train.py clip_grad_norm, before the optimizers add weight decay
             clip_grad_norm(grad_ws, grad_bs, opt.clip_norm)
         # optimizer, step counts from 1
@@ -203,3 +234,22 @@ def train_epoch(net, opt, schedule, data, first_batch, n_batches, progress):
 def train_step(net, opt, schedule, data, progress):
     """One update on the one batch ``data.order`` names (``data.batch_size`` rows)."""
     return train_epoch(net, opt, schedule, data, 0, 1, progress)
+
+
+@njit(cache=True)
+def loss_gradient(net, data, grad_ws, grad_bs):
+    """The oracle's loss_gradient on every row of data.X (C-contiguous; net without dropout):
+    (loss with penalty, penalty); the gradient into grad_ws / grad_bs, unless the loss is NaN
+    or inf (then returned before the backward pass)."""
+    X, rows = data.X, data.X.shape[0]
+    n_out = net.weights[len(net.weights) - 1].shape[1]
+    zs, acts, grad_as, grad_zs, masks, dropped = _layer_buffers(net, rows, X.dtype)
+    scratch = np.empty((rows, n_out), X.dtype)
+    rows_ws = np.empty((2, rows), X.dtype)
+    out = _forward(net, X, rows, 0, zs, acts, masks, dropped)
+    loss, penalty, weight = _loss(net, out, data.labels, data.targets, data.use_labels,
+                                  data.sample_weight, data.class_weight, rows_ws,
+                                  grad_as[len(net.weights) - 1], scratch)
+    if np.isfinite(loss):
+        _backward(net, X, rows, zs, acts, grad_as, grad_zs, grad_ws, grad_bs, masks, dropped, weight)
+    return loss, penalty

@@ -1,4 +1,4 @@
-"""The oracle's training: `train_step` and `train_epoch`, re-exported by `backends/numpy.py`.
+"""The oracle's training: `train_step`, `train_epoch` and `loss_gradient`, re-exported by `backends/numpy.py`.
 
 Each call checks the network and the whole batch (or epoch) once, then runs every step on the
 unchecked kernels of `numpy_unchecked`: forward and backward are `backprop`'s, the loss, L2
@@ -16,7 +16,7 @@ from .. import checks as check
 from ..errors import NonFiniteLossError
 from . import numpy_unchecked as unchecked
 from .backprop import Layers, backward, forward
-from .network import EpochStats, Network
+from .network import EpochStats, LossGradient, Network
 
 
 class _Checked(NamedTuple):
@@ -110,13 +110,50 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
                       rows_penalty_sum / len(order))
 
 
+def loss_gradient(net, X, Y, sample_weight=None, out=None):
+    """The training loss over every row of ``X`` and its gradient, without an update.
+
+    What `train_step` computes before its optimizer step, over the whole of (X, Y) at once and
+    without dropout (the loss of the network as it predicts): the weighted mean loss as
+    `loss_forward_backward` defines it plus the L2 penalty when ``net.l2`` > 0, and the gradient
+    of that loss with respect to every parameter (backprop, plus ``l2 * W_l / sum_i s_i`` for
+    each weight matrix). ``out`` (None, or a list of arrays shaped like ``net.params``, of its
+    dtype, C-contiguous, sharing no memory with the network or the data) receives the gradient;
+    else new arrays do. Returns a `network.LossGradient` ``(loss, penalty, grads)``, grads in
+    ``net.params``' order (w0, b0, w1, b1, ...): what a full-batch optimizer (scipy's L-BFGS-B,
+    scikit-learn's lbfgs solver) asks for. A non-finite loss (weights summing to 0 included)
+    raises FloatingPointError (``out`` may then hold partial sums). The C++ backend runs the
+    rows in blocks that stay in cache and adds the blocks' sums (the same sums in another
+    order); it checks for Ctrl-C between blocks.
+    """
+    checked, sample_weight = _check_training(net, X, Y, "X", "Y", sample_weight)
+    out = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    if X.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    loss, penalty, grads, _ = _loss_and_grads(net, checked, X, Y, sample_weight, None)
+    if out is None:
+        return LossGradient(loss, penalty, grads)
+    for dst, src in zip(out, grads):
+        dst[...] = src
+    return LossGradient(loss, penalty, out)
+
+
 def _step(net, checked: _Checked, x, y, sample_weight):
     """train_step after its checks: every kernel here runs unchecked."""
-    layers, class_weight = checked.layers, checked.class_weight
     masks = None
     if net.dropout:  # counter-based masks: drawing them before the forward pass changes nothing
         masks = [unchecked.dropout_mask(checked.seed, net.step + 1, i, p, (len(x), w.shape[1]), w.dtype)
                  if p else None for i, (w, p) in enumerate(zip(net.weights, checked.dropout))]
+    loss, penalty, grads, n_correct = _loss_and_grads(net, checked, x, y, sample_weight, masks)
+    _apply_optimizer(net, grads)
+    return loss, n_correct, penalty
+
+
+def _loss_and_grads(net, checked: _Checked, x, y, sample_weight, masks):
+    """Forward, the loss plus the L2 penalty, and (unless that loss is NaN or inf: then
+    NonFiniteLossError) backward with the penalty's gradient: ``(loss, penalty, grads,
+    n_correct)``, grads in net.params' order."""
+    layers, class_weight = checked.layers, checked.class_weight
     cache = forward(unchecked, layers, x, masks)
     loss, grad_out = unchecked.loss_forward_backward(checked.loss, cache.output, y, sample_weight,
                                                      class_weight)
@@ -132,8 +169,7 @@ def _step(net, checked: _Checked, x, y, sample_weight):
     if net.l2:  # d/dW of the penalty; biases are not penalised
         for i, w in enumerate(net.weights):
             grads[2 * i] = grads[2 * i] + w.dtype.type(net.l2 / batch_weight) * w
-    _apply_optimizer(net, grads)
-    return loss, n_correct, penalty
+    return loss, penalty, grads, n_correct
 
 
 def l2_penalty(weights, l2, batch_weight):

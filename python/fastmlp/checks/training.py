@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..names import OPTIMIZERS, SCHEDULES, activation_name, loss_name
-from .arrays import float_array
+from .arrays import float_array, out_array
 from .scalars import MAX_STEP, SEED_MAX, flag, integer, number
 from .targets import class_weights, loss_target, weights
 
@@ -132,6 +132,26 @@ def batch_arrays(net, x, y, x_name="x", y_name="y", sample_weight=None):
     if getattr(net, "class_weight", None) is not None and y.ndim == 2:
         class_weights(net.class_weight, "cross_entropy", y, y.shape[1], net.dtype)
     return weights(sample_weight, "sample_weight", x.shape[0], net.dtype)
+
+
+def gradient_outputs(out, net, inputs: dict):
+    """None, or a list (or tuple) of one output array per parameter of ``net`` (shaped like
+    ``net.params``, of its dtype, C-contiguous, writable), overlapping no parameter, no other of
+    them and none of ``inputs``. Returned as a list."""
+    if out is None:
+        return None
+    if not isinstance(out, (list, tuple)):
+        raise TypeError(f"out must be a list of arrays (one per parameter), got {type(out).__name__}")
+    params = net.params
+    if len(out) != len(params):
+        raise ValueError(f"out needs one array per parameter ({len(params)}), got {len(out)}")
+    out = list(out)
+    for i, (o, p) in enumerate(zip(out, params)):
+        others = {f"net.params[{j}]": q for j, q in enumerate(params)}
+        others.update({f"out[{j}]": out[j] for j in range(i)})
+        others.update(inputs)
+        out_array(o, f"out[{i}]", p.shape, p.dtype, others)
+    return out
 
 
 def epoch_order(order, n_rows: int) -> np.ndarray:

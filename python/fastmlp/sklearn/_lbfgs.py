@@ -1,4 +1,11 @@
-"""solver="lbfgs": scipy's L-BFGS-B over the full-batch loss and gradient of `_objective`.
+"""solver="lbfgs": scipy's L-BFGS-B over the full-batch loss and gradient.
+
+By default the backend's ``loss_gradient`` computes them (the C++ engine: every layer, the loss
+and backprop over blocks of rows in one call, GIL released), in fastmlp's loss units converted
+to scikit-learn's as `_engine` converts the epochs' (the gradient times the scale ``s``, the
+penalty trained with ``alpha / s``, the reported loss in scikit-learn's units).
+``sklearn_compat=True`` evaluates scikit-learn's own definitions in NumPy around the backend's
+layers (`_objective`), the reference the default is tested against.
 
 The parameters are packed as scikit-learn packs them (every weight matrix row-major, then every
 bias vector), the options are its (maxiter=max_iter, maxfun=max_fun, gtol=tol), so with the
@@ -15,7 +22,10 @@ import scipy.optimize
 
 from sklearn.exceptions import ConvergenceWarning
 
+from ..backends import Network
+from ..errors import NonFiniteLossError
 from . import _objective
+from ._engine import FM_ACTIVATION, FM_LOSS, grad_scale, poisson_offset
 
 
 _BLOCK_BYTES = 2 << 20
@@ -36,17 +46,10 @@ def unpack_into(flat, coefs, intercepts):
 def fit_lbfgs(est, backend, X, Y, sample_weight, *, hidden, out_activation, loss):
     """Minimise in place of ``est.coefs_`` / ``est.intercepts_``; sets loss_, n_iter_, loss_curve_."""
     coefs, intercepts = est.coefs_, est.intercepts_
-    # Blocks of rows whose z and a of every layer take about _BLOCK_BYTES: in cache between the
-    # layers, where the whole batch's went through memory (20,000 rows x 100: 16 MB an array).
-    rows = max(256, _BLOCK_BYTES // (X.dtype.itemsize * 2 * sum(c.shape[1] for c in coefs)))
-
-    def fun(flat):
-        unpack_into(flat, coefs, intercepts)
-        value, coef_grads, intercept_grads = _objective.loss_and_grads(
-            backend, X, Y, sample_weight, coefs, intercepts, hidden=hidden,
-            out_activation=out_activation, loss=loss, alpha=est.alpha, rows=rows)
-        return value, pack(coef_grads, intercept_grads)
-
+    if est.sklearn_compat:
+        fun = _numpy_objective(est, backend, X, Y, sample_weight, hidden, out_activation, loss)
+    else:
+        fun = _engine_objective(est, backend, X, Y, sample_weight, hidden, loss)
     curve = []
     result = scipy.optimize.minimize(
         fun, pack(coefs, intercepts), method="L-BFGS-B", jac=True,
@@ -62,3 +65,56 @@ def fit_lbfgs(est, backend, X, Y, sample_weight, *, hidden, out_activation, loss
             f"and {result.nfev} loss evaluations. Raise max_iter (now {est.max_iter}) or max_fun "
             f"(now {est.max_fun}), raise tol (now {est.tol}), or scale the inputs "
             "(sklearn.preprocessing.StandardScaler).", ConvergenceWarning)
+
+
+def _numpy_objective(est, backend, X, Y, sample_weight, hidden, out_activation, loss):
+    """scikit-learn's loss and gradient written out in NumPy (`_objective`) around the
+    backend's layers."""
+    coefs, intercepts = est.coefs_, est.intercepts_
+    # Blocks of rows whose z and a of every layer take about _BLOCK_BYTES: in cache between the
+    # layers, where the whole batch's went through memory (20,000 rows x 100: 16 MB an array).
+    rows = max(256, _BLOCK_BYTES // (X.dtype.itemsize * 2 * sum(c.shape[1] for c in coefs)))
+
+    def fun(flat):
+        unpack_into(flat, coefs, intercepts)
+        value, coef_grads, intercept_grads = _objective.loss_and_grads(
+            backend, X, Y, sample_weight, coefs, intercepts, hidden=hidden,
+            out_activation=out_activation, loss=loss, alpha=est.alpha, rows=rows)
+        return value, pack(coef_grads, intercept_grads)
+
+    return fun
+
+
+def _engine_objective(est, backend, X, Y, sample_weight, hidden, loss):
+    """The backend's ``loss_gradient`` on a Network over the estimator's own arrays, converted
+    to scikit-learn's units (see the module doc)."""
+    coefs, intercepts = est.coefs_, est.intercepts_
+    scale = grad_scale(loss, coefs[-1].shape[1])
+    report = 0.5 if loss == "squared_error" else scale
+    net = Network(list(coefs), list(intercepts),
+                  [FM_ACTIVATION.get(a, a) for a in hidden] + ["identity"], FM_LOSS[loss],
+                  l2=float(est.alpha) / scale)
+    target = Y.argmax(axis=1) if loss == "log_loss" else Y  # softmax takes labels
+    offset = 0.0
+    if loss == "poisson":  # the deviance's target-only terms, which fastmlp's loss leaves out
+        offset = poisson_offset(Y, sample_weight, np.arange(len(Y)), len(Y))
+    grads = [np.empty_like(p) for p in net.params]
+    flat_grad = np.empty(sum(g.size for g in grads))
+    # scikit-learn's order: every weight matrix, then every bias vector
+    views, start = [], 0
+    for g in grads[0::2] + grads[1::2]:
+        views.append((g, flat_grad[start:start + g.size].reshape(g.shape)))
+        start += g.size
+
+    def fun(flat):
+        unpack_into(flat, coefs, intercepts)
+        try:
+            value, penalty, _ = backend.loss_gradient(net, X, target, sample_weight, out=grads)
+        except NonFiniteLossError as exc:  # what scikit-learn's NumPy would hand scipy
+            flat_grad.fill(np.nan)
+            return float(exc.loss), flat_grad.copy()
+        for g, view in views:
+            np.multiply(g, scale, out=view)
+        return (value - penalty) * report + penalty * scale + offset, flat_grad.copy()
+
+    return fun

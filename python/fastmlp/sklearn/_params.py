@@ -43,7 +43,9 @@ FASTMLP_PARAMS_DOC = """
         early_stopping, else the training loss).
     sklearn_compat : bool, default=False
         Run scikit-learn's rules batch by batch through the backend's kernels with the updates
-        in NumPy, instead of whole epochs in the compiled engine. Both give scikit-learn's
+        in NumPy, instead of whole epochs in the compiled engine (lbfgs: scikit-learn's loss
+        and gradient written out in NumPy around the backend's layers, instead of the
+        backend's ``loss_gradient``). Both give scikit-learn's
         numbers (its initialisation, update rules with Adam's epsilon placement, losses,
         shuffling and stopping rule): with the same random_state and float64 data, n_iter_
         equals scikit-learn's and loss_curve_ and coefs_ agree to rounding (1e-10 relative).
