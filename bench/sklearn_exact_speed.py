@@ -9,7 +9,7 @@ the epochs each ran and the largest relative difference of their loss curves (lb
 final loss): the fits are the
 same fits (default engine, not sklearn_compat), so the ratio is speed at equal numbers.
 Cases: 20,000 standardised float64 rows (10 classes x 64 features), adam, sgd and lbfgs; 20,000 rows of
-50 features in 5 classes, adam; the digits set (1,797 rows x 64 features), adam. scikit-learn's
+50 features in 5 classes, adam; the digits set (1,797 rows x 64 features), adam and lbfgs. scikit-learn's
 BLAS is held to one thread with threadpoolctl, fastmlp's engine with n_threads=1. The first line
 names the CPU, fastmlp's ISA (FASTMLP_ISA forces one) and OpenBLAS's kernels (OPENBLAS_CORETYPE
 forces them): compare like with like, avx2 with Haswell, avx512 with SkylakeX.
@@ -75,6 +75,7 @@ def main():
         f"lbfgs, {args.rows} rows": (_rows(args.rows), {"solver": "lbfgs"}),
         f"adam, {args.rows} rows x 50 features, 5 classes": (_rows(args.rows, 50, 5), {}),
         "adam, digits (1797 rows)": (_digits(), {}),
+        "lbfgs, digits (1797 rows)": (_digits(), {"solver": "lbfgs"}),
     }
     import sklearn
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -38,7 +39,7 @@ int64_t checked_mul(int64_t a, int64_t b) {
 // Every buffer one step needs, for batches of up to `batch` rows, in a single allocation.
 template <class T>
 struct Workspace {
-  std::vector<T> arena;
+  std::unique_ptr<T[]> arena;  // uninitialised: every buffer is written before it is read
   std::vector<int64_t> labels;      // gathered labels (batch,), epochs only
   T* x = nullptr;                   // gathered inputs (batch, n_in), epochs only
   T* y = nullptr;                   // gathered float targets (batch, n_out), epochs only
@@ -72,10 +73,10 @@ struct Workspace {
     if (gather_x) take(checked_mul(batch, L.front().n_in));
     if (gather_y) take(checked_mul(batch, L.back().n_out));
     if (gather_weights) take(batch);
-    arena.resize(static_cast<size_t>(total));  // std::bad_alloc -> MemoryError
+    arena.reset(new T[static_cast<size_t>(total)]);  // std::bad_alloc -> MemoryError
     if (gather_labels) labels.resize(static_cast<size_t>(batch));
 
-    T* p = arena.data();
+    T* p = arena.get();
     auto next = [&](int64_t count) { T* q = p; p += count; return q; };
     for (const auto& l : L) {
       z.push_back(next(batch * l.n_out));
