@@ -128,6 +128,18 @@ CASES = [
          lambda k, t: K(k).train_step(tiny_net(lr=float("nan")), *batch())),
     Case("train-order-range", "kernel train_epoch", "order holds row 6 of 6", ValueError,
          r"^order indices must lie in \[0, 6\)", lambda k, t: K(k).train_epoch(tiny_net(), *batch(), np.array([0, 6]), 2)),
+    Case("gradient-out-short", "kernel loss_gradient", "out has 3 arrays for 4 parameters", ValueError,
+         r"^out needs one array per parameter \(4\), got 3",
+         lambda k, t: K(k).loss_gradient(tiny_net(), *batch(), out=[np.empty_like(p) for p in tiny_net().params[:3]])),
+    Case("gradient-out-float32", "kernel loss_gradient", "out[1] float32 for a float64 network", TypeError,
+         r"^out\[1\] must have dtype float64",
+         lambda k, t: K(k).loss_gradient(tiny_net(), *batch(), out=[np.empty_like(p, dtype=np.float32 if i == 1 else None)
+                                                                  for i, p in enumerate(tiny_net().params)])),
+    Case("gradient-out-is-x", "kernel loss_gradient", "out[0] is a view of X", ValueError,
+         r"^out\[0\] must not overlap input X",
+         lambda k, t: (lambda X, y, net: K(k).loss_gradient(net, X, y, out=[X.reshape(-1)[:20].reshape(5, 4)] + [np.empty_like(p) for p in net.params[1:]]))(
+             np.zeros((6, 5)), batch()[1], Network([np.ones((5, 4)) * 0.1, np.ones((4, 3))], [np.zeros(4), np.zeros(3)],
+                                                   ["relu", "identity"], "cross_entropy"))),
 ]
 
 
