@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+from fastmlp.backends import Network
 
 TIMEOUT = 120  # seconds for any child process: a healthy one takes about one
 
@@ -230,3 +231,39 @@ def test_signal_during_save_keeps_a_loadable_file(tmp_path, sig):
             assert child.returncode != 0
             leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model.npz"]
             assert leftovers == [], f"temporary files left after Ctrl-C: {leftovers}"
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs signal.pthread_kill")
+def test_ctrl_c_in_the_cpp_loss_gradient_stops_between_blocks(warm_pool):
+    """A full-batch gradient of seconds of work (its rows sized from a timed fraction of them)
+    polls for Ctrl-C between its blocks of rows: a SIGINT 0.3 s in raises KeyboardInterrupt
+    well before the call could have ended, and the network is untouched."""
+    cpp = fm.get_backend("cpp")
+    rng = np.random.default_rng(2)
+    sizes = [64, 2048, 2048, 10]
+    net = Network([(rng.standard_normal((i, o)) / np.sqrt(i)).astype(np.float32)
+                   for i, o in zip(sizes[:-1], sizes[1:])],
+                  [np.zeros(o, np.float32) for o in sizes[1:]], ["relu", "relu", "identity"],
+                  "cross_entropy")
+    X = rng.standard_normal((5_000, 64)).astype(np.float32)
+    y = rng.integers(0, 10, len(X))
+    started = time.monotonic()
+    cpp.loss_gradient(net, X, y)
+    part = time.monotonic() - started
+    copies = min(80, max(4, int(np.ceil(3.0 / part))))  # a call of >= 3 s on this machine
+    X, y = np.tile(X, (copies, 1)), np.tile(y, copies)
+    whole = copies * part  # what the full call would take
+    before = [p.copy() for p in net.params]
+    timer = interrupt_main_after(0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cpp.loss_gradient(net, X, y)
+    finally:
+        timer.cancel()
+    took = time.monotonic() - started
+    assert took < 0.3 + max(1.0, whole / 4), f"stopped after {took:.2f} s of a ~{whole:.1f} s call"
+    assert copies * part >= 1.0, "the call was too short to show where it stopped"
+    for b, p in zip(before, net.params):
+        np.testing.assert_array_equal(b, p)
