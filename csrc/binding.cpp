@@ -134,7 +134,8 @@ void dense_backward(Strided<T> x, Strided<T> w, In<T> z, In<T> a, In<T> grad_a, 
 
 template <class T, class Y>
 double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_output,
-                             Weight<T> sample_weight, Weight<T> class_weight) {
+                             Weight<T> sample_weight, Weight<T> class_weight,
+                             bool clip_probabilities) {
   check::ndim_is(output, "output", 2);
   const int64_t batch = dim(output, 0), n_out = dim(output, 1);
   check::shape_is(grad_output, "grad_output", {batch, n_out});
@@ -142,7 +143,8 @@ double loss_forward_backward(int loss, In<T> output, Y target, Out<T> grad_outpu
                                weights_or_null(class_weight, "class_weight", n_out)};
   return nn::loss_forward_backward<T>(
       check::enum_index<nn::Loss>(loss, nn::kNumLosses, "loss"), output.data(),
-      target_of<T>(target, batch, n_out), weights, grad_output.data(), batch, n_out);
+      target_of<T>(target, batch, n_out), weights, grad_output.data(), batch, n_out, nullptr,
+      clip_probabilities);
 }
 
 template <class T>
@@ -225,10 +227,12 @@ void def_kernels(nb::module_& m) {
         "grad_b"_a.noconvert(), ReleaseGil());
   m.def("loss_forward_backward", &loss_forward_backward<T, Labels>, "loss"_a,
         "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(),
-        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(), ReleaseGil());
+        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(),
+        "clip_probabilities"_a = false, ReleaseGil());
   m.def("loss_forward_backward", &loss_forward_backward<T, In<T>>, "loss"_a,
         "output"_a.noconvert(), "target"_a.noconvert(), "grad_output"_a.noconvert(),
-        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(), ReleaseGil());
+        "sample_weight"_a.noconvert(), "class_weight"_a.noconvert(),
+        "clip_probabilities"_a = false, ReleaseGil());
   m.def("sgd_step", &sgd_step<T>, "param"_a.noconvert(), "grad"_a.noconvert(),
         "velocity"_a.noconvert(), "lr"_a, "momentum"_a, "nesterov"_a, "weight_decay"_a,
         "dampening"_a, "first"_a, ReleaseGil());

@@ -25,6 +25,7 @@ struct TrainConfig {
   nn::OptimizerConfig optimizer;
   nn::ScheduleConfig schedule;
   double l2 = 0.0;
+  bool clip_probabilities = false;
   std::vector<double> dropout;  // empty, or one rate per layer (the last 0)
   uint64_t seed = 0;
 };
@@ -84,6 +85,7 @@ nn::Network<T> network(const TrainConfig& config, std::vector<Out<T>>& params,
   net.class_weight = weights_or_null(class_weight, "class_weight", net.layers.back().n_out);
   check::require(config.l2 >= 0.0, "l2 must be >= 0");  // NaN fails too
   net.l2 = config.l2;
+  net.clip_probabilities = config.clip_probabilities;
   const std::vector<double>& dropout = config.dropout;
   check::require(dropout.empty() || (dropout.size() == n_layers && dropout.back() == 0.0),
                  "dropout needs one rate per layer, the output layer's 0");
@@ -230,6 +232,7 @@ void def_training_types(nb::module_& m) {
       .def_rw("optimizer", &TrainConfig::optimizer)
       .def_rw("schedule", &TrainConfig::schedule)
       .def_rw("l2", &TrainConfig::l2)
+      .def_rw("clip_probabilities", &TrainConfig::clip_probabilities)
       .def_rw("dropout", &TrainConfig::dropout)
       .def_rw("seed", &TrainConfig::seed);
   nb::class_<nn::StepResult>(m, "StepResult")

@@ -47,6 +47,18 @@ def _poisson():
     return X, np.exp(y[:, 0] / 3)
 
 
+def _three_classes():
+    from sklearn.datasets import make_classification
+
+    return make_classification(600, 12, n_classes=3, n_informative=6, random_state=0)
+
+
+def _two_classes():
+    from sklearn.datasets import make_classification
+
+    return make_classification(600, 12, random_state=0)
+
+
 def _weights(n):
     return np.random.default_rng(1).uniform(0.2, 3.0, n)
 
@@ -74,9 +86,20 @@ CASES = {
     "sparse-input": (True, _digits, dict(), "sparse"),
     "partial-fit": (True, _digits, dict(), "partial_fit"),
     "warm-start": (True, _digits, dict(warm_start=True), "warm_start"),
+    # outputs that saturate (p below eps): scikit-learn's log losses clip p to [eps, 1 - eps]
+    # in the loss value; unclipped, these loss curves were 1e-1 off
+    "adam-saturating-softmax": (True, _three_classes, dict(learning_rate_init=0.3, max_iter=15),
+                                "fit"),
+    "lbfgs-saturating-logistic": (True, _two_classes, dict(solver="lbfgs", activation="logistic",
+                                                          hidden_layer_sizes=(7, 5)), "fit"),
     # the other backends' epochs follow the same rules (fastmlp-only parameter: ours alone)
     "numpy-backend": (True, _digits, dict(backend="numpy"), "fit"),
     "numba-backend-weighted-alpha": (False, _multi_output, dict(alpha=0.1, backend="numba"),
+                                     "weighted"),
+    "numpy-backend-lbfgs": (True, _two_classes, dict(solver="lbfgs", backend="numpy",
+                                                    activation="logistic",
+                                                    hidden_layer_sizes=(7, 5)), "fit"),
+    "numba-backend-lbfgs-weighted": (True, _digits, dict(solver="lbfgs", backend="numba"),
                                      "weighted"),
 }
 FASTMLP_ONLY = ("backend",)
@@ -110,7 +133,7 @@ def _close(ours, theirs, what):
 def test_default_mode_gives_sklearns_numbers(case):
     is_classifier, data, params, how = CASES[case]
     X, y = data()
-    params = dict(random_state=0, max_iter=20, **params)
+    params = dict(random_state=0, max_iter=20) | params
     ours_cls, theirs_cls = (MLPClassifier, sk.MLPClassifier) if is_classifier else \
         (MLPRegressor, sk.MLPRegressor)
     with warnings.catch_warnings():

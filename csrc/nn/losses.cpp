@@ -5,6 +5,7 @@
 #include "nn/losses.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "nn/exp_lanes.hpp"
@@ -13,10 +14,29 @@
 namespace fastmlp::nn {
 namespace {
 
+// cross_entropy's clipping: -log p of p in [eps, 1 - eps] lies in [-log(1 - eps), -log(eps)]
+// (T's epsilon), which clamps -log_prob (no cancellation here: equal to scikit-learn's
+// -log(clip(p)) to rounding); off (clip_probabilities false): no bounds. binary_cross_entropy
+// reads only `on`.
+template <class T>
+struct NegLogClip {
+  bool on;
+  T lo, hi;
+  explicit NegLogClip(bool clip)
+      : on(clip),
+        lo(-std::log(T(1) - std::numeric_limits<T>::epsilon())),
+        hi(-std::log(std::numeric_limits<T>::epsilon())) {}
+  T operator()(T x) const { return !on ? x : x < lo ? lo : (x > hi ? hi : x); }  // NaN stays
+};
+
 // One element's loss e and its derivative de/do (every loss but cross_entropy); mse's
 // derivative is 2d with the 2 left to the means, each of which rounds it as NumPy does.
+// binary_cross_entropy with clip.on: scikit-learn's formula as it computes it, p = 1 / (1 +
+// exp(-o)) clipped to [eps, 1 - eps], -(t log p + (1 - t) log(1 - p)). Any more accurate form
+// differs from it by up to 1e-3 where |o| nears 36 (1 - p cancels), enough to turn an lbfgs line
+// search another way.
 template <class T>
-inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
+inline void element_loss(Loss loss, T o, T t, T& e, T& g, const NegLogClip<T>& clip) {
   const T d = o - t;
   const T delta = T(kHuberDelta);
   switch (loss) {
@@ -34,9 +54,18 @@ inline void element_loss(Loss loss, T o, T t, T& e, T& g) {
       g = rate - t;
       return;
     }
-    default:  // binary_cross_entropy, stable form: max(o, 0) - o t + log(1 + exp(-|o|))
-      e = (o < T(0) ? T(0) : o) - o * t + std::log1p(std::exp(-std::fabs(o)));
+    default: {  // binary_cross_entropy, stable form: max(o, 0) - o t + log(1 + exp(-|o|))
+      const T soft = std::log1p(std::exp(-std::fabs(o)));
+      if (clip.on) {  // scikit-learn's own formula, 1 - p's cancellation included
+        const T eps = std::numeric_limits<T>::epsilon();
+        T p = T(1) / (T(1) + std::exp(-o));
+        p = p < eps ? eps : (p > T(1) - eps ? T(1) - eps : p);
+        e = -(t * std::log(p) + (T(1) - t) * std::log(T(1) - p));
+      }
+      else
+        e = (o < T(0) ? T(0) : o) - o * t + soft;
       g = sigmoid(o) - t;
+    }
   }
 }
 
@@ -53,7 +82,8 @@ inline T target_at(Target<T> target, int64_t i, int64_t j, int64_t n_out) {
 // over a chunk of rows at once: grad holds exp(o - max) first, then log_prob, then g.
 template <class T>
 void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_t last,
-                        int64_t n_out, T* grad, bool label_only, double& loss) {
+                        int64_t n_out, T* grad, bool label_only, double& loss,
+                        const NegLogClip<T>& clip) {
   constexpr int64_t kChunk = 64;  // rows whose maxima stay on the stack between the passes
   T row_max[kChunk];
   for (int64_t lo = first; lo < last; lo += kChunk) {
@@ -75,10 +105,10 @@ void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_
       const T log_sum = std::log(static_cast<T>(sum_exp));
       for (int64_t j = 0; j < n_out; ++j) g[j] = (o[j] - mx) - log_sum;  // log_prob
       if (label_only)  // the label's term, the row's one nonzero one
-        loss -= g[target.labels[i]];
+        loss += clip(-g[target.labels[i]]);
       else
         for (int64_t j = 0; j < n_out; ++j)
-          loss -= static_cast<double>(target_at(target, i, j, n_out) * g[j]);
+          loss += static_cast<double>(target_at(target, i, j, n_out) * clip(-g[j]));
     }
     exp_array(grad + lo * n_out, grad + lo * n_out, (hi - lo) * n_out);
     if (target.labels) {  // minus the one-hot target: 1 at the label, 0 (exact) elsewhere
@@ -93,11 +123,12 @@ void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_
 // derivative over batch or size.
 template <class T>
 double plain_mean(Loss loss, const T* output, Target<T> target, T* grad, int64_t batch,
-                  int64_t n_out) {
+                  int64_t n_out, const NegLogClip<T>& clip) {
   double total = 0.0;
   if (loss == Loss::cross_entropy) {
     const T batch_t = T(batch);
-    cross_entropy_rows(output, target, 0, batch, n_out, grad, target.labels != nullptr, total);
+    cross_entropy_rows(output, target, 0, batch, n_out, grad, target.labels != nullptr, total,
+                       clip);
     for (int64_t k = 0; k < batch * n_out; ++k) grad[k] = grad[k] / batch_t;
     return total / static_cast<double>(batch);
   }
@@ -106,7 +137,7 @@ double plain_mean(Loss loss, const T* output, Target<T> target, T* grad, int64_t
   const T two_over_size = static_cast<T>(2.0 / static_cast<double>(size));
   for (int64_t i = 0; i < size; ++i) {
     T e, g;
-    element_loss(loss, output[i], target.values[i], e, g);
+    element_loss(loss, output[i], target.values[i], e, g, clip);
     total += static_cast<double>(e);
     grad[i] = loss == Loss::mse ? two_over_size * g : g / size_t_;
   }
@@ -136,7 +167,8 @@ T row_weight(Weights<T> w, Target<T> target, int64_t i, int64_t n_out) {
 // receives each row's own gradient d l_i / d o_i, then is scaled by the row's share s_i / sum_s.
 template <class T>
 double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w, T* grad,
-                     int64_t batch, int64_t n_out, double* weight_sum_out) {
+                     int64_t batch, int64_t n_out, double* weight_sum_out,
+                     const NegLogClip<T>& clip) {
   double weight_sum = 0.0, total = 0.0;
   for (int64_t i = 0; i < batch; ++i) weight_sum += static_cast<double>(row_weight(w, target, i, n_out));
   const T inv_n = T(1) / T(n_out), two = loss == Loss::mse ? T(2) : T(1);  // times 1 is exact
@@ -144,11 +176,11 @@ double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w,
     T* g = grad + i * n_out;
     double row_loss = 0.0;  // l_i
     if (loss == Loss::cross_entropy) {
-      cross_entropy_rows(output, target, i, i + 1, n_out, grad, false, row_loss);
+      cross_entropy_rows(output, target, i, i + 1, n_out, grad, false, row_loss, clip);
     } else {
       for (int64_t j = 0; j < n_out; ++j) {
         T e, ge;
-        element_loss(loss, output[i * n_out + j], target.values[i * n_out + j], e, ge);
+        element_loss(loss, output[i * n_out + j], target.values[i * n_out + j], e, ge, clip);
         row_loss += static_cast<double>(e);
         g[j] = (two * ge) * inv_n;
       }
@@ -167,21 +199,25 @@ double weighted_mean(Loss loss, const T* output, Target<T> target, Weights<T> w,
 
 template <class T>
 double loss_forward_backward(Loss loss, const T* output, Target<T> target, Weights<T> weights,
-                             T* grad, int64_t batch, int64_t n_out, double* weight_sum) {
+                             T* grad, int64_t batch, int64_t n_out, double* weight_sum,
+                             bool clip_probabilities) {
   if (batch * n_out <= 0) throw std::invalid_argument("output must not be empty");
   if (static_cast<int>(loss) < 0 || static_cast<int>(loss) >= kNumLosses)
     throw std::invalid_argument("unknown loss");
   if (loss != Loss::cross_entropy && !target.values)
     throw std::invalid_argument("this loss needs a float target like output");
+  const NegLogClip<T> clip(clip_probabilities && (loss == Loss::cross_entropy ||
+                                                   loss == Loss::binary_cross_entropy));
   if (weights.sample || weights.cls)
-    return weighted_mean(loss, output, target, weights, grad, batch, n_out, weight_sum);
+    return weighted_mean(loss, output, target, weights, grad, batch, n_out, weight_sum, clip);
   if (weight_sum) *weight_sum = static_cast<double>(batch);
-  return plain_mean(loss, output, target, grad, batch, n_out);
+  return plain_mean(loss, output, target, grad, batch, n_out, clip);
 }
 
 template double loss_forward_backward<float>(Loss, const float*, Target<float>, Weights<float>,
-                                             float*, int64_t, int64_t, double*);
+                                             float*, int64_t, int64_t, double*, bool);
 template double loss_forward_backward<double>(Loss, const double*, Target<double>,
-                                              Weights<double>, double*, int64_t, int64_t, double*);
+                                              Weights<double>, double*, int64_t, int64_t, double*,
+                                              bool);
 
 }  // namespace fastmlp::nn

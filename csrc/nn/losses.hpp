@@ -37,9 +37,12 @@ struct Weights {
 // in double. batch * n_out must be > 0. With weights: sum_i s_i l_i / sum_i s_i, l_i row i's
 // loss (mean over its outputs except for cross_entropy), and grad_output = s_i/sum_s dl_i/do_i.
 // weight_sum, when not null, receives sum_i s_i in double (batch without weights).
+// clip_probabilities (cross_entropy, binary_cross_entropy): each -log p term of the loss is
+// taken of p clipped to [eps, 1 - eps] (eps: T's machine epsilon), as scikit-learn's log loss
+// does; the gradient stays unclipped (numpy_unchecked.py _clipped_neg_log).
 template <class T>
 double loss_forward_backward(Loss loss, const T* output, Target<T> target, Weights<T> weights,
                              T* grad_output, int64_t batch, int64_t n_out,
-                             double* weight_sum = nullptr);
+                             double* weight_sum = nullptr, bool clip_probabilities = false);
 
 }  // namespace fastmlp::nn

@@ -129,7 +129,7 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
   const int64_t n_out = net.layers.back().n_out;
   const double loss = loss_forward_backward(net.loss, input.data, y,
                                             Weights<T>{sample_weight, net.class_weight}, ws.grad,
-                                            batch, n_out, weight_sum);
+                                            batch, n_out, weight_sum, net.clip_probabilities);
   return {loss, count_correct(net.loss, input.data, y, batch, n_out)};
 }
 

@@ -56,6 +56,7 @@ struct Network {
   std::vector<double> dropout;  // empty, or one rate per layer (the last 0): masks on hidden a_l
   uint64_t seed = 0;             // keys the dropout masks (nn/dropout.hpp)
   double l2 = 0.0;  // L2 penalty 0.5 l2 sum ||W||^2 / sum_i s_i (scikit-learn's alpha), weights only
+  bool clip_probabilities = false;  // the log losses' values of p clipped to [eps, 1 - eps] (losses.hpp)
   int64_t* step;  // optimizer updates so far; each step increments it before updating
 };
 

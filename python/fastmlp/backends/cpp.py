@@ -85,6 +85,7 @@ def _network_args(net, step):
     config.optimizer = _optimizer_config(net.optimizer)
     config.schedule = _schedule_config(net.schedule)
     config.l2 = float(net.l2)
+    config.clip_probabilities = bool(getattr(net, "clip_probabilities", False))
     config.dropout = [float(p) for p in net.dropout]
     config.seed = int(net.seed)
     return dict(config=config, params=net.params, slots_m=list(net.slots_m),
@@ -184,14 +185,17 @@ def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
 
 
 @mirror(_oracle.loss_forward_backward)
-def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None,
+                          clip_probabilities=False):
     name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
                                                                 class_weight)
+    check.flag(clip_probabilities, "clip_probabilities")
     grad_output = np.empty(output.shape, output.dtype)
     loss = _core.loss_forward_backward(_LOSS[name], np.ascontiguousarray(output),
                                        _labels_or_values(name, target), grad_output,
                                        _or_empty(sample_weight, output.dtype),
-                                       _or_empty(class_weight, output.dtype))
+                                       _or_empty(class_weight, output.dtype),
+                                       bool(clip_probabilities))
     return float(loss), grad_output
 
 

@@ -126,6 +126,9 @@ class Network:
     l2: float = 0.0  # L2 penalty on the weights (not biases), scikit-learn's alpha
     dropout: list = field(default_factory=list)  # empty, or a rate per layer (the last 0)
     seed: int = 0  # keys the dropout masks (backends.numpy.dropout_mask)
+    # the log losses' values of p clipped to [eps, 1 - eps] (backends.numpy.loss_forward_backward),
+    # scikit-learn's definition; set by its drop-in's engine
+    clip_probabilities: bool = False
 
     def __post_init__(self):
         # np.zeros, not zeros_like: calloc'd pages stay unmapped until an optimizer writes them,
@@ -185,4 +188,5 @@ class Network:
             l2=self.l2,
             dropout=list(self.dropout),
             seed=self.seed,
+            clip_probabilities=getattr(self, "clip_probabilities", False),
         )

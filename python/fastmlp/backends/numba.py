@@ -27,6 +27,7 @@ from ..names import SCHEDULES
 from . import numba_activations, numba_dense, numba_dropout, numba_gemm, numba_losses, numba_optim
 from . import numba_schedule, numba_train
 from . import numpy as _oracle
+from . import numpy_unchecked as _oracle_unchecked
 from ._mirror import mirror
 from .network import EpochStats, LossGradient
 
@@ -143,17 +144,27 @@ def _or_empty(weights, dtype):
     return np.empty(0, dtype) if weights is None else weights
 
 
+def _clip_bounds(clip_probabilities, dtype):
+    """The log losses' clipping in dtype for numba_losses: [-log(1 - eps), -log(eps), eps], or an
+    empty array for none."""
+    if not clip_probabilities:
+        return np.empty(0, dtype)
+    return np.append(_oracle_unchecked.neg_log_clip_bounds(dtype), np.finfo(dtype).eps).astype(dtype)
+
+
 @mirror(_oracle.loss_forward_backward)
-def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None,
+                          clip_probabilities=False):
     name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
                                                                 class_weight)
+    check.flag(clip_probabilities, "clip_probabilities")
     output = _c(output)
     labels, targets, use_labels = _target_arrays(target, output)
     grad = np.empty_like(output)
     loss = numba_losses.loss_forward_backward(
         _LOSS_CODE[name], output, labels, targets, use_labels, _or_empty(sample_weight, output.dtype),
         _or_empty(class_weight, output.dtype), np.empty((2, output.shape[0]), output.dtype), grad,
-        np.empty_like(output))
+        np.empty_like(output), _clip_bounds(clip_probabilities, output.dtype))
     return float(loss), grad
 
 
@@ -259,6 +270,7 @@ def _net(net):
         slots_v=tuple(s.reshape(-1) for s in net.slots_v), slots_g=tuple(s.reshape(-1) for s in slots_g),
         act_codes=tuple(_ACTIVATION_CODE[check.activation_name(a)] for a in net.activations),
         loss_code=_LOSS_CODE[check.loss_name(net.loss)], l2=float(net.l2),
+        clip_bounds=_clip_bounds(getattr(net, "clip_probabilities", False), net.dtype),
         dropout=tuple(float(p) for p in net.dropout) if len(net.dropout) else (0.0,) * len(net.weights),
         seed=np.uint64(net.seed))
 

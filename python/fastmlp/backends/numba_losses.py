@@ -34,9 +34,19 @@ def _sign(d):
 
 
 @njit(cache=True)
-def _element_loss(code, o, target):
+def _clip(x, bounds):
+    # numpy_unchecked.py _clipped_neg_log: x within bounds[0] .. bounds[1]; NaN stays NaN
+    if x < bounds[0]:
+        return bounds[0]
+    if x > bounds[1]:
+        return bounds[1]
+    return x
+
+
+@njit(cache=True)
+def _element_loss(code, o, target, clip_bounds):
     # numpy_unchecked.py _element_loss for one element: (loss e, its derivative de/do; mse's
-    # factor 2 is left to the means)
+    # factor 2 is left to the means); clip_bounds empty, or the log losses' clipping
     t = type(o)
     d = o - target
     if code == MSE:
@@ -52,14 +62,19 @@ def _element_loss(code, o, target):
         rate = np.exp(o)
         return rate - target * o, rate - target
     # BINARY_CROSS_ENTROPY: max(o, 0) - o t + log1p(exp(-|o|)), sigmoid fused
+    if clip_bounds.size:  # numpy_unchecked.py _clipped_binary_log_loss (scikit-learn's formula)
+        eps = clip_bounds[2]
+        p = t(1) / (t(1) + np.exp(-o))
+        p = eps if p < eps else (t(1) - eps if p > t(1) - eps else p)
+        return -(target * np.log(p) + (t(1) - target) * np.log(t(1) - p)), sigmoid(o) - target
     mx = o if (o >= 0 or o != o) else t(0)
     return mx - o * target + np.log1p(np.exp(-abs(o))), sigmoid(o) - target
 
 
 @njit(cache=True)
-def _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch):
+def _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch, clip_bounds):
     # numpy_unchecked.py _cross_entropy_terms for row i: scratch = target * log_prob (the row's
-    # loss is minus their sum), grad = softmax - target
+    # loss is minus their sum; clipped: -(target * clipped -log_prob)), grad = softmax - target
     t = output.dtype.type
     n_out = output.shape[1]
     m = row_max(output, i)
@@ -70,22 +85,25 @@ def _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch):
         log_prob = (output[i, j] - m) - lse
         target = (t(1) if labels[i] == j else t(0)) if use_labels else targets[i, j]
         grad[i, j] = np.exp(log_prob) - target
-        scratch[i, j] = target * log_prob
+        if clip_bounds.size:
+            scratch[i, j] = -(target * _clip(-log_prob, clip_bounds))
+        else:
+            scratch[i, j] = target * log_prob
 
 
 @njit(cache=True)
-def _loss_terms(code, output, labels, targets, use_labels, grad, scratch):
+def _loss_terms(code, output, labels, targets, use_labels, grad, scratch, clip_bounds):
     # every element's loss term into scratch and its derivative into grad, before any reduction
     if code == CROSS_ENTROPY:
         for i in range(output.shape[0]):
-            _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch)
+            _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch, clip_bounds)
         return
     of = output.reshape(output.size)
     tf = targets.reshape(output.size)
     gf = grad.reshape(output.size)
     sf = scratch.reshape(output.size)
     for k in range(output.size):
-        sf[k], gf[k] = _element_loss(code, of[k], tf[k])
+        sf[k], gf[k] = _element_loss(code, of[k], tf[k], clip_bounds)
 
 
 @njit(cache=True)
@@ -153,15 +171,16 @@ def _weighted_mean(code, output, labels, targets, use_labels, sample_weight, cla
 
 @njit(cache=True)
 def loss_forward_backward(code, output, labels, targets, use_labels, sample_weight, class_weight,
-                          rows, grad, scratch):
+                          rows, grad, scratch, clip_bounds):
     """Mean loss (in the dtype) of C-contiguous output (batch, n_out); grad receives dLoss/doutput.
 
     ``labels`` (int64, batch) are used when ``use_labels``, else ``targets`` (batch, n_out).
     ``sample_weight`` (batch,) and ``class_weight`` (n_out,) are empty when not given; with
     either, the weighted mean is taken and ``rows[0]`` receives each row's weight. ``rows`` is a
-    (2, batch) and ``scratch`` a (batch, n_out) work array.
+    (2, batch) and ``scratch`` a (batch, n_out) work array. ``clip_bounds``: empty, or
+    numba.py _clip_bounds (clip_probabilities) in output's dtype.
     """
-    _loss_terms(code, output, labels, targets, use_labels, grad, scratch)
+    _loss_terms(code, output, labels, targets, use_labels, grad, scratch, clip_bounds)
     if sample_weight.size or class_weight.size:
         return _weighted_mean(code, output, labels, targets, use_labels, sample_weight, class_weight,
                               rows, grad, scratch)

@@ -67,8 +67,10 @@ def add_scaled(grad, w, coef):
 # What train_epoch reads, by name (Numba compiles namedtuples as typed records).
 # Tuples of arrays (slots 1-D, in the order w0, b0, w1, b1, ...; slots_g empty arrays unless
 # centered RMSprop), one activation code and dropout rate (0: none) per layer; l2 is the
-# penalty of numpy_train.py l2_penalty; seed keys the dropout masks (the oracle's dropout_mask).
-Net = namedtuple("Net", "weights biases slots_m slots_v slots_g act_codes loss_code l2 dropout seed")
+# penalty of numpy_train.py l2_penalty; clip_bounds the log losses' clipping (empty: none,
+# numba_losses); seed keys the dropout masks (the oracle's dropout_mask).
+Net = namedtuple("Net", "weights biases slots_m slots_v slots_g act_codes loss_code l2 clip_bounds "
+                       "dropout seed")
 # Rows of X with labels (use_labels) or targets (the other one empty); sample_weight (rows of X)
 # and class_weight (n_out) empty when not given; the epoch's batches are X[order[i:i + batch_size]].
 Data = namedtuple("Data", "X labels targets use_labels sample_weight class_weight order batch_size")
@@ -107,7 +109,8 @@ def _loss(net, out, y_labels, y_targets, use_labels, sw, class_weight, rows_ws, 
     (loss with penalty, penalty, the rows' total weight)."""
     rows = out.shape[0]
     loss = loss_forward_backward(net.loss_code, out, y_labels, y_targets, use_labels, sw,
-                                 class_weight, rows_ws[:, :rows], grad_out, scratch[:rows])
+                                 class_weight, rows_ws[:, :rows], grad_out, scratch[:rows],
+                                 net.clip_bounds)
     batch_weight = np.float64(rows)
     if sw.size > 0 or class_weight.size > 0:
         batch_weight = 0.0

@@ -93,7 +93,8 @@ def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
 # --- losses ---------------------------------------------------------------------------------
 
 
-def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None,
+                          clip_probabilities=False):
     """Loss of a batch and its gradient with respect to ``output``; returns ``(loss, grad_output)``.
 
     ``output`` is the last layer's raw output (batch, n_out). The losses are means:
@@ -112,10 +113,19 @@ def loss_forward_backward(name, output, target, sample_weight=None, class_weight
     outputs for mse, mae, huber and binary_cross_entropy); ``torch.nn.CrossEntropyLoss(weight=)``
     with mean reduction is exactly this. Weights summing to 0 give a NaN loss (0/0, as PyTorch).
     Without weights the unweighted formulas above run unchanged.
+
+    ``clip_probabilities`` (cross_entropy and binary_cross_entropy; ignored by the others): each
+    ``-log p`` term of the loss takes the predicted probability p clipped to ``[eps, 1 - eps]``
+    (eps: the dtype's machine epsilon), as scikit-learn's log losses do, so a saturated output
+    costs at most ``-log(eps)`` (36.04 in float64); binary_cross_entropy then sums
+    ``t (-log p) + (1 - t) (-log(1 - p))`` with each term clipped. The gradient is unclipped
+    (softmax or sigmoid minus target), as scikit-learn's is.
     """
     name, target, sample_weight, class_weight = check.loss_args(name, output, target, sample_weight,
                                                                 class_weight)
-    return unchecked.loss_forward_backward(name, output, target, sample_weight, class_weight)
+    check.flag(clip_probabilities, "clip_probabilities")
+    return unchecked.loss_forward_backward(name, output, target, sample_weight, class_weight,
+                                           clip_probabilities)
 
 
 # --- optimizers (update param and slots in place) --------------------------------------------

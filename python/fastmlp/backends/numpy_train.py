@@ -27,6 +27,7 @@ class _Checked(NamedTuple):
     class_weight: np.ndarray | None  # in the network's dtype
     dropout: tuple  # one float rate per layer (0.0: none)
     seed: int
+    clip_probabilities: bool  # the log losses' scikit-learn clipping (loss_forward_backward)
 
 
 def _check_training(net, x, y, x_name, y_name, sample_weight):
@@ -40,7 +41,8 @@ def _check_training(net, x, y, x_name, y_name, sample_weight):
     layers = Layers(net.weights, net.biases, [check.activation_name(a) for a in net.activations])
     dropout = tuple(float(p) for p in net.dropout) if net.dropout else (0.0,) * n_layers
     seed = check.integer(net.seed, "seed", low=0, high=check.SEED_MAX)
-    return _Checked(layers, loss, _class_weight(net), dropout, seed), sample_weight
+    clip = bool(getattr(net, "clip_probabilities", False))
+    return _Checked(layers, loss, _class_weight(net), dropout, seed, clip), sample_weight
 
 
 def train_step(net, x, y, sample_weight=None):
@@ -156,7 +158,7 @@ def _loss_and_grads(net, checked: _Checked, x, y, sample_weight, masks):
     layers, class_weight = checked.layers, checked.class_weight
     cache = forward(unchecked, layers, x, masks)
     loss, grad_out = unchecked.loss_forward_backward(checked.loss, cache.output, y, sample_weight,
-                                                     class_weight)
+                                                     class_weight, checked.clip_probabilities)
     penalty = 0.0
     if net.l2:
         batch_weight = _batch_weight(net, x, y, sample_weight, class_weight)

@@ -102,32 +102,63 @@ def dense_backward(x, w, z, a, grad_a, activation, want_grad_x=True):
 # --- losses ---------------------------------------------------------------------------------
 
 
-def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None):
-    terms, grad = _loss_terms(name, output, target)
+def loss_forward_backward(name, output, target, sample_weight=None, class_weight=None,
+                          clip_probabilities=False):
+    terms, grad = _loss_terms(name, output, target, clip_probabilities)
     if sample_weight is None and class_weight is None:
         return _plain_mean(name, output, terms, grad)
     s = loss_row_weights(output, target, sample_weight, class_weight)
     return _weighted_mean(name, output, terms, grad, s)
 
 
-def _loss_terms(name, output, target):
+def _loss_terms(name, output, target, clip_probabilities=False):
     # each loss's formula, once: (terms, grad) before any reduction (see the two means below)
     if name == "cross_entropy":
-        return _cross_entropy_terms(output, target)
-    return _element_loss(name, output, target)
+        return _cross_entropy_terms(output, target, clip_probabilities)
+    return _element_loss(name, output, target, clip_probabilities)
 
 
-def _cross_entropy_terms(output, target):
+def neg_log_clip_bounds(dtype):
+    """[-log(1 - eps), -log(eps)] in ``dtype`` (eps its machine epsilon): the range of -log p for
+    p clipped to [eps, 1 - eps], as scikit-learn's log losses clip it."""
+    t = np.dtype(dtype).type
+    eps = np.finfo(dtype).eps
+    return np.array([-np.log(t(1) - eps), -np.log(t(eps))], dtype)
+
+
+def _clipped_neg_log(neg_log, dtype):
+    # -log p of p clipped to [eps, 1 - eps] (scikit-learn's log losses); NaN stays NaN
+    lo, hi = neg_log_clip_bounds(dtype)
+    return np.clip(neg_log, lo, hi)
+
+
+def _clipped_binary_log_loss(output, target):
+    # scikit-learn's binary log loss per element: p = 1 / (1 + exp(-o)) clipped to [eps, 1 - eps],
+    # -(t log p + (1 - t) log(1 - p)); a more accurate form would differ by up to 1e-3 where |o|
+    # nears 36, enough to turn an lbfgs line search another way
+    t = output.dtype.type
+    eps = np.finfo(output.dtype).eps
+    with np.errstate(over="ignore"):  # exp(-o) = inf: p = 0, clipped to eps
+        p = t(1) / (t(1) + np.exp(-output))
+    p = np.clip(p, t(eps), t(1) - t(eps))
+    return -(target * np.log(p) + (t(1) - target) * np.log(t(1) - p))
+
+
+def _cross_entropy_terms(output, target, clip_probabilities=False):
     # target * log_prob (a row's loss is minus their sum) and d/do of that loss with softmax fused:
-    # softmax - target; the max is subtracted first so exp never overflows
+    # softmax - target; the max is subtracted first so exp never overflows. Clipped: the terms
+    # of p clipped as _clipped_neg_log says, the gradient not
     shifted = output - output.max(axis=1, keepdims=True)
     log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     if target.ndim == 1:
         target = np.eye(output.shape[1], dtype=output.dtype)[target]
-    return target * log_prob, np.exp(log_prob) - target
+    grad = np.exp(log_prob) - target
+    if clip_probabilities:
+        return -(target * _clipped_neg_log(-log_prob, output.dtype)), grad
+    return target * log_prob, grad
 
 
-def _element_loss(name, output, target):
+def _element_loss(name, output, target, clip_probabilities=False):
     # every element's loss e and its derivative de/do, in output's dtype; mse's derivative is
     # 2d with the 2 left to the means, each of which rounds it as it always has
     diff = output - target
@@ -143,7 +174,10 @@ def _element_loss(name, output, target):
         rate = np.exp(output)
         per_element, grad_element = rate - target * output, rate - target
     else:  # binary_cross_entropy, stable form: max(o, 0) - o*t + log(1 + exp(-|o|))
-        per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
+        if clip_probabilities:  # scikit-learn's formula as it computes it (1 - p cancels)
+            per_element = _clipped_binary_log_loss(output, target)
+        else:
+            per_element = np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output)))
         grad_element = sigmoid(output) - target
     return per_element.astype(output.dtype, copy=False), grad_element.astype(output.dtype, copy=False)
 

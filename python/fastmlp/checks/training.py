@@ -76,6 +76,7 @@ def network(net) -> None:
     loss = loss_name(net.loss)
     class_weights(getattr(net, "class_weight", None), loss, None, net.weights[-1].shape[1], dtype)
     number(getattr(net, "l2", 0.0), "l2 (the L2 penalty)", low=0.0)
+    flag(getattr(net, "clip_probabilities", False), "clip_probabilities")
     dropout(net.dropout, n_layers)
     integer(getattr(net, "step", 0), "step", low=0, high=MAX_STEP)
     seed = integer(net.seed, "seed", low=0, high=SEED_MAX)

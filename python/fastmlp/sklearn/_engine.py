@@ -11,8 +11,10 @@ scikit-learn's epsilon placement (``eps_on_raw_moment``) and ``epsilon / s`` (th
 scikit-learn's units: the epoch's batch losses weighed by row count (as scikit-learn averages
 them, whatever the sample weights), their data part times ``s`` (``1/2`` for squared error,
 whose reported loss scikit-learn averages over outputs although its gradient sums them), their
-L2 part times ``s``, plus the target-only terms of the Poisson deviance. So ``tol``,
-``loss_curve_`` and the weights are scikit-learn's.
+L2 part times ``s``, plus the target-only terms of the Poisson deviance. The log losses clip
+the predicted probabilities to [eps, 1 - eps] in the loss value as scikit-learn's do
+(``Network.clip_probabilities``): a saturated output costs at most -log(eps), not its true
+-log p. So ``tol``, ``loss_curve_`` and the weights are scikit-learn's.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class EngineRunner:
         if any(dropout):
             self.spec["dropout"] = list(dropout)
         self.model = self._build()
+        self.model.network.clip_probabilities = True  # scikit-learn's log losses (no effect on the others)
         for dst, src in zip(self.model.weights + self.model.biases, coefs + intercepts):
             dst[...] = src
         self.model.optimizer = self._optimizer(est)

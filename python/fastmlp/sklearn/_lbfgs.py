@@ -93,7 +93,7 @@ def _engine_objective(est, backend, X, Y, sample_weight, hidden, loss):
     report = 0.5 if loss == "squared_error" else scale
     net = Network(list(coefs), list(intercepts),
                   [FM_ACTIVATION.get(a, a) for a in hidden] + ["identity"], FM_LOSS[loss],
-                  l2=float(est.alpha) / scale)
+                  l2=float(est.alpha) / scale, clip_probabilities=True)
     target = Y.argmax(axis=1) if loss == "log_loss" else Y  # softmax takes labels
     offset = 0.0
     if loss == "poisson":  # the deviance's target-only terms, which fastmlp's loss leaves out
