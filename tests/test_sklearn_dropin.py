@@ -97,6 +97,56 @@ def test_late_divergence_with_early_stopping_keeps_the_best_weights(iris, mode):
         assert any("diverged" in str(w.message) for w in caught)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_classifier_scores_a_diverged_epoch_as_sklearn_does(mode):
+    """scikit-learn scores a classifier's non-finite probabilities by the labels its predict
+    derives from them (argmax, or p > 0.5: never NaN). Here (found by
+    fuzz/fuzz_sklearn_exact.py) that score beats the best one, early stopping keeps the NaN
+    weights and scikit-learn's fit raises; fastmlp's does too (it used to score NaN, keep the
+    finite weights and return)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(254, 14, n_informative=4, n_redundant=0, n_classes=2,
+                               n_clusters_per_class=1, random_state=1062426995)
+    X = X * 10
+    params = dict(solver="sgd", random_state=92, max_iter=8, hidden_layer_sizes=(29, 27),
+                  alpha=0.1, batch_size=1, learning_rate_init=0.1, shuffle=False,
+                  early_stopping=True, learning_rate="adaptive", momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="non-finite parameter weights"):
+            sk.MLPClassifier(**params).fit(X, y)
+        with pytest.raises(ValueError, match="non-finite parameter weights"):
+            MLPClassifier(**params, **MODES[mode]).fit(X, y)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_validation_scores_of_nan_weights_are_sklearns(iris, mode):
+    """A warm-started fit from NaN weights (new arrays assigned to coefs_ and intercepts_)
+    scores each epoch by the class the NaN probabilities predict (0.2 here, never NaN), as
+    scikit-learn does; that is below the first fit's best, whose weights both keep."""
+    X, y = iris
+    params = dict(hidden_layer_sizes=10, solver="adam", early_stopping=True, max_iter=5,
+                  random_state=0)
+    fitted = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for side, cls, extra in (("theirs", sk.MLPClassifier, {}),
+                                 ("ours", MLPClassifier, MODES[mode])):
+            est = cls(**params, **extra).fit(X, y)
+            est.coefs_ = [np.full_like(w, np.nan) for w in est.coefs_]
+            est.intercepts_ = [np.full_like(b, np.nan) for b in est.intercepts_]
+            est.set_params(warm_start=True, max_iter=2)
+            fitted[side] = est.fit(X, y)
+    ours, theirs = fitted["ours"].validation_scores_, fitted["theirs"].validation_scores_
+    assert len(theirs) == 7 and not np.isnan(theirs).any()
+    assert len(ours) >= 6  # the default engine stops at the divergence
+    np.testing.assert_allclose(ours, theirs[:len(ours)], rtol=SK_RTOL)
+    for a, b in zip(fitted["ours"].coefs_ + fitted["ours"].intercepts_,
+                    fitted["theirs"].coefs_ + fitted["theirs"].intercepts_):
+        np.testing.assert_allclose(a, b, rtol=SK_RTOL, atol=SK_RTOL * np.abs(b).max())
+
+
 # --- item 2: weights assigned to a fitted estimator -------------------------------------------
 
 @pytest.mark.parametrize("mode", MODES)

@@ -155,8 +155,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return weights if sample_weight is None else sample_weight * weights
 
     def _score_output(self, p, Y, sample_weight):
-        if not np.isfinite(p).all():
-            return np.nan
+        # Non-finite probabilities (a diverged fit) are scored as scikit-learn scores them: by
+        # the labels its predict derives from them (argmax: the first NaN's class; threshold:
+        # NaN > 0.5 is False), never NaN. Such a score can beat the best one, and early
+        # stopping then keeps NaN weights: fit raises scikit-learn's ValueError, as it does.
         if self.out_activation_ == "softmax":
             pred, true = p.argmax(axis=1), Y.argmax(axis=1)
         else:
