@@ -108,6 +108,9 @@ class Network:
     ``l2 * W_l / sum_i s_i`` to each weight matrix's gradient (biases are not penalised).
     dropout (empty: none) gives each layer's dropout rate, the output layer's 0; training steps
     multiply hidden activations by masks drawn from (seed, step, layer, element).
+    clip_probabilities (cross_entropy, binary_cross_entropy) computes the loss's value from the
+    predicted probabilities clipped to [eps, 1 - eps], as scikit-learn's log losses do
+    (`backends.numpy.loss_forward_backward`); the gradient is unchanged.
     step counts optimizer updates taken so far (Adam's bias correction uses step + 1, and the
     schedule gives update step + 1 the rate scheduled_lr(optimizer.lr, schedule, step + 1)).
     """
