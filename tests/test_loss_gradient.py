@@ -245,3 +245,26 @@ def test_cpp_blocks_of_rows_add_up_to_the_whole(tmp_path):
         assert got_pen == pytest.approx(want_pen, rel=rtol), case
         assert max(errors) < rtol, (case, dtype, errors)
     assert blocks == [4, 3] * 4, "1,000 rows in blocks of 256 (one of them all weight 0)"
+
+
+def test_cpp_gives_the_same_bits_at_any_thread_count():
+    """The C++ blocks' GEMMs split over threads by whole tiles and sum each element alike, and
+    the loss and the block sums run on one thread: 1, 2 and 3 threads give the same bits."""
+    cpp = get_backend("cpp")
+    net = make_network("cross_entropy", l2=0.2, sizes=(30, 200, 150, 4))
+    X, y = make_data("cross_entropy-labels", 3000, n_in=30, n_out=4)
+    sw = np.random.default_rng(6).uniform(0.5, 2.0, 3000)
+    before, min_macs = cpp.get_num_threads(), cpp.parallel_min_macs()
+    try:
+        cpp.set_parallel_min_macs(0)  # every product splits, whatever the default threshold
+        results = []
+        for threads in (1, 2, 3):
+            cpp.set_num_threads(threads)
+            results.append(cpp.loss_gradient(net, X, y, sw))
+    finally:
+        cpp.set_num_threads(before)
+        cpp.set_parallel_min_macs(min_macs)
+    for other in results[1:]:
+        assert other.loss == results[0].loss
+        for g, h in zip(other.grads, results[0].grads):
+            np.testing.assert_array_equal(g, h)
