@@ -268,3 +268,25 @@ def test_cpp_gives_the_same_bits_at_any_thread_count():
         assert other.loss == results[0].loss
         for g, h in zip(other.grads, results[0].grads):
             np.testing.assert_array_equal(g, h)
+
+
+def test_numba_blocks_of_rows_add_up_to_the_whole():
+    """Numba runs rows in blocks too (here of 256: each a compiled call of a few ms, so Ctrl-C
+    lands between them), a block of weight 0 included: the oracle's one-batch numbers to a few
+    ulps of the gauge (1e-13)."""
+    try:
+        numba_backend = get_backend("numba")
+    except ImportError as exc:
+        pytest.skip(f"numba backend not available: {exc}")
+    oracle = get_backend("numpy")
+    net = make_network("cross_entropy", l2=0.1, sizes=(9, 200, 150, 4))
+    X, y = make_data("cross_entropy-labels", 1000, n_in=9)
+    sw = np.random.default_rng(5).uniform(0.5, 2.0, 1000)
+    sw[256:512] = 0.0
+    for weights in (None, sw):
+        got = numba_backend.loss_gradient(net, X, y, weights)
+        want = oracle.loss_gradient(net, X, y, weights)
+        assert got.loss == pytest.approx(want.loss, rel=1e-13)
+        assert got.penalty == pytest.approx(want.penalty, rel=1e-13)
+        for g, w in zip(got.grads, want.grads):
+            assert np.abs(g - w).max() <= 1e-13 * np.abs(w).max()

@@ -27,8 +27,9 @@ summation order (NumPy's pairwise sums). The last column: what a test holds bitw
     dropout_mask             O (integer hash)     O (integer hash)          all three (test_dropout)
     train_step, train_epoch  A: the oracle's step A: the oracle's step      forward/backward = the chain
                                                                             by hand, each (test_backprop)
-    loss_gradient            A: the oracle's      A: in blocks of rows,     -
-                             (one block)          the blocks' sums added
+    loss_gradient            A: in blocks of rows A: in blocks of rows,     -
+                             (a compiled call     the blocks' sums added
+                             each), sums added
 
 Everything else agrees within tests/tolerances.py (tests/test_train_agreement.py, test_losses.py,
 test_weights.py, ...). Each loss's formula is written once per backend (per element, or per row

@@ -11,6 +11,8 @@ Training: `train_epoch` loops in Python over chunks of batches; each chunk is on
 jitted `numba_train.train_epoch`, sized to run some milliseconds, so Ctrl-C lands between
 chunks (weights, slots and ``net.step`` stay consistent) while the per-batch cost stays inside
 compiled code. `train_step` calls the jitted `numba_train.train_step` (the same loop, one batch).
+`loss_gradient` runs blocks of rows the same way (`numba_train.loss_gradient_block`), their
+sums added and finished by `numba_train.finish_gradient`.
 """
 
 from __future__ import annotations
@@ -357,9 +359,25 @@ def loss_gradient(net, X, Y, sample_weight=None, out=None):
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
     if grads is None:
         grads = [np.empty_like(p) for p in net.params]
-    kernel_net = _net(net)._replace(dropout=(0.0,) * len(net.weights))  # no dropout here
+    whole = _net(net)._replace(dropout=(0.0,) * len(net.weights))  # no dropout here
+    block_net = whole._replace(l2=0.0)  # the penalty is added once, by finish_gradient
     data = _data(net, _c(X), Y, np.empty(0, np.int64), 1, sample_weight)
-    loss, penalty = numba_train.loss_gradient(kernel_net, data, tuple(grads[0::2]), tuple(grads[1::2]))
-    if not np.isfinite(loss):  # returned before the backward pass
-        raise NonFiniteLossError(loss, 0, 0, X.shape[0] - 1)
+    sum_ws, sum_bs = tuple(grads[0::2]), tuple(grads[1::2])
+    block_ws = tuple(np.empty_like(w) for w in net.weights)
+    block_bs = tuple(np.empty_like(b) for b in net.biases)
+    # blocks of rows, each one compiled call of a few ms: Ctrl-C lands between them
+    flops_per_row = 6.0 * sum(w.size + w.shape[1] for w in net.weights)
+    rows = max(256, int(_EPOCH_CHUNK_FLOPS / flops_per_row))
+    loss_sum = weight_sum = 0.0
+    for lo in range(0, len(X), rows):
+        loss, weight = numba_train.loss_gradient_block(block_net, data, lo, min(lo + rows, len(X)),
+                                                       block_ws, block_bs, sum_ws, sum_bs,
+                                                       weight_sum == 0.0)
+        if not np.isfinite(loss):
+            raise NonFiniteLossError(loss, 0, 0, X.shape[0] - 1)
+        loss_sum += loss * weight
+        weight_sum += weight
+    if weight_sum == 0.0:  # every row weighs 0: the weighted mean's 0 / 0
+        raise NonFiniteLossError(float("nan"), 0, 0, X.shape[0] - 1)
+    loss, penalty = numba_train.finish_gradient(whole, sum_ws, sum_bs, loss_sum, weight_sum)
     return LossGradient(float(loss), float(penalty), grads)

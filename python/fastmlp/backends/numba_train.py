@@ -1,5 +1,8 @@
 """Numba's training loop: numpy_train.py train_step / train_epoch / loss_gradient, compiled.
 
+`loss_gradient_block` and `finish_gradient` are loss_gradient in blocks of rows (numba.py calls
+the first on each block, so Ctrl-C lands between them, as C++'s train.cpp loss_gradient polls).
+
 `train_epoch` runs a range of an epoch's batches in one compiled call (numba.py calls it on
 chunks so Ctrl-C lands between them); `train_step` is the same loop on one batch. The layer,
 loss, optimizer, schedule and dropout kernels come from the other numba_*.py files.
@@ -240,19 +243,59 @@ def train_step(net, opt, schedule, data, progress):
 
 
 @njit(cache=True)
-def loss_gradient(net, data, grad_ws, grad_bs):
-    """The oracle's loss_gradient on every row of data.X (C-contiguous; net without dropout):
-    (loss with penalty, penalty); the gradient into grad_ws / grad_bs, unless the loss is NaN
-    or inf (then returned before the backward pass)."""
-    X, rows = data.X, data.X.shape[0]
+def loss_gradient_block(net, data, lo, hi, grad_ws, grad_bs, sum_ws, sum_bs, first):
+    """Rows lo..hi-1 of data.X (C-contiguous; net without dropout and with l2 0, the penalty
+    being finish_gradient's): their mean data loss and total weight, (loss, weight); the gradient of
+    their summed loss (the mean's times the weight) into sum_ws / sum_bs, written when first,
+    else added (grad_ws / grad_bs: this block's, a workspace). A block of weight 0 adds nothing
+    and returns (0, 0); a NaN or inf loss returns before the backward pass."""
+    X, rows = data.X[lo:hi], hi - lo
     n_out = net.weights[len(net.weights) - 1].shape[1]
     zs, acts, grad_as, grad_zs, masks, dropped = _layer_buffers(net, rows, X.dtype)
     scratch = np.empty((rows, n_out), X.dtype)
     rows_ws = np.empty((2, rows), X.dtype)
+    labels = data.labels[lo:hi] if data.use_labels else data.labels
+    targets = data.targets if data.use_labels else data.targets[lo:hi]
+    sw = data.sample_weight[lo:hi] if data.sample_weight.size else data.sample_weight
     out = _forward(net, X, rows, 0, zs, acts, masks, dropped)
-    loss, penalty, weight = _loss(net, out, data.labels, data.targets, data.use_labels,
-                                  data.sample_weight, data.class_weight, rows_ws,
-                                  grad_as[len(net.weights) - 1], scratch)
-    if np.isfinite(loss):
-        _backward(net, X, rows, zs, acts, grad_as, grad_zs, grad_ws, grad_bs, masks, dropped, weight)
-    return loss, penalty
+    loss, _, weight = _loss(net, out, labels, targets, data.use_labels, sw, data.class_weight,
+                            rows_ws, grad_as[len(net.weights) - 1], scratch)
+    if weight == 0:  # rows of weight 0 add nothing (their mean is 0 / 0)
+        return 0.0, 0.0
+    if not np.isfinite(loss):
+        return loss, weight
+    _backward(net, X, rows, zs, acts, grad_as, grad_zs, grad_ws, grad_bs, masks, dropped, weight)
+    scale = X.dtype.type(weight)
+    for i in range(len(grad_ws)):
+        add_scaled_into(sum_ws[i].reshape(sum_ws[i].size), grad_ws[i].reshape(grad_ws[i].size),
+                        scale, first)
+        add_scaled_into(sum_bs[i], grad_bs[i], scale, first)
+    return loss, weight
+
+
+@njit(cache=True)
+def add_scaled_into(total, part, scale, first):
+    # total = part * scale (first block) or total + part * scale
+    for k in range(total.size):
+        total[k] = part[k] * scale if first else total[k] + part[k] * scale
+
+
+@njit(cache=True)
+def finish_gradient(net, sum_ws, sum_bs, loss_sum, weight_sum):
+    """The blocks' sums divided by the total weight, plus the L2 penalty and its gradient (the
+    oracle's numbers): returns (loss with penalty, penalty)."""
+    t = sum_ws[0].dtype.type
+    total = t(weight_sum)
+    for i in range(len(sum_ws)):
+        w = sum_ws[i].reshape(sum_ws[i].size)
+        for k in range(w.size):
+            w[k] = w[k] / total
+        for k in range(sum_bs[i].size):
+            sum_bs[i][k] = sum_bs[i][k] / total
+    penalty = 0.0
+    if net.l2 != 0:
+        penalty = l2_penalty(net.weights, net.l2, weight_sum)
+        for i in range(len(sum_ws)):
+            add_scaled(sum_ws[i].reshape(sum_ws[i].size),
+                       net.weights[i].reshape(net.weights[i].size), t(net.l2 / weight_sum))
+    return loss_sum / weight_sum + penalty, penalty

@@ -125,8 +125,9 @@ def loss_gradient(net, X, Y, sample_weight=None, out=None):
     ``net.params``' order (w0, b0, w1, b1, ...): what a full-batch optimizer (scipy's L-BFGS-B,
     scikit-learn's lbfgs solver) asks for. A non-finite loss (weights summing to 0 included)
     raises FloatingPointError (``out`` may then hold partial sums). The C++ backend runs the
-    rows in blocks that stay in cache and adds the blocks' sums (the same sums in another
-    order); it checks for Ctrl-C between blocks.
+    rows in blocks that stay in cache and the Numba backend in blocks of a few milliseconds,
+    both adding the blocks' sums (the same sums in another order) and checking for Ctrl-C
+    between blocks; this oracle takes all rows at once.
     """
     checked, sample_weight = _check_training(net, X, Y, "X", "Y", sample_weight)
     out = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
