@@ -93,8 +93,35 @@ def test_late_divergence_with_early_stopping_keeps_the_best_weights(iris, mode):
     assert est.best_validation_score_ == best
     assert all(np.isfinite(p).all() for p in est.coefs_ + est.intercepts_)
     assert est.score(X, y) == pytest.approx(good, rel=1e-12)  # the first fit's best weights
-    if mode == "default":  # the engine stops at the divergence (scikit-learn runs on in NaN)
+    if mode == "default":  # the engine names the epoch that diverged
         assert any("diverged" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_epochs_after_a_divergence_run_on_as_sklearns(iris, mode):
+    """scikit-learn runs on in NaN after its loss turns NaN; so do both modes (the engine
+    without training): the same n_iter_, the same NaN epochs in loss_curve_ and
+    validation_scores_, and the same kept weights (found by fuzz/fuzz_sklearn_exact.py: the
+    engine used to stop at the divergence, n_iter_ 1 against 4)."""
+    X, y = iris
+    params = dict(hidden_layer_sizes=20, activation="identity", solver="sgd",
+                  learning_rate_init=0.5, max_iter=10, early_stopping=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = sk.MLPRegressor(**params).fit(X, y.astype(float))
+        ours = MLPRegressor(**params, **MODES[mode]).fit(X, y.astype(float))
+    assert np.isnan(theirs.loss_curve_[-1]) and np.isfinite(theirs.loss_curve_[0])
+    assert ours.n_iter_ == theirs.n_iter_ == 10
+    # the epoch that diverges: inf in scikit-learn's curve (it finishes the epoch), NaN in the
+    # engine's (it stops at the first non-finite batch); every later one NaN in both
+    np.testing.assert_array_equal(np.isfinite(ours.loss_curve_), np.isfinite(theirs.loss_curve_))
+    np.testing.assert_array_equal(np.isnan(ours.validation_scores_),
+                                  np.isnan(theirs.validation_scores_))
+    finite = ~np.isnan(theirs.validation_scores_)
+    np.testing.assert_allclose(np.array(ours.validation_scores_)[finite],
+                               np.array(theirs.validation_scores_)[finite], rtol=SK_RTOL)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=SK_RTOL, atol=SK_RTOL * np.abs(b).max())
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -140,8 +167,9 @@ def test_validation_scores_of_nan_weights_are_sklearns(iris, mode):
             fitted[side] = est.fit(X, y)
     ours, theirs = fitted["ours"].validation_scores_, fitted["theirs"].validation_scores_
     assert len(theirs) == 7 and not np.isnan(theirs).any()
-    assert len(ours) >= 6  # the default engine stops at the divergence
-    np.testing.assert_allclose(ours, theirs[:len(ours)], rtol=SK_RTOL)
+    assert len(ours) == 7  # the epochs after the divergence run on, as scikit-learn's
+    np.testing.assert_allclose(ours, theirs, rtol=SK_RTOL)
+    assert fitted["ours"].n_iter_ == fitted["theirs"].n_iter_
     for a, b in zip(fitted["ours"].coefs_ + fitted["ours"].intercepts_,
                     fitted["theirs"].coefs_ + fitted["theirs"].intercepts_):
         np.testing.assert_allclose(a, b, rtol=SK_RTOL, atol=SK_RTOL * np.abs(b).max())

@@ -235,6 +235,7 @@ class BaseMLP(BaseEstimator):
                 warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training "
                               "rows; it is clipped to the number of rows")
             batch_size = int(np.clip(self.batch_size, 1, n))
+        diverged_before = getattr(runner, "diverged", False)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -248,14 +249,17 @@ class BaseMLP(BaseEstimator):
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 self._after_epoch(val)
-                if getattr(runner, "diverged", False):  # the engine: NaN weights train no more
+                # The engine trains NaN weights no more (its epochs then return NaN at once) but
+                # the loop runs on as scikit-learn's does in NaN: the same n_iter_, loss_curve_,
+                # validation scores and stopping, and the same kept weights or ValueError.
+                if getattr(runner, "diverged", False) and not diverged_before:
+                    diverged_before = True
                     if self._restores_best():  # else _fit raises scikit-learn's ValueError
                         warnings.warn(
                             f"Training diverged in epoch {self.n_iter_} (non-finite loss); the "
                             "weights of the best validation score are kept. "
                             + CONVERGENCE_ADVICE.format(tol=self.tol, lr=self.learning_rate_init),
                             ConvergenceWarning)
-                    break
                 runner.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     if runner.stop_or_slow_down():

@@ -59,8 +59,9 @@ FASTMLP_PARAMS_DOC = """
     ``intercepts_`` are what the next ``partial_fit`` (or warm-start fit) trains. A fit whose
     loss turns non-finite raises scikit-learn's ValueError ("Solver produced non-finite
     parameter weights"), or, with early stopping, keeps the weights of the best validation
-    score (the compiled engine stops at the divergence with a ConvergenceWarning; the per-batch
-    loop of ``sklearn_compat=True`` runs on in NaN as scikit-learn does).
+    score. Either way the epochs run on, as scikit-learn's do in NaN, so ``n_iter_``,
+    ``loss_curve_`` and the validation scores are its (the compiled engine trains the NaN
+    weights no more and says in a ConvergenceWarning which epoch diverged).
 
     Sparse X (CSR/CSC) is densified once per fit / predict call. Fitted attributes are
     scikit-learn's plus ``validation_loss_curve_`` (one validation loss per epoch when there
