@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "binding_arrays.hpp"
+#include "nn/gradient.hpp"
 #include "nn/train.hpp"
 
 namespace fastmlp::binding {

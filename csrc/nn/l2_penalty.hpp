@@ -1,5 +1,5 @@
 // scikit-learn's L2 penalty on the weights, as the training loop (train.cpp) adds it to each
-// step's loss. Baseline code only.
+// step's loss and the full-batch gradient (gradient.cpp) to its loss. Baseline code only.
 #pragma once
 
 #include <cstdint>

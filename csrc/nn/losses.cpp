@@ -22,10 +22,10 @@ template <class T>
 struct NegLogClip {
   bool on;
   T lo, hi;
-  explicit NegLogClip(bool clip)
+  explicit NegLogClip(bool clip)  // the logs only when on: every batch's loss builds one
       : on(clip),
-        lo(-std::log(T(1) - std::numeric_limits<T>::epsilon())),
-        hi(-std::log(std::numeric_limits<T>::epsilon())) {}
+        lo(clip ? -std::log(T(1) - std::numeric_limits<T>::epsilon()) : T(0)),
+        hi(clip ? -std::log(std::numeric_limits<T>::epsilon()) : T(0)) {}
   T operator()(T x) const { return !on ? x : x < lo ? lo : (x > hi ? hi : x); }  // NaN stays
 };
 
@@ -54,18 +54,16 @@ inline void element_loss(Loss loss, T o, T t, T& e, T& g, const NegLogClip<T>& c
       g = rate - t;
       return;
     }
-    default: {  // binary_cross_entropy, stable form: max(o, 0) - o t + log(1 + exp(-|o|))
-      const T soft = std::log1p(std::exp(-std::fabs(o)));
+    default:  // binary_cross_entropy, stable form: max(o, 0) - o t + log(1 + exp(-|o|))
       if (clip.on) {  // scikit-learn's own formula, 1 - p's cancellation included
         const T eps = std::numeric_limits<T>::epsilon();
         T p = T(1) / (T(1) + std::exp(-o));
         p = p < eps ? eps : (p > T(1) - eps ? T(1) - eps : p);
         e = -(t * std::log(p) + (T(1) - t) * std::log(T(1) - p));
+      } else {
+        e = (o < T(0) ? T(0) : o) - o * t + std::log1p(std::exp(-std::fabs(o)));
       }
-      else
-        e = (o < T(0) ? T(0) : o) - o * t + soft;
       g = sigmoid(o) - t;
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 """Numba's training loop: numpy_train.py train_step / train_epoch / loss_gradient, compiled.
 
 `loss_gradient_block` and `finish_gradient` are loss_gradient in blocks of rows (numba.py calls
-the first on each block, so Ctrl-C lands between them, as C++'s train.cpp loss_gradient polls).
+the first on each block, so Ctrl-C lands between them, as csrc/nn/gradient.cpp polls for it).
 
 `train_epoch` runs a range of an epoch's batches in one compiled call (numba.py calls it on
 chunks so Ctrl-C lands between them); `train_step` is the same loop on one batch. The layer,
