@@ -106,7 +106,7 @@ def test_gradient_is_what_train_step_descends(backend):
 def test_gradient_matches_torch_autograd():
     """The weighted cross-entropy, class weights and L2 penalty through PyTorch's autograd in
     float64: same loss and gradient (1e-12 relative: a few hundred rows of float64 sums)."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (pip install torch)")
     net = make_network("cross_entropy", l2=0.05, class_weight=np.array([1.0, 2.0, 0.5, 1.5]))
     X, y = make_data("cross_entropy-labels", 300)
     sw = np.random.default_rng(4).uniform(0.1, 3.0, 300)
@@ -228,7 +228,7 @@ def test_cpp_blocks_of_rows_add_up_to_the_whole(tmp_path):
     weight give the oracle's one-batch numbers, a zero-weight block included: float64 to a
     few ulps of the gauge (1e-13), float32 within train_rtol's 1e-4 (sums of 256 rows in
     float32: gamma_256 * u32 ~ 1.5e-5 of the gauge at worst)."""
-    pytest.importorskip("fastmlp._core")
+    pytest.importorskip("fastmlp._core", reason="the C++ core is not built")
     tests_dir = os.path.dirname(__file__)
     env = dict(os.environ, FASTMLP_CACHES="32K,64K,1M")
     done = subprocess.run([sys.executable, "-c", BLOCKS_SCRIPT, tests_dir], env=env,

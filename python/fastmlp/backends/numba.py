@@ -351,12 +351,8 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
 @mirror(_oracle.loss_gradient)
 def loss_gradient(net, X, Y, sample_weight=None, out=None):
     net.ensure_slots()
-    check.network(net)
-    sample_weight = check.batch_arrays(net, X, Y, "X", "Y", sample_weight)
-    grads = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    sample_weight, grads = check.loss_gradient_args(net, X, Y, sample_weight, out)
     _forward_errors(net)
-    if X.shape[0] * net.weights[-1].shape[1] == 0:
-        raise ValueError("output must not be empty")  # as loss_forward_backward says it
     if grads is None:
         grads = [np.empty_like(p) for p in net.params]
     whole = _net(net)._replace(dropout=(0.0,) * len(net.weights))  # no dropout here

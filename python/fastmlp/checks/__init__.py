@@ -22,8 +22,8 @@ from .kernel_args import (activation_backward_args, dense_backward_args, dense_f
 from .scalars import INT64_MAX, MAX_STEP, SEED_MAX, flag, integer, number
 from .targets import DISTRIBUTION_TOL, class_weights, loss_args, loss_target, target_values, weights
 from .threads import MAX_THREADS, OVERSUBSCRIBED, num_threads, usable_cpus, warn_if_oversubscribed
-from .training import (batch_arrays, dropout, epoch_order, gradient_outputs, network,
-                       optimizer_config, schedule_config)
+from .training import (batch_arrays, dropout, epoch_order, gradient_outputs,
+                       loss_gradient_args, network, optimizer_config, schedule_config)
 
 __all__ = [
     "FLOAT_DTYPES", "all_finite", "float_array", "needed", "new_output", "out_array", "same_dtype",
@@ -33,7 +33,7 @@ __all__ = [
     "DISTRIBUTION_TOL", "class_weights", "loss_args", "loss_target", "target_values", "weights",
     "activation_backward_args", "dense_backward_args", "dense_forward_args", "dropout_mask_args",
     "matmul_args", "optimizer_args", "sgd_first_step",
-    "batch_arrays", "dropout", "epoch_order", "gradient_outputs", "network", "optimizer_config",
-    "schedule_config",
+    "batch_arrays", "dropout", "epoch_order", "gradient_outputs", "loss_gradient_args", "network",
+    "optimizer_config", "schedule_config",
     "activation_name", "loss_name",
 ]

@@ -155,6 +155,17 @@ def gradient_outputs(out, net, inputs: dict):
     return out
 
 
+def loss_gradient_args(net, X, Y, sample_weight, out):
+    """A backend's ``loss_gradient`` arguments: the network, the data (`batch_arrays`), ``out``
+    (`gradient_outputs`) and at least one output. Returns (sample_weight, out)."""
+    network(net)
+    sample_weight = batch_arrays(net, X, Y, "X", "Y", sample_weight)
+    out = gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    if X.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    return sample_weight, out
+
+
 def epoch_order(order, n_rows: int) -> np.ndarray:
     """order: 1-D integer row indices, each in [0, n_rows). Returned as C-contiguous int64."""
     if not isinstance(order, np.ndarray) or order.dtype.kind not in "iu":

@@ -41,6 +41,25 @@ def grad_scale(loss, n_outputs):
             "poisson": float(n_outputs), "log_loss": 1.0}[loss]
 
 
+def sklearn_loss(loss, n_outputs, total, penalty):
+    """fastmlp's loss ``total`` (of which ``penalty`` is the L2 part, trained with alpha / s) in
+    scikit-learn's units: the data part times 1/2 for squared error (whose reported loss
+    scikit-learn averages over outputs although its gradient sums them) or s, the penalty
+    times s (scikit-learn's penalty is alpha's)."""
+    scale = grad_scale(loss, n_outputs)
+    return (total - penalty) * (0.5 if loss == "squared_error" else scale) + penalty * scale
+
+
+def engine_activations(hidden):
+    """scikit-learn's hidden activation names as fastmlp's, the output layer's identity added."""
+    return [FM_ACTIVATION.get(a, a) for a in hidden] + ["identity"]
+
+
+def engine_target(loss, Y):
+    """What the engine's loss takes: labels for softmax, else Y itself."""
+    return Y.argmax(axis=1) if loss == "log_loss" else Y
+
+
 def poisson_offset(Y, sample_weight, order, batch_size):
     """scikit-learn's half Poisson deviance minus k times fastmlp's ``mean(exp(o) - t o)``: the
     target-only terms ``sum over outputs of (y log y - y)``, averaged as scikit-learn averages
@@ -63,7 +82,6 @@ class EngineRunner:
         self.loss = loss
         self.n_outputs = coefs[-1].shape[1]
         self.scale = grad_scale(loss, self.n_outputs)
-        self.report = 0.5 if loss == "squared_error" else self.scale
         self.solver = est.solver
         self.lr_schedule = est.learning_rate
         self.learning_rate_init = float(est.learning_rate_init)
@@ -71,7 +89,7 @@ class EngineRunner:
         self.power_t = est.power_t
         self.backend_name = est.backend
         units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
-        self.spec = dict(layer_sizes=units, activation=[FM_ACTIVATION.get(a, a) for a in hidden],
+        self.spec = dict(layer_sizes=units, activation=engine_activations(hidden)[:-1],
                          loss=FM_LOSS[loss], dtype=coefs[0].dtype.name, backend=est.backend,
                          seed=int(seed))
         self.spec["l2"] = float(est.alpha) / self.scale
@@ -93,9 +111,8 @@ class EngineRunner:
         first call, as in scikit-learn's ``_optimizer``."""
         net = self.model.network
         net.l2 = float(est.alpha) / self.scale
-        names = [FM_ACTIVATION.get(a, a) for a in hidden]
-        self.model.hidden_activations = names
-        net.activations = names + ["identity"]
+        net.activations = engine_activations(hidden)
+        self.model.hidden_activations = net.activations[:-1]
         net.dropout = list(dropout) + [0.0] if any(dropout) else []
 
     def adopt(self, coefs, intercepts):
@@ -193,15 +210,13 @@ class EngineRunner:
             return Y
         cached = getattr(self, "_labels", None)  # absent in runners pickled before
         if cached is None or cached[0] is not Y:
-            cached = self._labels = (Y, Y.argmax(axis=1))
+            cached = self._labels = (Y, engine_target(self.loss, Y))
         return cached[1]
 
     def _sklearn_loss(self, stats):
-        """The epoch's loss in scikit-learn's units: batch losses weighed by row count, the data
-        part times the report factor and the L2 part times the gradient scale (the engine
-        trains with alpha / scale, and scikit-learn's penalty is alpha's)."""
-        penalty = stats.rows_mean_penalty
-        return (stats.rows_mean_loss - penalty) * self.report + penalty * self.scale
+        """The epoch's loss in scikit-learn's units: batch losses weighed by row count."""
+        return sklearn_loss(self.loss, self.n_outputs, stats.rows_mean_loss,
+                            stats.rows_mean_penalty)
 
     def _set_sgd_rate(self, net, rate):
         """SGD's rate for the next epoch. fastmlp's velocity (PyTorch's) is ``v = m v + g`` with

@@ -25,7 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 from ..backends import Network
 from ..errors import NonFiniteLossError
 from . import _objective
-from ._engine import FM_ACTIVATION, FM_LOSS, grad_scale, poisson_offset
+from ._engine import (FM_LOSS, engine_activations, engine_target, grad_scale, poisson_offset,
+                      sklearn_loss)
 
 
 _BLOCK_BYTES = 2 << 20
@@ -89,12 +90,11 @@ def _engine_objective(est, backend, X, Y, sample_weight, hidden, loss):
     """The backend's ``loss_gradient`` on a Network over the estimator's own arrays, converted
     to scikit-learn's units (see the module doc)."""
     coefs, intercepts = est.coefs_, est.intercepts_
-    scale = grad_scale(loss, coefs[-1].shape[1])
-    report = 0.5 if loss == "squared_error" else scale
-    net = Network(list(coefs), list(intercepts),
-                  [FM_ACTIVATION.get(a, a) for a in hidden] + ["identity"], FM_LOSS[loss],
+    n_outputs = coefs[-1].shape[1]
+    scale = grad_scale(loss, n_outputs)
+    net = Network(list(coefs), list(intercepts), engine_activations(hidden), FM_LOSS[loss],
                   l2=float(est.alpha) / scale, clip_probabilities=True)
-    target = Y.argmax(axis=1) if loss == "log_loss" else Y  # softmax takes labels
+    target = engine_target(loss, Y)
     offset = 0.0
     if loss == "poisson":  # the deviance's target-only terms, which fastmlp's loss leaves out
         offset = poisson_offset(Y, sample_weight, np.arange(len(Y)), len(Y))
@@ -115,6 +115,6 @@ def _engine_objective(est, backend, X, Y, sample_weight, hidden, loss):
             return float(exc.loss), flat_grad.copy()
         for g, view in views:
             np.multiply(g, scale, out=view)
-        return (value - penalty) * report + penalty * scale + offset, flat_grad.copy()
+        return sklearn_loss(loss, n_outputs, value, penalty) + offset, flat_grad.copy()
 
     return fun
