@@ -201,6 +201,7 @@ nb::dict kernel_info() {
   out["fused_madd"] = active.isa->fused_madd;
   out["float32"] = row(active.s);
   out["float64"] = row(active.d);
+  if (active.isa->dgemm_n12) out["float64_9_to_12_columns"] = row(active.d_n12);
   out["caches"] = caches;
   return out;
 }

@@ -50,6 +50,10 @@ inline constexpr Tile kGenericF64{6, 4, PanelHome::l1, false};
 // avx2 (16 ymm): 6 x 16 floats / 6 x 8 doubles = 12 acc + 2 B + 1 A = 15/16 ymm.
 inline constexpr Tile kAvx2F32{6, 16, PanelHome::l1, false};
 inline constexpr Tile kAvx2F64{6, 8, PanelHome::l1, false};
+// avx2 float64 products of 9 to 12 columns (a 10-class output layer): 4 x 12 doubles = 12 acc +
+// 3 B + 1 A = 16/16 ymm, 10 of 12 lanes used where 6 x 8 plus a 6 x 4 edge use 10 of 12 too but
+// read A twice and run the edge on 6 FMA chains (too few for 2 pipes of 4 cycles).
+inline constexpr Tile kAvx2F64N12{4, 12, PanelHome::l1, false};
 // avx512 (32 zmm): 8 x 32 floats / 8 x 16 doubles = 16 acc + 2 B + 1 A = 19/32 zmm (why 8
 // rows: ukernel_avx512.cpp); B micro-panel in L2 (measured: docs/tuning.md).
 inline constexpr Tile kAvx512F32{8, 32, PanelHome::l2, true};

@@ -238,12 +238,18 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const isa::Active& active = isa::active();
-  const Blocking bk = balanced_kc(std::is_same_v<T, float> ? active.s : active.d, k);
+  Blocking tile_bk;
   Kernels<T> kn;
-  if constexpr (std::is_same_v<T, float>)
-    kn = {active.isa->sgemm, active.isa->spack_t};
-  else
-    kn = {active.isa->dgemm, active.isa->dpack_t};
+  if constexpr (std::is_same_v<T, float>) {
+    tile_bk = active.s, kn = {active.isa->sgemm, active.isa->spack_t};
+  } else {
+    tile_bk = active.d, kn = {active.isa->dgemm, active.isa->dpack_t};
+    // A few columns more than the tile's (a 10-class output layer): the ISA's wider tile, one
+    // micro-panel for all of them.
+    if (active.isa->dgemm_n12 && n > tile_bk.nr && n <= active.d_n12.nr)
+      tile_bk = active.d_n12, kn.ukernel = active.isa->dgemm_n12;
+  }
+  const Blocking bk = balanced_kc(tile_bk, k);
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative dimension");
   if (ldc < n) throw std::invalid_argument("gemm: ldc < n");
   checked_mul(m, ldc, "gemm: m * ldc");
@@ -360,7 +366,11 @@ std::string build_info() {
     const isa::Isa& e = sets[i];
     kernels += std::string(i ? ", " : "") + e.name + " (s " + std::to_string(e.s_tile.mr) + "x" +
                std::to_string(e.s_tile.nr) + ", d " + std::to_string(e.d_tile.mr) + "x" +
-               std::to_string(e.d_tile.nr) + ")";
+               std::to_string(e.d_tile.nr) +
+               (e.dgemm_n12 ? ", d " + std::to_string(e.d_n12_tile.mr) + "x" +
+                                  std::to_string(e.d_n12_tile.nr) + " for 9 to 12 columns"
+                            : std::string()) +
+               ")";
   }
   return "gemm: micro-kernels " + kernels + ", chosen at runtime (FASTMLP_ISA overrides)" +
          "; compiler: " FASTMLP_CXX_COMPILER "; flags: " FASTMLP_CXX_FLAGS;

@@ -78,6 +78,7 @@ FASTMLP_FMA_CHAINS_DECL(fma_chains);  // multiply then add (no FMA in baseline x
 namespace fastmlp::avx2 {
 FASTMLP_UKERNEL_DECL(sgemm_6x16, float);
 FASTMLP_UKERNEL_DECL(dgemm_6x8, double);
+FASTMLP_UKERNEL_DECL(dgemm_4x12, double);  // products of 9 to 12 columns (isa.hpp d_n12)
 FASTMLP_FMA_CHAINS_DECL(fma_chains);
 }  // namespace fastmlp::avx2
 

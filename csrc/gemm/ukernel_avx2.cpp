@@ -102,6 +102,7 @@ struct F64 {
 
 static_assert(gemm::kAvx2F32.mr == 6 && gemm::kAvx2F32.nr == 2 * F32::W, "blocking.hpp row");
 static_assert(gemm::kAvx2F64.mr == 6 && gemm::kAvx2F64.nr == 2 * F64::W, "blocking.hpp row");
+static_assert(gemm::kAvx2F64N12.mr == 4 && gemm::kAvx2F64N12.nr == 3 * F64::W, "blocking.hpp row");
 
 FASTMLP_UKERNEL_DECL(sgemm_6x16, float) {
   ukernel_entry<F32, 6, 2, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
@@ -109,6 +110,10 @@ FASTMLP_UKERNEL_DECL(sgemm_6x16, float) {
 
 FASTMLP_UKERNEL_DECL(dgemm_6x8, double) {
   ukernel_entry<F64, 6, 2, 4>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
+}
+
+FASTMLP_UKERNEL_DECL(dgemm_4x12, double) {
+  ukernel_entry<F64, 4, 3>(kc, alpha, a, a_rs, a_cs, b, b_rs, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 FASTMLP_FMA_CHAINS_DECL(fma_chains) {

@@ -72,12 +72,20 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
     T* ci = c + i * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
+      // Whole vectors of an edge tile by plain loads and stores too: AVX2's masked stores are
+      // microcoded on AMD, a dozen cycles each.
+      const bool whole = (v + 1) * W <= n_cur;
       V r = K::mul(va, acc[i][v]);
-      if (read_c) r = K::fmadd(vb, K::maskload(ci + v * W, m[v]), r);
+      if (read_c) r = K::fmadd(vb, whole ? K::loadu(ci + v * W) : K::maskload(ci + v * W, m[v]), r);
       V act = r;
       r = epilogue<K, kAct>(r, bias[v], slope, &act);
-      K::maskstore(ci + v * W, m[v], r);
-      if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], act);
+      if (whole) {
+        K::storeu(ci + v * W, r);
+        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, act);
+      } else {
+        K::maskstore(ci + v * W, m[v], r);
+        if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], act);
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 // (or AArch64), so it holds no intrinsics and only takes the ISA functions' addresses.
 #include "isa/isa.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -37,12 +38,12 @@ constexpr Isa kIsas[] = {
      &avx512::dgemm_8x16, gemm::kAvx512F32, gemm::kAvx512F64, &avx2::spack_t, &avx2::dpack_t,
      &nn::avx512::adam_lanes, &nn::avx512::adam_lanes, &nn::avx512::rmsprop_lanes,
      &nn::avx512::rmsprop_lanes, &avx2::tanh_f32_8_lanes, &avx512::exp_f32_64_bytes,
-     &avx512::exp_f64_64_bytes, &avx512::fma_chains},
+     &avx512::exp_f64_64_bytes, &avx512::fma_chains, nullptr, {}},
     {"avx2", kAvx2 | kFma, "avx2 fma", true, &avx2::sgemm_6x16, &avx2::dgemm_6x8,
      gemm::kAvx2F32, gemm::kAvx2F64, &avx2::spack_t, &avx2::dpack_t, &nn::avx2::adam_lanes,
      &nn::avx2::adam_lanes, &nn::avx2::rmsprop_lanes, &nn::avx2::rmsprop_lanes,
      &avx2::tanh_f32_8_lanes, &avx2::exp_f32_32_bytes, &avx2::exp_f64_32_bytes,
-     &avx2::fma_chains},
+     &avx2::fma_chains, &avx2::dgemm_4x12, gemm::kAvx2F64N12},
 #endif
 #if defined(FASTMLP_NEON_ISA)
     // AArch64: NEON is part of the baseline, so no feature bit; the tanh loop is the 4-lane
@@ -50,12 +51,12 @@ constexpr Isa kIsas[] = {
     {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
      gemm::kNeonF32, gemm::kNeonF64, nullptr, nullptr, &nn::neon::adam_lanes,
      &nn::neon::adam_lanes, &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes,
-     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains},
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains, nullptr, {}},
 #endif
     {"generic", 0u, "none (baseline)", false, &generic::sgemm_6x8, &generic::dgemm_6x4,
      gemm::kGenericF32, gemm::kGenericF64, nullptr, nullptr, &nn::generic::adam_lanes,
      &nn::generic::adam_lanes, &nn::generic::rmsprop_lanes, &nn::generic::rmsprop_lanes,
-     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains},
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains, nullptr, {}},
 };
 constexpr int kNumIsas = sizeof(kIsas) / sizeof(kIsas[0]);
 
@@ -120,6 +121,14 @@ const Active* activate(const Isa& isa) {
   const Caches& c = caches();
   slot.s = gemm::blocking_override(gemm::derive_blocking(isa.s_tile, sizeof(float), c));
   slot.d = gemm::blocking_override(gemm::derive_blocking(isa.d_tile, sizeof(double), c));
+  if (isa.dgemm_n12) {
+    // d's k blocks (where a k-sum is cut into partial sums), so every element is the same chain
+    // of roundings whichever tile computes it; d's A block, in whole tiles of this one.
+    gemm::Blocking& n12 = slot.d_n12;
+    n12 = gemm::derive_blocking(isa.d_n12_tile, sizeof(double), c);
+    n12.kc = slot.d.kc;
+    n12.mc = std::max(n12.mr, slot.d.mc / n12.mr * n12.mr);
+  }
   slot.isa = &isa;
   return &slot;
 }

@@ -43,12 +43,17 @@ struct Isa {
   void (*exp_f32)(const float* x, float* y, int64_t n);   // nn/exp_lanes.hpp
   void (*exp_f64)(const double* x, double* y, int64_t n);
   int64_t (*fma_chains)(bool f64, int64_t iters, void* out);  // the peak probe (peak.hpp)
+  // float64 GEMMs of d_tile.nr < n <= d_n12_tile.nr columns (a 10-class output layer) run this
+  // kernel with its own tile and blocking instead; nullptr: none (d_tile's edges do).
+  gemm::Ukernel<double> dgemm_n12;
+  gemm::Tile d_n12_tile;
 };
 
 // An Isa with the GEMM blocking derived for this CPU's caches (and FASTMLP_BLOCKING).
 struct Active {
   const Isa* isa;
   gemm::Blocking s, d;  // float32, float64
+  gemm::Blocking d_n12;  // of isa->dgemm_n12 (all zero when it has none)
 };
 
 // The active entry: chosen on the first call (or by set_isa); throws if FASTMLP_ISA,
