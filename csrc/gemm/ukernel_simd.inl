@@ -72,8 +72,8 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
     T* ci = c + i * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      // Whole vectors of an edge tile by plain loads and stores too: AVX2's masked stores are
-      // microcoded on AMD, a dozen cycles each.
+      // Whole vectors of an edge tile by plain loads and stores too: AVX2's masked stores cost
+      // more (docs/tuning.md).
       const bool whole = (v + 1) * W <= n_cur;
       V r = K::mul(va, acc[i][v]);
       if (read_c) r = K::fmadd(vb, whole ? K::loadu(ci + v * W) : K::maskload(ci + v * W, m[v]), r);
