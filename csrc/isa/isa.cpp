@@ -51,12 +51,14 @@ constexpr Isa kIsas[] = {
     {"neon", 0u, "neon (AArch64 baseline)", true, &neon::sgemm_8x8, &neon::dgemm_8x4,
      gemm::kNeonF32, gemm::kNeonF64, nullptr, nullptr, &nn::neon::adam_lanes,
      &nn::neon::adam_lanes, &nn::neon::rmsprop_lanes, &nn::neon::rmsprop_lanes,
-     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains, nullptr, {}},
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &neon::fma_chains,
+     nullptr, {}},
 #endif
     {"generic", 0u, "none (baseline)", false, &generic::sgemm_6x8, &generic::dgemm_6x4,
      gemm::kGenericF32, gemm::kGenericF64, nullptr, nullptr, &nn::generic::adam_lanes,
      &nn::generic::adam_lanes, &nn::generic::rmsprop_lanes, &nn::generic::rmsprop_lanes,
-     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains, nullptr, {}},
+     &nn::tanh_f32_4_lanes, &nn::exp_f32_16_bytes, &nn::exp_f64_16_bytes, &generic::fma_chains,
+     nullptr, {}},
 };
 constexpr int kNumIsas = sizeof(kIsas) / sizeof(kIsas[0]);
 
