@@ -68,14 +68,12 @@ Blocking balanced_kc(Blocking bk, int64_t k) {
   return bk;
 }
 
-// The epilogue of the tile whose top-left element is C(row, col): bias, out and gate moved
-// there.
+// The epilogue of the tile whose top-left element is C(row, col): bias and out moved there.
 template <class T>
 Epilogue<T> epilogue_at(const Epilogue<T>& ep, int64_t row, int64_t col, int64_t ldc) {
   Epilogue<T> at = ep;
   if (at.bias) at.bias += col;
   if (at.out) at.out += row * ldc + col;
-  if (at.gate) at.gate += row * ldc + col;
   return at;
 }
 

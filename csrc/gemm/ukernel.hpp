@@ -17,8 +17,7 @@
 //
 // Epilogue (ep != nullptr, passed with the last KC block only): after C is computed, while the
 // tile is still in registers, z = C + bias[j] (a separate rounding, like NumPy's (x @ w) + b)
-// is stored to C and act(z) to `out` (leading dimension ldc); or, for the backward acts, C is
-// gated by the layer's z (Epilogue::gate). out must not overlap C: the
+// is stored to C and act(z) to `out` (leading dimension ldc). out must not overlap C: the
 // kernels take c as __restrict, so their stores to C and out may be reordered (dense_forward
 // passes no out for an in-place identity).
 //
@@ -32,10 +31,8 @@
 
 namespace fastmlp::gemm {
 
-// The activations a micro-kernel applies in registers (the rest: Epilogue::tile_fn), and the
-// derivatives of relu and leaky_relu for the backward pass's dX (grad_x = act'(gate) * C, the
-// layer below's activation fused into the product that feeds it).
-enum class RegAct : int { identity, relu, leaky_relu, relu_backward, leaky_relu_backward };
+// The activations a micro-kernel applies in registers (the rest: Epilogue::tile_fn).
+enum class RegAct : int { identity, relu, leaky_relu };
 
 // Plain data without member initializers (so no constructor is compiled into an ISA TU):
 // build it as `Epilogue<T> ep{};` (all zero: no bias, no out, identity) and set fields.
@@ -49,10 +46,6 @@ struct Epilogue {
   // it (still in L1), as tile_fn(ctx, z, out, ldc, rows, cols); act must then be identity.
   void (*tile_fn)(void* ctx, const T* z, T* out, int64_t ld, int64_t rows, int64_t cols);
   void* ctx;
-  // relu_backward / leaky_relu_backward: the layer's z, same shape and ldc as C; C := C where
-  // gate > 0, else 0 (relu) or C * slope (leaky_relu), the bits of activation_backward's
-  // separate pass. bias, out and tile_fn unused.
-  const T* gate;
 };
 
 template <class T>

@@ -50,10 +50,6 @@ struct F32 {
   static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
     return _mm256_blendv_ps(mul(z, slope), z, _mm256_cmp_ps(z, zero(), _CMP_GT_OQ));
   }
-  // test > 0 ? yes : no (NaN: no), the backward epilogue's gate
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return _mm256_blendv_ps(no, yes, _mm256_cmp_ps(test, zero(), _CMP_GT_OQ));
-  }
   // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     const int n = lanes < 0 ? 0 : lanes > W ? W : static_cast<int>(lanes);
@@ -89,9 +85,6 @@ struct F64 {
   }
   static FASTMLP_INLINE V leaky(V z, V slope) {
     return _mm256_blendv_pd(mul(z, slope), z, _mm256_cmp_pd(z, zero(), _CMP_GT_OQ));
-  }
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return _mm256_blendv_pd(no, yes, _mm256_cmp_pd(test, zero(), _CMP_GT_OQ));
   }
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     const int64_t n = lanes < 0 ? 0 : lanes > W ? W : lanes;

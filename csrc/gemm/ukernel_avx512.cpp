@@ -57,10 +57,6 @@ struct F32 {
   static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero(), _CMP_GT_OQ), mul(z, slope), z);
   }
-  // test > 0 ? yes : no (NaN: no), the backward epilogue's gate
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(test, zero(), _CMP_GT_OQ), no, yes);
-  }
   // Lanes [0, lanes) set; lanes may be <= 0 (none) or >= W (all).
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFFFF) : Mask((1u << lanes) - 1);
@@ -95,9 +91,6 @@ struct F64 {
   }
   static FASTMLP_INLINE V leaky(V z, V slope) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, zero(), _CMP_GT_OQ), mul(z, slope), z);
-  }
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(test, zero(), _CMP_GT_OQ), no, yes);
   }
   static FASTMLP_INLINE Mask mask(int64_t lanes) {
     return lanes <= 0 ? Mask(0) : lanes >= W ? Mask(0xFF) : Mask((1u << lanes) - 1);
@@ -147,6 +140,20 @@ FASTMLP_INLINE void transpose8(__m512d (&x)[8]) {
   x[2] = shuf_imm<0x88>(u[1], u[5]), x[6] = shuf_imm<0xDD>(u[1], u[5]);
   x[1] = shuf_imm<0x88>(u[2], u[6]), x[5] = shuf_imm<0xDD>(u[2], u[6]);
   x[3] = shuf_imm<0x88>(u[3], u[7]), x[7] = shuf_imm<0xDD>(u[3], u[7]);
+}
+
+// The 8 x 16 tile's store and epilogue (ukernel_simd.inl store_tile, as ukernel() calls it) for
+// accumulators laid out as its rows: tile[i][0] = C(i, 0..7), tile[i][1] = C(i, 8..15).
+FASTMLP_INLINE void store_rows(__m512d (&tile)[8][2], double alpha, double beta, double* c,
+                               int64_t ldc, int64_t m_cur, int64_t n_cur,
+                               const gemm::Epilogue<double>* ep) {
+  if (!ep) return store_tile<F64, 8, 2, -1>(tile, alpha, beta, c, ldc, m_cur, n_cur, ep, 0.0);
+  if (ep->act == gemm::RegAct::relu)
+    return store_tile<F64, 8, 2, int(gemm::RegAct::relu)>(tile, alpha, beta, c, ldc, m_cur,
+                                                          n_cur, ep, 0.0);
+  const double slope = ep->act == gemm::RegAct::leaky_relu ? ep->slope : 1.0;
+  store_tile<F64, 8, 2, int(gemm::RegAct::leaky_relu)>(tile, alpha, beta, c, ldc, m_cur, n_cur,
+                                                       ep, slope);
 }
 
 // acc[j] += a_col * B(p, j) for the NC columns; B in place (b_rs) is never read at j >= n_cur:
@@ -206,8 +213,7 @@ void dgemm_narrow(int64_t kc, double alpha, const double* a, int64_t a_rs, int64
   if constexpr (NC > 8) transpose8(hi);
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) tile[i][0] = lo[i], tile[i][1] = hi[i];
-  // the 8 x 16 tile's store and epilogue (ukernel_simd.inl), on its rows
-  finish_tile<F64, 8, 2>(tile, alpha, beta, c, ldc, m_cur, n_cur, ep);
+  store_rows(tile, alpha, beta, c, ldc, m_cur, n_cur, ep);
 }
 
 template <bool kRowMajorA, int... NC>
@@ -279,7 +285,7 @@ void dgemm_8x12_rows(int64_t kc, double alpha, const double* a, int64_t a_rs, co
     tile[i][0] = acc[i];
     tile[i][1] = __builtin_shufflevector(acc2[i], _mm256_setzero_pd(), 0, 1, 2, 3, 4, 5, 6, 7);
   }
-  finish_tile<F64, 8, 2>(tile, alpha, beta, c, ldc, 8, n_cur, ep);
+  store_rows(tile, alpha, beta, c, ldc, 8, n_cur, ep);
 }
 
 #undef FASTMLP_INLINE

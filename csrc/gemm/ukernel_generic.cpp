@@ -12,11 +12,8 @@ namespace {
 
 // One element of the epilogue: z = r + bias (C keeps z), act(z) to *out; the same roundings
 // and NaN handling as the intrinsic kernels and the scalar activations.
-// The backward acts: r gated by the layer's z at the same element (*gate).
 template <class T>
-inline T epilogue(T r, const gemm::Epilogue<T>& ep, int64_t j, T* out, const T* gate) {
-  if (ep.act == gemm::RegAct::relu_backward) return *gate > T(0) ? r : T(0);
-  if (ep.act == gemm::RegAct::leaky_relu_backward) return *gate > T(0) ? r : r * ep.slope;
+inline T epilogue(T r, const gemm::Epilogue<T>& ep, int64_t j, T* out) {
   const T z = ep.bias ? r + ep.bias[j] : r;
   if (out) {
     switch (ep.act) {
@@ -80,9 +77,7 @@ void ukernel_ref(int64_t kc, T alpha, const T* __restrict a, int64_t a_rs, int64
     T* ci = c + i * ldc;
     for (int64_t j = 0; j < n_cur; ++j) {
       T r = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
-      if (ep)
-        r = epilogue(r, *ep, j, ep->out ? ep->out + i * ldc + j : nullptr,
-                     ep->gate ? ep->gate + i * ldc + j : nullptr);
+      if (ep) r = epilogue(r, *ep, j, ep->out ? ep->out + i * ldc + j : nullptr);
       ci[j] = r;
     }
   }

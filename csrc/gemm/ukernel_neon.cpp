@@ -90,10 +90,6 @@ struct F32 : Lanes<F32, float, float32x4_t, 4> {
   static FASTMLP_INLINE V leaky(V z, V slope) {  // z > 0 ? z : z * slope
     return vbslq_f32(vcgtq_f32(z, zero()), z, mul(z, slope));
   }
-  // test > 0 ? yes : no (NaN: no), the backward epilogue's gate
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return vbslq_f32(vcgtq_f32(test, zero()), yes, no);
-  }
 };
 
 struct F64 : Lanes<F64, double, float64x2_t, 2> {
@@ -110,9 +106,6 @@ struct F64 : Lanes<F64, double, float64x2_t, 2> {
   static FASTMLP_INLINE V relu(V z) { return vbslq_f64(vcltq_f64(z, zero()), zero(), z); }
   static FASTMLP_INLINE V leaky(V z, V slope) {
     return vbslq_f64(vcgtq_f64(z, zero()), z, mul(z, slope));
-  }
-  static FASTMLP_INLINE V where_positive(V test, V yes, V no) {
-    return vbslq_f64(vcgtq_f64(test, zero()), yes, no);
   }
 };
 

@@ -21,14 +21,6 @@ FASTMLP_INLINE typename K::V epilogue(typename K::V r, typename K::V bias, typen
   return z;
 }
 
-// The backward epilogue on one C vector r: gate > 0 ? r : 0 (relu) or r * slope (leaky_relu).
-template <class K, int kAct>
-FASTMLP_INLINE typename K::V gated(typename K::V r, typename K::V gate, typename K::V slope) {
-  if constexpr (kAct == int(gemm::RegAct::relu_backward))
-    return K::where_positive(gate, r, K::zero());
-  return K::where_positive(gate, r, K::mul(r, slope));
-}
-
 // Writes the finished accumulators: C := alpha * acc (+ beta * C, one fused rounding), then
 // the epilogue. Full tiles use plain stores, edge tiles masked ones on the last columns and a
 // row predicate, never a scalar loop, so an element rounds the same in a full or edge tile.
@@ -40,8 +32,6 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   using T = typename K::T;
   using V = typename K::V;
   constexpr int W = K::W, NR = NV * W;
-  constexpr bool kGated = kAct == int(gemm::RegAct::relu_backward) ||
-                          kAct == int(gemm::RegAct::leaky_relu_backward);
   const V va = K::set1(alpha), vb = K::set1(beta);
   const bool read_c = beta != T(0);
   const bool full = m_cur == MR && n_cur == NR;
@@ -52,11 +42,7 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   T* out = nullptr;
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) bias[v] = K::zero();
-  const T* gate = nullptr;
-  if constexpr (kGated) {
-    slope = K::set1(slope_value);
-    gate = ep->gate;
-  } else if constexpr (kAct >= 0) {
+  if constexpr (kAct >= 0) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v)
       if (ep->bias)
@@ -72,10 +58,6 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
       for (int v = 0; v < NV; ++v) {
         V r = K::mul(va, acc[i][v]);
         if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
-        if constexpr (kGated) {
-          K::storeu(ci + v * W, gated<K, kAct>(r, K::loadu(gate + i * ldc + v * W), slope));
-          continue;
-        }
         V act = r;
         r = epilogue<K, kAct>(r, bias[v], slope, &act);
         K::storeu(ci + v * W, r);
@@ -94,17 +76,7 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
       // more (docs/tuning.md).
       const bool whole = (v + 1) * W <= n_cur;
       V r = K::mul(va, acc[i][v]);
-      if (read_c)
-        r = K::fmadd(vb, whole ? K::loadu(ci + v * W) : K::maskload(ci + v * W, m[v]), r);
-      if constexpr (kGated) {
-        const T* gi = gate + i * ldc + v * W;
-        r = gated<K, kAct>(r, whole ? K::loadu(gi) : K::maskload(gi, m[v]), slope);
-        if (whole)
-          K::storeu(ci + v * W, r);
-        else
-          K::maskstore(ci + v * W, m[v], r);
-        continue;
-      }
+      if (read_c) r = K::fmadd(vb, whole ? K::loadu(ci + v * W) : K::maskload(ci + v * W, m[v]), r);
       V act = r;
       r = epilogue<K, kAct>(r, bias[v], slope, &act);
       if (whole) {
@@ -114,35 +86,6 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
         K::maskstore(ci + v * W, m[v], r);
         if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], act);
       }
-    }
-  }
-}
-
-// store_tile with the epilogue ep asks for (none when ep is null).
-template <class K, int MR, int NV>
-FASTMLP_INLINE void finish_tile(typename K::V (&acc)[MR][NV], typename K::T alpha,
-                                typename K::T beta, typename K::T* __restrict c, int64_t ldc,
-                                int64_t m_cur, int64_t n_cur,
-                                const gemm::Epilogue<typename K::T>* ep) {
-  using T = typename K::T;
-  using gemm::RegAct;
-  if (!ep) return store_tile<K, MR, NV, -1>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, T(0));
-  switch (ep->act) {
-    case RegAct::relu:
-      return store_tile<K, MR, NV, int(RegAct::relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur,
-                                                      ep, T(0));
-    case RegAct::relu_backward:
-      return store_tile<K, MR, NV, int(RegAct::relu_backward)>(acc, alpha, beta, c, ldc, m_cur,
-                                                               n_cur, ep, T(0));
-    case RegAct::leaky_relu_backward:
-      return store_tile<K, MR, NV, int(RegAct::leaky_relu_backward)>(acc, alpha, beta, c, ldc,
-                                                                     m_cur, n_cur, ep, ep->slope);
-    default: {
-      // identity is leaky_relu with slope 1 (z > 0 ? z : z * 1 == z, NaN and -0 included): one
-      // fewer copy of the epilogue to compile.
-      const T slope = ep->act == RegAct::leaky_relu ? ep->slope : T(1);
-      return store_tile<K, MR, NV, int(RegAct::leaky_relu)>(acc, alpha, beta, c, ldc, m_cur,
-                                                            n_cur, ep, slope);
     }
   }
 }
@@ -289,7 +232,13 @@ FASTMLP_INLINE void ukernel(int64_t kc, typename K::T alpha, const typename K::T
     }
   }
 
-  finish_tile<K, MR, NV>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep);
+  if (!ep) return store_tile<K, MR, NV, -1>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, T(0));
+  // identity is leaky_relu with slope 1 (z > 0 ? z : z * 1 == z, NaN and -0 included): one
+  // fewer copy of the epilogue to compile.
+  if (ep->act == gemm::RegAct::relu)
+    return store_tile<K, MR, NV, int(gemm::RegAct::relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, T(0));
+  const T slope = ep->act == gemm::RegAct::leaky_relu ? ep->slope : T(1);
+  return store_tile<K, MR, NV, int(gemm::RegAct::leaky_relu)>(acc, alpha, beta, c, ldc, m_cur, n_cur, ep, slope);
 }
 
 // One tile shape: a packed A gets the kernel with fixed offsets, anything else the strided

@@ -64,8 +64,7 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
-                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
-                    Activation below, const T* z_below) {
+                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
   // a = act(z) -> grad_z = grad_a * act'(z), and z = ... + b -> grad_b = column sums of
   // grad_z, row after row like NumPy's sum(axis=0): one pass over blocks of rows small enough
@@ -81,19 +80,10 @@ void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a
   // z = x @ w  ->  grad_w = x^T @ grad_z: x's strides swapped by trans_a
   gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
                 T(0), grad_w, n_out);
-  // z = x @ w  ->  grad_x = grad_z @ w^T: w's strides swapped by trans_b; the layer below's
-  // act' in the epilogue when it has one there
-  if (!grad_x) return;
-  gemm::Epilogue<T> ep{};
-  const bool fused = z_below && fuses_into_grad_x(below);
-  if (fused) {
-    ep.gate = z_below;
-    ep.act = below == Activation::relu ? gemm::RegAct::relu_backward
-                                       : gemm::RegAct::leaky_relu_backward;
-    ep.slope = T(kLeakyReluSlope);
-  }
-  gemm::gemm<T>(false, true, batch, n_in, n_out, T(1), grad_z, n_out, 1, w.data, w.rs, w.cs,
-                T(0), grad_x, n_in, fused ? &ep : nullptr);
+  // z = x @ w  ->  grad_x = grad_z @ w^T: w's strides swapped by trans_b
+  if (grad_x)
+    gemm::gemm<T>(false, true, batch, n_in, n_out, T(1), grad_z, n_out, 1, w.data, w.rs, w.cs,
+                  T(0), grad_x, n_in);
 }
 
 template void dense_forward<float>(Matrix<const float>, Matrix<const float>, const float*,
@@ -102,9 +92,9 @@ template void dense_forward<double>(Matrix<const double>, Matrix<const double>, 
                                     Activation, double*, double*);
 template void dense_backward<float>(Matrix<const float>, Matrix<const float>, const float*,
                                     const float*, const float*, Activation, float*, float*,
-                                    float*, float*, Activation, const float*);
+                                    float*, float*);
 template void dense_backward<double>(Matrix<const double>, Matrix<const double>, const double*,
                                      const double*, const double*, Activation, double*, double*,
-                                     double*, double*, Activation, const double*);
+                                     double*, double*);
 
 }  // namespace fastmlp::nn

@@ -23,18 +23,8 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 //   grad_b = sum over rows of grad_z (n_out,)
 //   grad_x = grad_z @ w^T            (batch, n_in)   skipped when grad_x is null (first layer)
 // The transposes are strides handed to gemm, never copies.
-// below, z_below: the layer below's activation and z. When fuses_into_grad_x(below), grad_x
-// leaves as that layer's grad_z, act_below'(z_below) * (grad_z @ w^T), its derivative applied
-// in the GEMM's epilogue (the bits of activation_backward's pass); the caller then backprops the
-// layer below with identity. Otherwise grad_x is grad_z @ w^T.
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
-                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
-                    Activation below = Activation::identity, const T* z_below = nullptr);
-
-// The activations whose derivative the GEMM's epilogue applies (relu and leaky_relu).
-inline bool fuses_into_grad_x(Activation act) {
-  return act == Activation::relu || act == Activation::leaky_relu;
-}
+                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b);
 
 }  // namespace fastmlp::nn

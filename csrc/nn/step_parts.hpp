@@ -135,26 +135,18 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
   const int64_t batch = x.rows;
   T* grad = ws.grad;
   T* grad_next = ws.grad_next;
-  bool have_grad_z = false;  // grad holds layer l's grad_z already (the layer above fused act')
   for (size_t l = net.layers.size(); l-- > 0;) {
     const Layer<T>& L = net.layers[l];
     const T* prev = l == 0 ? nullptr : (ws.dropped[l - 1] ? ws.dropped[l - 1] : ws.a[l - 1]);
     const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(prev, batch, L.n_in);
     if (ws.mask[l])  // through the dropout: the same mask
       for (int64_t k = 0; k < batch * L.n_out; ++k) grad[k] = grad[k] * ws.mask[l][k];
-    const Activation act = have_grad_z ? Activation::identity : L.act;
-    have_grad_z = false;
-    if (ws.small[l] && ws.madd != Madd::unknown) {
-      small_dense_backward(ws.madd, input, L.w, L.n_out, ws.z[l], ws.a[l], grad, act, grad,
+    if (ws.small[l] && ws.madd != Madd::unknown)
+      small_dense_backward(ws.madd, input, L.w, L.n_out, ws.z[l], ws.a[l], grad, L.act, grad,
                            l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
-    } else {
-      // The layer below's act' rides on grad_x's GEMM unless a dropout mask comes between.
-      const Activation below = l == 0 ? Activation::identity : net.layers[l - 1].act;
-      have_grad_z = l > 0 && !ws.mask[l - 1] && fuses_into_grad_x(below);
+    else
       dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad,
-                     act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l],
-                     below, have_grad_z ? ws.z[l - 1] : nullptr);
-    }
+                     L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
     std::swap(grad, grad_next);
   }
 }

@@ -1,11 +1,10 @@
-"""The backward pass's fused activation derivative: in a training step (and loss_gradient), the
-dX product of a layer whose input layer has relu or leaky_relu applies that derivative in the
-GEMM's epilogue (csrc/nn/step_parts.hpp backward, dense.cpp, gemm RegAct::*_backward) instead of
-a separate pass. It must give the separate pass's bits: the gradients equal, bit for bit, the
-kernel API called one layer at a time (dense_forward, loss_forward_backward, dense_backward,
-which never fuses), under every ISA, at sizes that straddle the register tiles, with units whose
-z is exactly 0 (relu'(0) = 0). (A NaN z cannot be seen this way: it makes the loss NaN, which
-loss_gradient refuses; the epilogue's gate and the separate pass both test z > 0, false for NaN.)
+"""A training step's gradient (loss_gradient's one block: train_step's forward and backward,
+csrc/nn/step_parts.hpp) equals, bit for bit, the kernel API called one layer at a time
+(dense_forward, loss_forward_backward, dense_backward), under every ISA, for relu and leaky_relu
+hidden layers (whose derivative a faster backward might fuse into the dX product: it must keep
+these bits), at sizes that straddle the register tiles, with units whose z is exactly 0
+(relu'(0) = 0). A NaN z cannot be seen this way: it makes the loss NaN, which loss_gradient
+refuses.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def _composed_gradient(net, X, y):
                                   ["relu", "leaky_relu"], ["leaky_relu", "tanh"]])
 @pytest.mark.parametrize("shape", [(70, [37, 45, 29, 10]), (1, [40, 41, 43, 3]),
                                    (131, [64, 100, 50, 10])])
-def test_fused_gradient_equals_the_layer_by_layer_kernels(isa, dtype, acts, shape):
+def test_step_gradient_equals_the_layer_by_layer_kernels(isa, dtype, acts, shape):
     rows, sizes = shape
     rng = np.random.default_rng(rows + sizes[1])
     net = _case(rng, dtype, sizes, acts)
