@@ -74,10 +74,11 @@ inline T target_at(Target<T> target, int64_t i, int64_t j, int64_t n_out) {
 }
 
 // Rows [first, last) of cross_entropy with softmax fused: loss -= t_j log_prob_j (in double,
-// row by row, j in turn) and g_j = softmax_j - t_j = exp(log_prob_j) - t_j; each row's max is
-// subtracted first so exp never overflows. label_only (labels only): only the label's term is
-// subtracted (the plain mean with labels skips the zero terms). The exponentials go through exp_array,
-// over a chunk of rows at once: grad holds exp(o - max) first, then log_prob, then g.
+// row by row, j in turn), log_prob_j = (o_j - max) - log(sum_k e_k), and g_j = softmax_j - t_j
+// with softmax_j = e_j / sum_k e_k, e_j = exp(o_j - max) (scikit-learn's softmax; the max
+// subtracted first so exp never overflows). label_only (labels only): only the label's term is
+// subtracted (the plain mean with labels skips the zero terms). The exponentials go through
+// exp_array, over a chunk of rows at once: grad holds e first, then g.
 template <class T>
 void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_t last,
                         int64_t n_out, T* grad, bool label_only, double& loss,
@@ -100,15 +101,19 @@ void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_
       const T mx = row_max[i - lo];
       double sum_exp = 0.0;
       for (int64_t j = 0; j < n_out; ++j) sum_exp += g[j];
-      const T log_sum = std::log(static_cast<T>(sum_exp));
-      for (int64_t j = 0; j < n_out; ++j) g[j] = (o[j] - mx) - log_sum;  // log_prob
-      if (label_only)  // the label's term, the row's one nonzero one
-        loss += clip(-g[target.labels[i]]);
-      else
-        for (int64_t j = 0; j < n_out; ++j)
-          loss += static_cast<double>(target_at(target, i, j, n_out) * clip(-g[j]));
+      const T sum = static_cast<T>(sum_exp);
+      const T log_sum = std::log(sum);
+      if (label_only) {  // the label's term, the row's one nonzero one
+        const int64_t j = target.labels[i];
+        loss += clip(-((o[j] - mx) - log_sum));
+      } else {
+        for (int64_t j = 0; j < n_out; ++j) {
+          const T log_prob = (o[j] - mx) - log_sum;
+          loss += static_cast<double>(target_at(target, i, j, n_out) * clip(-log_prob));
+        }
+      }
+      for (int64_t j = 0; j < n_out; ++j) g[j] = g[j] / sum;  // softmax
     }
-    exp_array(grad + lo * n_out, grad + lo * n_out, (hi - lo) * n_out);
     if (target.labels) {  // minus the one-hot target: 1 at the label, 0 (exact) elsewhere
       for (int64_t i = lo; i < hi; ++i) grad[i * n_out + target.labels[i]] -= T(1);
     } else {

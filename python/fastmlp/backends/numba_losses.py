@@ -74,17 +74,19 @@ def _element_loss(code, o, target, clip_bounds):
 @njit(cache=True)
 def _cross_entropy_row(output, i, labels, targets, use_labels, grad, scratch, clip_bounds):
     # numpy_unchecked.py _cross_entropy_terms for row i: scratch = target * log_prob (the row's
-    # loss is minus their sum; clipped: -(target * clipped -log_prob)), grad = softmax - target
+    # loss is minus their sum; clipped: -(target * clipped -log_prob)), grad = softmax - target,
+    # softmax = e / sum(e), e = exp(output - max)
     t = output.dtype.type
     n_out = output.shape[1]
     m = row_max(output, i)
     for j in range(n_out):
-        grad[i, j] = np.exp(output[i, j] - m)  # exp(shifted), summed below
-    lse = np.log(pairwise_sum(grad[i], 0, n_out))
+        grad[i, j] = np.exp(output[i, j] - m)  # e, summed below
+    total = pairwise_sum(grad[i], 0, n_out)
+    lse = np.log(total)
     for j in range(n_out):
         log_prob = (output[i, j] - m) - lse
         target = (t(1) if labels[i] == j else t(0)) if use_labels else targets[i, j]
-        grad[i, j] = np.exp(log_prob) - target
+        grad[i, j] = grad[i, j] / total - target
         if clip_bounds.size:
             scratch[i, j] = -(target * _clip(-log_prob, clip_bounds))
         else:

@@ -146,13 +146,16 @@ def _clipped_binary_log_loss(output, target):
 
 def _cross_entropy_terms(output, target, clip_probabilities=False):
     # target * log_prob (a row's loss is minus their sum) and d/do of that loss with softmax fused:
-    # softmax - target; the max is subtracted first so exp never overflows. Clipped: the terms
-    # of p clipped as _clipped_neg_log says, the gradient not
+    # softmax - target, softmax = e / sum(e) with e = exp(output - max) (scikit-learn's; the max
+    # subtracted first so exp never overflows). Clipped: the terms of p clipped as
+    # _clipped_neg_log says, the gradient not
     shifted = output - output.max(axis=1, keepdims=True)
-    log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    log_prob = shifted - np.log(total)
     if target.ndim == 1:
         target = np.eye(output.shape[1], dtype=output.dtype)[target]
-    grad = np.exp(log_prob) - target
+    grad = e / total - target
     if clip_probabilities:
         return -(target * _clipped_neg_log(-log_prob, output.dtype)), grad
     return target * log_prob, grad
