@@ -30,6 +30,7 @@ summation order (NumPy's pairwise sums). The last column: what a test holds bitw
     loss_gradient            A: in blocks of rows A: in blocks of rows,     -
                              (a compiled call     the blocks' sums added
                              each), sums added
+    bind_loss_gradient       loss_gradient checked once, for repeated calls (lbfgs)
 
 Everything else agrees within tests/tolerances.py (tests/test_train_agreement.py, test_losses.py,
 test_weights.py, ...). Each loss's formula is written once per backend (per element, or per row
@@ -57,6 +58,7 @@ KERNEL_API = (
     "train_step",
     "train_epoch",
     "loss_gradient",
+    "bind_loss_gradient",
 )
 
 BACKENDS = ("cpp", "numba", "numpy")

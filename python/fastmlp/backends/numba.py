@@ -350,6 +350,16 @@ def train_epoch(net, X, Y, order, batch_size, sample_weight=None):
 
 @mirror(_oracle.loss_gradient)
 def loss_gradient(net, X, Y, sample_weight=None, out=None):
+    return _bound_loss_gradient(net, X, Y, sample_weight, out)()
+
+
+@mirror(_oracle.bind_loss_gradient)
+def bind_loss_gradient(net, X, Y, sample_weight=None, out=None):
+    return _bound_loss_gradient(net, X, Y, sample_weight, out)
+
+
+def _bound_loss_gradient(net, X, Y, sample_weight, out):
+    """The checks, and the compiled arguments, of loss_gradient; returns the computation."""
     net.ensure_slots()
     sample_weight, grads = check.loss_gradient_args(net, X, Y, sample_weight, out)
     _forward_errors(net)
@@ -364,16 +374,21 @@ def loss_gradient(net, X, Y, sample_weight=None, out=None):
     # blocks of rows, each one compiled call of a few ms: Ctrl-C lands between them
     flops_per_row = 6.0 * sum(w.size + w.shape[1] for w in net.weights)
     rows = max(256, int(_EPOCH_CHUNK_FLOPS / flops_per_row))
-    loss_sum = weight_sum = 0.0
-    for lo in range(0, len(X), rows):
-        loss, weight = numba_train.loss_gradient_block(block_net, data, lo, min(lo + rows, len(X)),
-                                                       block_ws, block_bs, sum_ws, sum_bs,
-                                                       weight_sum == 0.0)
-        if not np.isfinite(loss):
-            raise NonFiniteLossError(loss, 0, 0, X.shape[0] - 1)
-        loss_sum += loss * weight
-        weight_sum += weight
-    if weight_sum == 0.0:  # every row weighs 0: the weighted mean's 0 / 0
-        raise NonFiniteLossError(float("nan"), 0, 0, X.shape[0] - 1)
-    loss, penalty = numba_train.finish_gradient(whole, sum_ws, sum_bs, loss_sum, weight_sum)
-    return LossGradient(float(loss), float(penalty), grads)
+    n = X.shape[0]
+
+    def compute():
+        loss_sum = weight_sum = 0.0
+        for lo in range(0, n, rows):
+            loss, weight = numba_train.loss_gradient_block(block_net, data, lo, min(lo + rows, n),
+                                                           block_ws, block_bs, sum_ws, sum_bs,
+                                                           weight_sum == 0.0)
+            if not np.isfinite(loss):
+                raise NonFiniteLossError(loss, 0, 0, n - 1)
+            loss_sum += loss * weight
+            weight_sum += weight
+        if weight_sum == 0.0:  # every row weighs 0: the weighted mean's 0 / 0
+            raise NonFiniteLossError(float("nan"), 0, 0, n - 1)
+        loss, penalty = numba_train.finish_gradient(whole, sum_ws, sum_bs, loss_sum, weight_sum)
+        return LossGradient(float(loss), float(penalty), grads)
+
+    return compute

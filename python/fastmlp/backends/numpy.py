@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import checks as check
 from . import numpy_unchecked as unchecked
-from .numpy_train import (_class_weight, clip_grad_norm, l2_penalty, loss_gradient,  # noqa: F401
+from .numpy_train import (_class_weight, bind_loss_gradient, clip_grad_norm, l2_penalty, loss_gradient,  # noqa: F401
                           train_epoch, train_step)
 from .numpy_unchecked import HUBER_DELTA, LEAKY_RELU_SLOPE, loss_row_weights, mix64  # noqa: F401
 

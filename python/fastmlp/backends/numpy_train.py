@@ -133,6 +133,31 @@ def loss_gradient(net, X, Y, sample_weight=None, out=None):
     out = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
     if X.shape[0] * net.weights[-1].shape[1] == 0:
         raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    return _loss_gradient(net, checked, X, Y, sample_weight, out)
+
+
+def bind_loss_gradient(net, X, Y, sample_weight=None, out=None):
+    """`loss_gradient(net, X, Y, sample_weight, out)` as a function of no arguments, checked once.
+
+    For calling it again and again while only the values in the arrays change: a full-batch
+    optimizer's evaluations, which write each new point into the network's weights and biases in
+    place (scikit-learn's lbfgs solver). The arguments are checked here, as `loss_gradient` checks
+    them; each call of the returned function then computes with the values the arrays hold at that
+    moment and the network's settings as they were here. The arrays must keep their shapes (no
+    new arrays in ``net``). Its gradients go into ``out``, or into arrays made here once, which
+    every call rewrites. A non-finite loss raises FloatingPointError at that call.
+    """
+    checked, sample_weight = _check_training(net, X, Y, "X", "Y", sample_weight)
+    out = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
+    if X.shape[0] * net.weights[-1].shape[1] == 0:
+        raise ValueError("output must not be empty")  # as loss_forward_backward says it
+    if out is None:
+        out = [np.empty_like(p) for p in net.params]
+    return lambda: _loss_gradient(net, checked, X, Y, sample_weight, out)
+
+
+def _loss_gradient(net, checked: _Checked, X, Y, sample_weight, out):
+    """loss_gradient after its checks."""
     loss, penalty, grads, _ = _loss_and_grads(net, checked, X, Y, sample_weight, None)
     if out is None:
         return LossGradient(loss, penalty, grads)

@@ -106,10 +106,13 @@ def _engine_objective(est, backend, X, Y, sample_weight, hidden, loss):
         views.append((g, flat_grad[start:start + g.size].reshape(g.shape)))
         start += g.size
 
+    # checked once: each evaluation only writes new values into the same arrays
+    loss_gradient = backend.bind_loss_gradient(net, X, target, sample_weight, out=grads)
+
     def fun(flat):
         unpack_into(flat, coefs, intercepts)
         try:
-            value, penalty, _ = backend.loss_gradient(net, X, target, sample_weight, out=grads)
+            value, penalty, _ = loss_gradient()
         except NonFiniteLossError as exc:  # what scikit-learn's NumPy would hand scipy
             flat_grad.fill(np.nan)
             return float(exc.loss), flat_grad.copy()
