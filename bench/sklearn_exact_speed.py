@@ -1,6 +1,6 @@
 """The default fastmlp.sklearn fits against scikit-learn's, at one thread, same numbers.
 
-    python bench/sklearn_exact_speed.py [--repeats 3] [--rows 20000]
+    python bench/sklearn_exact_speed.py [--repeats 3] [--rows 20000] [--only "lbfgs, digits"]
 
 Each case fits scikit-learn's estimator and fastmlp's drop-in with the same parameters and
 random_state, to convergence (scikit-learn's stopping rule, max_iter 200), and prints the median
@@ -68,6 +68,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--only", default="", help="run the cases whose name contains this text")
     args = parser.parse_args()
     cases = {
         f"adam, {args.rows} rows": (_rows(args.rows), {}),
@@ -92,6 +93,8 @@ def main():
     print("|---|---|---|---:|---:|---:|")
     with threadpool_limits(1):
         for name, ((X, y), extra) in cases.items():
+            if args.only not in name:
+                continue
             params = dict(random_state=0, **extra)
             ours_t, theirs_t = [], []
             _fit(OurClassifier, X[:400], y[:400], dict(params, max_iter=2, n_threads=1))  # warm-up
