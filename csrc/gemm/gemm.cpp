@@ -344,6 +344,14 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   }, wake);
 }
 
+template <class T>
+bool single_k_block(int64_t k) {
+  const isa::Active& active = isa::active();
+  return k <= (std::is_same_v<T, float> ? active.s.kc : active.d.kc);  // d_n12's kc is d's
+}
+template bool single_k_block<float>(int64_t);
+template bool single_k_block<double>(int64_t);
+
 int64_t parallel_min_macs() { return parallel_min_macs_.load(); }
 
 void set_parallel_min_macs(int64_t macs) {

@@ -24,6 +24,12 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* b, int64_t b_rs, int64_t b_cs,
           T beta, T* c, int64_t ldc, const Epilogue<T>* ep = nullptr);
 
+// Whether gemm<T> sums k in one block (k <= the active blocking's KC): then
+// C := beta * C + alpha * acc rounds once per element after the whole k-sum, as
+// C := beta * C + alpha * (A @ B) computed first would (the fused SGD update relies on it).
+template <class T>
+bool single_k_block(int64_t k);
+
 // Multiply-adds (m*n*k) below which a GEMM runs on the calling thread alone. From there on it
 // also uses pool workers that are awake (spinning after a recent job) or that a stream of
 // GEMMs keeps awake; an isolated call wakes sleeping workers only from 16x this size on

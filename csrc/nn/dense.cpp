@@ -64,7 +64,8 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
-                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b) {
+                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
+                    T* sgd_w, T sgd_lr) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
   // a = act(z) -> grad_z = grad_a * act'(z), and z = ... + b -> grad_b = column sums of
   // grad_z, row after row like NumPy's sum(axis=0): one pass over blocks of rows small enough
@@ -77,13 +78,23 @@ void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a
     activation_backward(act, z + off, a + off, grad_a + off, grad_z + off, rows, n_out);
     add_rows(grad_z + off, rows, n_out, grad_b);
   }
-  // z = x @ w  ->  grad_w = x^T @ grad_z: x's strides swapped by trans_a
-  gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
-                T(0), grad_w, n_out);
   // z = x @ w  ->  grad_x = grad_z @ w^T: w's strides swapped by trans_b
   if (grad_x)
     gemm::gemm<T>(false, true, batch, n_in, n_out, T(1), grad_z, n_out, 1, w.data, w.rs, w.cs,
                   T(0), grad_x, n_in);
+  // z = x @ w  ->  grad_w = x^T @ grad_z: x's strides swapped by trans_a; or, fused, w's update
+  // w + (-lr) * grad_w, with grad_x above done reading w
+  if (sgd_w)
+    gemm::gemm<T>(true, false, n_in, n_out, batch, -sgd_lr, x.data, x.rs, x.cs, grad_z, n_out, 1,
+                  T(1), sgd_w, n_out);
+  else
+    gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
+                  T(0), grad_w, n_out);
+}
+
+template <class T>
+bool dense_sgd_fuses(int64_t rows) {
+  return gemm::single_k_block<T>(rows);
 }
 
 template void dense_forward<float>(Matrix<const float>, Matrix<const float>, const float*,
@@ -92,9 +103,11 @@ template void dense_forward<double>(Matrix<const double>, Matrix<const double>, 
                                     Activation, double*, double*);
 template void dense_backward<float>(Matrix<const float>, Matrix<const float>, const float*,
                                     const float*, const float*, Activation, float*, float*,
-                                    float*, float*);
+                                    float*, float*, float*, float);
 template void dense_backward<double>(Matrix<const double>, Matrix<const double>, const double*,
                                      const double*, const double*, Activation, double*, double*,
-                                     double*, double*);
+                                     double*, double*, double*, double);
+template bool dense_sgd_fuses<float>(int64_t);
+template bool dense_sgd_fuses<double>(int64_t);
 
 }  // namespace fastmlp::nn

@@ -23,8 +23,17 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 //   grad_b = sum over rows of grad_z (n_out,)
 //   grad_x = grad_z @ w^T            (batch, n_in)   skipped when grad_x is null (first layer)
 // The transposes are strides handed to gemm, never copies.
+// sgd_w (the training step's plain SGD, when dense_sgd_fuses): grad_w is not written; instead
+// sgd_w := sgd_w - sgd_lr * grad_w in the GEMM's store, the bits of sgd_step on grad_w (one
+// rounding of lr * g, one of the subtraction), after grad_x has read w (sgd_w is w's memory).
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
-                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b);
+                    const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
+                    T* sgd_w = nullptr, T sgd_lr = T(0));
+
+// Whether dense_backward can fuse a plain SGD update for a batch of `rows`: the dW product sums
+// them in one k block (gemm::single_k_block), so its store rounds as sgd_step does.
+template <class T>
+bool dense_sgd_fuses(int64_t rows);
 
 }  // namespace fastmlp::nn

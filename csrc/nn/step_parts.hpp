@@ -50,6 +50,9 @@ struct Workspace {
   // those loops must round; madd unknown: every layer goes through gemm().
   std::vector<char> small;
   Madd madd = Madd::unknown;
+  // Per layer: its weights already took this step's plain SGD update in backward (fused into
+  // the dW product); the optimizer then updates only its bias.
+  std::vector<char> w_updated;
 
   Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
             bool gather_weights) {
@@ -88,6 +91,7 @@ struct Workspace {
     grad = next(batch * width);
     grad_next = next(batch * width);
     for (const auto& l : L) small.push_back(small_dense_fits(batch, l.n_in, l.n_out));
+    w_updated.assign(L.size(), 0);
     if (std::find(small.begin(), small.end(), 1) != small.end() && small_dense_enabled())
       madd = small_dense_madd<T>();
     if (gather_x) x = next(batch * L.front().n_in);
@@ -130,9 +134,12 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
 }
 
 // From the last layer to the first: grad_z in place over grad_a, grad_x into the other buffer.
+// sgd_lr > 0: a plain SGD step at that rate, fused into each dW product that can take it
+// (dense_backward; ws.w_updated says which).
 template <class T>
-void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
+void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T sgd_lr = T(0)) {
   const int64_t batch = x.rows;
+  const bool fuse_sgd = sgd_lr > T(0) && dense_sgd_fuses<T>(batch);
   T* grad = ws.grad;
   T* grad_next = ws.grad_next;
   for (size_t l = net.layers.size(); l-- > 0;) {
@@ -141,12 +148,15 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x) {
     const Matrix<const T> input = l == 0 ? x : c_matrix<const T>(prev, batch, L.n_in);
     if (ws.mask[l])  // through the dropout: the same mask
       for (int64_t k = 0; k < batch * L.n_out; ++k) grad[k] = grad[k] * ws.mask[l][k];
-    if (ws.small[l] && ws.madd != Madd::unknown)
+    const bool small = ws.small[l] && ws.madd != Madd::unknown;
+    ws.w_updated[l] = fuse_sgd && !small;
+    if (small)
       small_dense_backward(ws.madd, input, L.w, L.n_out, ws.z[l], ws.a[l], grad, L.act, grad,
                            l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
     else
       dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad,
-                     L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
+                     L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l],
+                     ws.w_updated[l] ? L.w : nullptr, sgd_lr);
     std::swap(grad, grad_next);
   }
 }

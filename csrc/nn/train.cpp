@@ -41,18 +41,28 @@ void update(const OptimizerConfig& o, int64_t step, double lr, T* param, const T
   }
 }
 
+// Update number `step` (1-based: Adam's bias correction) at rate lr, after the clipping; weights
+// that backward already updated (ws.w_updated) are left alone.
 template <class T>
-void apply_optimizer(const Network<T>& net, Workspace<T>& ws) {
+void apply_optimizer(const Network<T>& net, Workspace<T>& ws, int64_t step, double lr) {
   if (net.opt.clip_norm >= 0)  // clip first; the optimizers add weight decay afterwards
     clip_grad_norm(ws.grad_list.data(), ws.grad_sizes.data(),
                    static_cast<int64_t>(ws.grad_list.size()), net.opt.clip_norm);
-  const int64_t step = ++*net.step;  // Adam's bias correction takes the 1-based count
-  const double lr = scheduled_lr(net.opt.lr, net.schedule, step);  // this update's rate, per step
   for (size_t l = 0; l < net.layers.size(); ++l) {
     const Layer<T>& L = net.layers[l];
-    update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.w_g, L.n_in * L.n_out);
+    if (!ws.w_updated[l])
+      update(net.opt, step, lr, L.w, ws.grad_w[l], L.w_m, L.w_v, L.w_g, L.n_in * L.n_out);
     update(net.opt, step, lr, L.b, ws.grad_b[l], L.b_m, L.b_v, L.b_g, L.n_out);
   }
+}
+
+// Plain SGD (no momentum, weight decay, clipping or L2 term: nothing that needs the whole
+// gradient before the weights change), which backward can fuse into the dW products.
+template <class T>
+bool plain_sgd(const Network<T>& net) {
+  const OptimizerConfig& o = net.opt;
+  return o.kind == Optimizer::sgd && o.momentum == 0.0 && o.weight_decay == 0.0 &&
+         o.clip_norm < 0 && net.l2 == 0.0;
 }
 
 
@@ -126,9 +136,13 @@ StepResult step_on(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T
   if (net.l2 != 0.0) result.penalty = l2_penalty(net, *weight_sum);
   result.loss += result.penalty;
   if (!std::isfinite(result.loss)) return result;
-  backward(net, ws, x);
+  const int64_t step = ++*net.step;  // Adam's bias correction takes the 1-based count
+  const double lr = scheduled_lr(net.opt.lr, net.schedule, step);  // this update's rate, per step
+  // Plain SGD rides on the dW products (sgd_step's bits, the gradient never stored): a pass over
+  // every weight and its gradient less per step.
+  backward(net, ws, x, plain_sgd(net) ? static_cast<T>(lr) : T(0));
   if (net.l2 != 0.0) add_l2_gradient(net, ws, *weight_sum);
-  apply_optimizer(net, ws);
+  apply_optimizer(net, ws, step, lr);
   return result;
 }
 
