@@ -129,11 +129,7 @@ def loss_gradient(net, X, Y, sample_weight=None, out=None):
     both adding the blocks' sums (the same sums in another order) and checking for Ctrl-C
     between blocks; this oracle takes all rows at once.
     """
-    checked, sample_weight = _check_training(net, X, Y, "X", "Y", sample_weight)
-    out = check.gradient_outputs(out, net, {"X": X, "Y": Y, "sample_weight": sample_weight})
-    if X.shape[0] * net.weights[-1].shape[1] == 0:
-        raise ValueError("output must not be empty")  # as loss_forward_backward says it
-    return _loss_gradient(net, checked, X, Y, sample_weight, out)
+    return bind_loss_gradient(net, X, Y, sample_weight, out)()
 
 
 def bind_loss_gradient(net, X, Y, sample_weight=None, out=None):
@@ -159,8 +155,6 @@ def bind_loss_gradient(net, X, Y, sample_weight=None, out=None):
 def _loss_gradient(net, checked: _Checked, X, Y, sample_weight, out):
     """loss_gradient after its checks."""
     loss, penalty, grads, _ = _loss_and_grads(net, checked, X, Y, sample_weight, None)
-    if out is None:
-        return LossGradient(loss, penalty, grads)
     for dst, src in zip(out, grads):
         dst[...] = src
     return LossGradient(loss, penalty, out)
