@@ -55,6 +55,7 @@ struct PackBuffer {
 thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+int64_t ceil_div(int64_t x, int64_t by) { return (x + by - 1) / by; }
 
 // The Blocking with KC cut into equal blocks: k = 784 at KC 512 runs as 2 x 392, not 512 +
 // 272: the same number of passes over C (one load and store of every C tile each), none of
@@ -93,12 +94,34 @@ struct Kernels {
 // direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
 // copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
+// Spreads a RowPrefetch over a loop nest's micro-kernel calls: after call t of `calls`, the
+// first count * (t + 1) / calls rows have been asked for.
+class PrefetchPacer {
+ public:
+  PrefetchPacer(const RowPrefetch* pf, int64_t calls) : pf_(pf), calls_(std::max<int64_t>(calls, 1)) {}
+  void after_call() {
+    if (!pf_) return;
+    const int64_t target = pf_->count * ++done_calls_ / calls_;
+    for (; next_row_ < target; ++next_row_) {
+      const char* row = pf_->base + (pf_->rows ? pf_->rows[next_row_] : next_row_) * pf_->stride;
+      for (int64_t b = 0; b < pf_->bytes; b += 64) __builtin_prefetch(row + b, 0, 1);
+      __builtin_prefetch(row + pf_->bytes - 1, 0, 1);  // an unaligned row's last line
+    }
+  }
+
+ private:
+  const RowPrefetch* pf_;
+  int64_t calls_, done_calls_ = 0, next_row_ = 0;
+};
+
 template <class T, char kShared = '-'>
 void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
                  int64_t b_cs, T beta, T* c, int64_t ldc, const Epilogue<T>* ep,
-                 bool direct_a = false, const T* shared = nullptr, bool direct_b = false) {
+                 bool direct_a = false, const T* shared = nullptr, bool direct_b = false,
+                 const RowPrefetch* prefetch = nullptr) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
+  PrefetchPacer pacer(prefetch, prefetch ? ceil_div(m, MR) * ceil_div(n, NR) * ceil_div(k, KC) : 1);
   T* a_packed = nullptr;
   T* b_packed = nullptr;
   if (kShared != 'a' && !direct_a)
@@ -163,6 +186,7 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
             // An activation the kernel cannot do in registers, on the tile it just wrote.
             if (ep && last_pc && ep->tile_fn)
               ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
+            pacer.after_call();
           }
         }
       }
@@ -234,7 +258,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
-          T beta, T* c, int64_t ldc, const Epilogue<T>* ep) {
+          T beta, T* c, int64_t ldc, const Epilogue<T>* ep, const RowPrefetch* prefetch) {
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const isa::Active& active = isa::active();
@@ -282,7 +306,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   const int n_threads = small ? 1 : parallel::get_num_threads();
   if (n_threads == 1) {
     gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a, nullptr, direct_b);
+                direct_a, nullptr, direct_b, prefetch);
     return;
   }
   const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
@@ -302,7 +326,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
   if (n_tasks <= 1) {
     gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a, nullptr, direct_b);
+                direct_a, nullptr, direct_b, prefetch);
     return;
   }
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
@@ -315,6 +339,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
                      kn.pack_t);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
+    const RowPrefetch* pf = t == 0 ? prefetch : nullptr;  // one task asks for all the rows
     if (shared) pack.ensure_packed();
     if (split_m) {
       if (lo >= m) return;
@@ -324,10 +349,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
       const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
         gemm_serial<T, 'b'>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
-                            b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared);
+                            b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared, false, pf);
       else
         gemm_serial<T>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
-                    beta, c + lo * ldc, ldc, ep_task, direct_a, nullptr, direct_b);
+                    beta, c + lo * ldc, ldc, ep_task, direct_a, nullptr, direct_b, pf);
     } else {
       if (lo >= n) return;
       const int64_t cols = std::min(per_task, n - lo);
@@ -336,10 +361,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
       const Epilogue<T>* ep_task = ep ? &at : nullptr;
       if (shared)
         gemm_serial<T, 'a'>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
-                            b_cs, beta, c + lo, ldc, ep_task, false, shared, direct_b);
+                            b_cs, beta, c + lo, ldc, ep_task, false, shared, direct_b, pf);
       else
         gemm_serial<T>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
-                    beta, c + lo, ldc, ep_task, direct_a, nullptr, direct_b);
+                    beta, c + lo, ldc, ep_task, direct_a, nullptr, direct_b, pf);
     }
   }, wake);
 }
@@ -361,10 +386,10 @@ void set_parallel_min_macs(int64_t macs) {
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
                           int64_t, const float*, int64_t, int64_t, float, float*, int64_t,
-                          const Epilogue<float>*);
+                          const Epilogue<float>*, const RowPrefetch*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                            int64_t, int64_t, const double*, int64_t, int64_t, double, double*,
-                           int64_t, const Epilogue<double>*);
+                           int64_t, const Epilogue<double>*, const RowPrefetch*);
 
 std::string build_info() {
   int count = 0;

@@ -18,11 +18,23 @@
 
 namespace fastmlp::gemm {
 
+// Rows of memory the caller reads next (the next batch or block of a data set, scattered or
+// cold), which a GEMM asks the memory system for a few at a time between its micro-kernel
+// calls: their latency then hides behind its arithmetic instead of stalling the caller's copy
+// or product. Row r (r < count) is `bytes` contiguous bytes at base + index * stride, index
+// rows[r] (or r when rows is null). A hint only: nothing is read or written through it.
+struct RowPrefetch {
+  const char* base;
+  const int64_t* rows;
+  int64_t count, stride, bytes;
+};
+
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
-          T beta, T* c, int64_t ldc, const Epilogue<T>* ep = nullptr);
+          T beta, T* c, int64_t ldc, const Epilogue<T>* ep = nullptr,
+          const RowPrefetch* prefetch = nullptr);
 
 // Whether gemm<T> sums k in one block (k <= the active blocking's KC): then
 // C := beta * C + alpha * acc rounds once per element after the whole k-sum, as

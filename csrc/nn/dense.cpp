@@ -65,7 +65,7 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
                     const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
-                    T* sgd_w, T sgd_lr) {
+                    T* sgd_w, T sgd_lr, const gemm::RowPrefetch* prefetch) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
   // a = act(z) -> grad_z = grad_a * act'(z), and z = ... + b -> grad_b = column sums of
   // grad_z, row after row like NumPy's sum(axis=0): one pass over blocks of rows small enough
@@ -86,10 +86,10 @@ void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a
   // w + (-lr) * grad_w, with grad_x above done reading w
   if (sgd_w)
     gemm::gemm<T>(true, false, n_in, n_out, batch, -sgd_lr, x.data, x.rs, x.cs, grad_z, n_out, 1,
-                  T(1), sgd_w, n_out);
+                  T(1), sgd_w, n_out, nullptr, prefetch);
   else
     gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
-                  T(0), grad_w, n_out);
+                  T(0), grad_w, n_out, nullptr, prefetch);
 }
 
 template <class T>
@@ -103,10 +103,11 @@ template void dense_forward<double>(Matrix<const double>, Matrix<const double>, 
                                     Activation, double*, double*);
 template void dense_backward<float>(Matrix<const float>, Matrix<const float>, const float*,
                                     const float*, const float*, Activation, float*, float*,
-                                    float*, float*, float*, float);
+                                    float*, float*, float*, float, const gemm::RowPrefetch*);
 template void dense_backward<double>(Matrix<const double>, Matrix<const double>, const double*,
                                      const double*, const double*, Activation, double*, double*,
-                                     double*, double*, double*, double);
+                                     double*, double*, double*, double,
+                                     const gemm::RowPrefetch*);
 template bool dense_sgd_fuses<float>(int64_t);
 template bool dense_sgd_fuses<double>(int64_t);
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "gemm/gemm.hpp"  // RowPrefetch
 #include "nn/activations.hpp"
 #include "nn/matrix.hpp"
 
@@ -26,10 +27,12 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 // sgd_w (the training step's plain SGD, when dense_sgd_fuses): grad_w is not written; instead
 // sgd_w := sgd_w - sgd_lr * grad_w in the GEMM's store, the bits of sgd_step on grad_w (one
 // rounding of lr * g, one of the subtraction), after grad_x has read w (sgd_w is w's memory).
+// prefetch: rows the caller reads next, asked for during the dW product (gemm::RowPrefetch).
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
                     const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
-                    T* sgd_w = nullptr, T sgd_lr = T(0));
+                    T* sgd_w = nullptr, T sgd_lr = T(0),
+                    const gemm::RowPrefetch* prefetch = nullptr);
 
 // Whether dense_backward can fuse a plain SGD update for a batch of `rows`: the dW product sums
 // them in one k block (gemm::single_k_block), so its store rounds as sgd_step does.

@@ -135,9 +135,11 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
 
 // From the last layer to the first: grad_z in place over grad_a, grad_x into the other buffer.
 // sgd_lr > 0: a plain SGD step at that rate, fused into each dW product that can take it
-// (dense_backward; ws.w_updated says which).
+// (dense_backward; ws.w_updated says which). prefetch: the rows the caller reads next (the next
+// batch or block), asked for during the first layer's dW product, the last of the step.
 template <class T>
-void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T sgd_lr = T(0)) {
+void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T sgd_lr = T(0),
+              const gemm::RowPrefetch* prefetch = nullptr) {
   const int64_t batch = x.rows;
   const bool fuse_sgd = sgd_lr > T(0) && dense_sgd_fuses<T>(batch);
   T* grad = ws.grad;
@@ -156,7 +158,7 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T sgd_
     else
       dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad,
                      L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l],
-                     ws.w_updated[l] ? L.w : nullptr, sgd_lr);
+                     ws.w_updated[l] ? L.w : nullptr, sgd_lr, l == 0 ? prefetch : nullptr);
     std::swap(grad, grad_next);
   }
 }

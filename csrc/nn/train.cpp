@@ -129,9 +129,11 @@ Target<T> gather(Workspace<T>& ws, Matrix<const T> X, Target<T> Y, const T* samp
 
 // One update on batch x: forward, loss plus the L2 penalty, and unless that loss is NaN or inf
 // (then nothing changes, so the weights stay finite) backward and the optimizer.
+// prefetch: the next batch's rows, asked for during the step (backward's RowPrefetch).
 template <class T>
 StepResult step_on(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, Target<T> y,
-                   const T* sample_weight, double* weight_sum) {
+                   const T* sample_weight, double* weight_sum,
+                   const gemm::RowPrefetch* prefetch = nullptr) {
   StepResult result = forward_loss(net, ws, x, y, sample_weight, weight_sum);
   if (net.l2 != 0.0) result.penalty = l2_penalty(net, *weight_sum);
   result.loss += result.penalty;
@@ -140,7 +142,7 @@ StepResult step_on(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T
   const double lr = scheduled_lr(net.opt.lr, net.schedule, step);  // this update's rate, per step
   // Plain SGD rides on the dW products (sgd_step's bits, the gradient never stored): a pass over
   // every weight and its gradient less per step.
-  backward(net, ws, x, plain_sgd(net) ? static_cast<T>(lr) : T(0));
+  backward(net, ws, x, plain_sgd(net) ? static_cast<T>(lr) : T(0), prefetch);
   if (net.l2 != 0.0) add_l2_gradient(net, ws, *weight_sum);
   apply_optimizer(net, ws, step, lr);
   return result;
@@ -188,8 +190,16 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     const int64_t rows = std::min(batch_size, n_order - start);
     const Target<T> y = gather(ws, X, Y, sample_weight, n_out, order + start, rows);
     const Matrix<const T> x = c_matrix<const T>(ws.x, rows, X.cols);
+    // The next batch's rows, scattered over X: asked for during this step's last product, so
+    // the next gather copies them from cache (gather's own prefetches then hit).
+    const int64_t next_rows = std::clamp<int64_t>(n_order - start - rows, 0, batch_size);
+    const gemm::RowPrefetch next{reinterpret_cast<const char*>(X.data), order + start + rows,
+                                 next_rows, X.rs * static_cast<int64_t>(sizeof(T)),
+                                 X.cols * static_cast<int64_t>(sizeof(T))};
+    const bool ask_next = next_rows > 0 && X.cs == 1 && next.bytes >= kLine;
     double batch_weight_sum = 0.0;
-    const StepResult step = step_on(net, ws, x, y, batch_weight, &batch_weight_sum);
+    const StepResult step =
+        step_on(net, ws, x, y, batch_weight, &batch_weight_sum, ask_next ? &next : nullptr);
     if (!std::isfinite(step.loss)) {
       result.bad_batch = batch_index;
       result.bad_loss = step.loss;
