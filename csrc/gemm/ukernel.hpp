@@ -17,7 +17,9 @@
 //
 // Epilogue (ep != nullptr, passed with the last KC block only): after C is computed, while the
 // tile is still in registers, z = C + bias[j] (a separate rounding, like NumPy's (x @ w) + b)
-// is stored to C and act(z) to `out` (leading dimension ldc). out must not overlap C: the
+// is stored to C and act(z) to `out` (leading dimension ldc), except for relu, whose act(z)
+// goes to C and z to `out`: with out == nullptr a relu layer then keeps only act(z), all its
+// derivative needs (z's sign, which act(z) keeps; the training workspace). out must not overlap C: the
 // kernels take c as __restrict, so their stores to C and out may be reordered (dense_forward
 // passes no out for an in-place identity).
 //
@@ -39,7 +41,7 @@ enum class RegAct : int { identity, relu, leaky_relu };
 template <class T>
 struct Epilogue {
   const T* bias;  // (n,) added to every row; nullptr: none
-  T* out;         // act(z), same shape and ldc as C; nullptr: none (C keeps z)
+  T* out;         // act(z) (relu: z), same shape and ldc as C; nullptr: none
   RegAct act;
   T slope;        // leaky_relu's negative slope
   // Any other activation: called by gemm.cpp on each tile right after the micro-kernel wrote

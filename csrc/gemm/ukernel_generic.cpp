@@ -10,19 +10,23 @@
 namespace fastmlp::generic {
 namespace {
 
-// One element of the epilogue: z = r + bias (C keeps z), act(z) to *out; the same roundings
-// and NaN handling as the intrinsic kernels and the scalar activations.
+// One element of the epilogue: z = r + bias; returns what C keeps (z, or act(z) for relu) and
+// writes the other to *out (ukernel.hpp); the same roundings and NaN handling as the intrinsic
+// kernels and the scalar activations.
 template <class T>
 inline T epilogue(T r, const gemm::Epilogue<T>& ep, int64_t j, T* out) {
   const T z = ep.bias ? r + ep.bias[j] : r;
-  if (out) {
-    switch (ep.act) {
-      case gemm::RegAct::relu: *out = z < T(0) ? T(0) : z; break;
-      case gemm::RegAct::leaky_relu: *out = z > T(0) ? z : z * ep.slope; break;
-      default: *out = z;
-    }
+  switch (ep.act) {
+    case gemm::RegAct::relu:
+      if (out) *out = z;
+      return z < T(0) ? T(0) : z;
+    case gemm::RegAct::leaky_relu:
+      if (out) *out = z > T(0) ? z : z * ep.slope;
+      return z;
+    default:
+      if (out) *out = z;
+      return z;
   }
-  return z;
 }
 
 template <class T, int MR, int NR>

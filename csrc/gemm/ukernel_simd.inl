@@ -32,6 +32,8 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
   using T = typename K::T;
   using V = typename K::V;
   constexpr int W = K::W, NR = NV * W;
+  // relu: C receives act(z) and out, if any, z (ukernel.hpp); otherwise C z and out act(z).
+  constexpr bool kActInC = kAct == int(gemm::RegAct::relu);
   const V va = K::set1(alpha), vb = K::set1(beta);
   const bool read_c = beta != T(0);
   const bool full = m_cur == MR && n_cur == NR;
@@ -60,8 +62,8 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
         if (read_c) r = K::fmadd(vb, K::loadu(ci + v * W), r);
         V act = r;
         r = epilogue<K, kAct>(r, bias[v], slope, &act);
-        K::storeu(ci + v * W, r);
-        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, act);
+        K::storeu(ci + v * W, kActInC ? act : r);
+        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, kActInC ? r : act);
       }
     }
     return;
@@ -80,11 +82,11 @@ FASTMLP_INLINE void store_tile(typename K::V (&acc)[MR][NV], typename K::T alpha
       V act = r;
       r = epilogue<K, kAct>(r, bias[v], slope, &act);
       if (whole) {
-        K::storeu(ci + v * W, r);
-        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, act);
+        K::storeu(ci + v * W, kActInC ? act : r);
+        if (kAct >= 0 && out) K::storeu(out + i * ldc + v * W, kActInC ? r : act);
       } else {
-        K::maskstore(ci + v * W, m[v], r);
-        if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], act);
+        K::maskstore(ci + v * W, m[v], kActInC ? act : r);
+        if (kAct >= 0 && out) K::maskstore(out + i * ldc + v * W, m[v], kActInC ? r : act);
       }
     }
   }

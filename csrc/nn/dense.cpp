@@ -45,10 +45,13 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
   // rows, so it runs after the GEMM.
   gemm::Epilogue<T> ep{};
   ep.bias = b;
-  const bool in_place_identity = act == Activation::identity && a == z;
+  // a == z (identity, relu): one array, which receives a. The micro-kernel's relu stores a to C
+  // and z to out (ukernel.hpp), so its C is a.
+  const bool in_place = a == z;
+  T* c = z;
   switch (act) {
-    case Activation::identity: ep.out = in_place_identity ? nullptr : a; break;
-    case Activation::relu: ep.act = gemm::RegAct::relu, ep.out = a; break;
+    case Activation::identity: ep.out = in_place ? nullptr : a; break;
+    case Activation::relu: ep.act = gemm::RegAct::relu, ep.out = in_place ? nullptr : z, c = a; break;
     case Activation::leaky_relu:
       ep.act = gemm::RegAct::leaky_relu, ep.out = a, ep.slope = T(kLeakyReluSlope);
       break;
@@ -58,7 +61,7 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
   }
   // beta 0: z is write-only, its old contents never leak
   gemm::gemm<T>(false, false, batch, n_out, n_in, T(1), x.data, x.rs, x.cs, w.data, w.rs, w.cs,
-                T(0), z, n_out, &ep);
+                T(0), c, n_out, &ep);
   if (act == Activation::softmax) activation_forward(act, z, a, batch, n_out);
 }
 

@@ -14,7 +14,9 @@
 namespace fastmlp::nn {
 
 // x is (batch, n_in), w is (n_in, n_out), b is (n_out,); writes z and a, both (batch, n_out).
-// a may equal z only when act is identity (the training loop's output layer).
+// a may equal z only when act is identity (the training loop's output layer) or relu (its hidden
+// relu layers: the buffer then holds a only, and dense_backward, given it as z, reads relu's
+// derivative off a's sign, which is z's: a > 0 exactly when z > 0).
 template <class T>
 void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a);
 

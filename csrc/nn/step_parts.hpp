@@ -32,6 +32,13 @@ inline int64_t checked_mul(int64_t a, int64_t b) {
   return r;
 }
 
+// Layers whose z the step does not keep: identity (a is z) and relu (a holds relu(z) only; its
+// derivative reads the sign of a, which is z's; dense_forward stores nothing else). A buffer of
+// activations less to write and read: the forward's stores halve on these layers.
+inline bool a_is_z(Activation act) {
+  return act == Activation::identity || act == Activation::relu;
+}
+
 // Every buffer one step needs, for batches of up to `batch` rows, in a single allocation.
 template <class T>
 struct Workspace {
@@ -40,7 +47,7 @@ struct Workspace {
   T* x = nullptr;                   // gathered inputs (batch, n_in), epochs only
   T* y = nullptr;                   // gathered float targets (batch, n_out), epochs only
   T* sample_weight = nullptr;       // gathered sample weights (batch,), weighted epochs only
-  std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z for identity
+  std::vector<T*> z, a;             // per layer (batch, n_out_l); a aliases z (a_is_z)
   std::vector<T*> grad_w, grad_b;   // per layer, shaped like w_l and b_l
   T *grad = nullptr, *grad_next = nullptr;  // ping-pong (batch, max width): grad_a/grad_z, grad_x
   std::vector<T*> mask, dropped;    // per layer (batch, n_out) where dropout > 0, else null
@@ -62,7 +69,7 @@ struct Workspace {
     for (const auto& l : L) {
       width = std::max(width, l.n_out);
       take(checked_mul(batch, l.n_out));                                  // z
-      if (l.act != Activation::identity) take(checked_mul(batch, l.n_out));  // a
+      if (!a_is_z(l.act)) take(checked_mul(batch, l.n_out));              // a
       take(checked_mul(l.n_in, l.n_out));                                  // grad_w
       take(l.n_out);                                                       // grad_b
     }
@@ -79,7 +86,7 @@ struct Workspace {
     auto next = [&](int64_t count) { T* q = p; p += count; return q; };
     for (const auto& l : L) {
       z.push_back(next(batch * l.n_out));
-      a.push_back(l.act == Activation::identity ? z.back() : next(batch * l.n_out));
+      a.push_back(a_is_z(l.act) ? z.back() : next(batch * l.n_out));
       grad_w.push_back(next(l.n_in * l.n_out));
       grad_b.push_back(next(l.n_out));
       grad_list.insert(grad_list.end(), {grad_w.back(), grad_b.back()});
