@@ -79,29 +79,70 @@ inline T target_at(Target<T> target, int64_t i, int64_t j, int64_t n_out) {
 // subtracted first so exp never overflows). label_only (labels only): only the label's term is
 // subtracted (the plain mean with labels skips the zero terms). The exponentials go through
 // exp_array, over a chunk of rows at once: grad holds e first, then g.
+// Each row's maximum, first value on, o[j] > max replacing it (a NaN first value stays; a later
+// NaN is passed over). Four rows at a time: one row's maximum is a chain of n dependent selects,
+// four rows' chains overlap; each row's sequence is the same.
+template <class T>
+void row_maxima(const T* o, int64_t rows, int64_t n, T* out) {
+  int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const T *r0 = o + i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
+    T m0 = r0[0], m1 = r1[0], m2 = r2[0], m3 = r3[0];
+    for (int64_t j = 1; j < n; ++j) {
+      m0 = r0[j] > m0 ? r0[j] : m0;
+      m1 = r1[j] > m1 ? r1[j] : m1;
+      m2 = r2[j] > m2 ? r2[j] : m2;
+      m3 = r3[j] > m3 ? r3[j] : m3;
+    }
+    out[i] = m0, out[i + 1] = m1, out[i + 2] = m2, out[i + 3] = m3;
+  }
+  for (; i < rows; ++i) {
+    const T* r = o + i * n;
+    T m = r[0];
+    for (int64_t j = 1; j < n; ++j) m = r[j] > m ? r[j] : m;
+    out[i] = m;
+  }
+}
+
+// Each row's sum in double, left to right; four rows at a time as row_maxima.
+template <class T>
+void row_sums(const T* g, int64_t rows, int64_t n, double* out) {
+  int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const T *r0 = g + i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (int64_t j = 0; j < n; ++j) s0 += r0[j], s1 += r1[j], s2 += r2[j], s3 += r3[j];
+    out[i] = s0, out[i + 1] = s1, out[i + 2] = s2, out[i + 3] = s3;
+  }
+  for (; i < rows; ++i) {
+    double s = 0.0;
+    for (int64_t j = 0; j < n; ++j) s += g[i * n + j];
+    out[i] = s;
+  }
+}
+
 template <class T>
 void cross_entropy_rows(const T* output, Target<T> target, int64_t first, int64_t last,
                         int64_t n_out, T* grad, bool label_only, double& loss,
                         const NegLogClip<T>& clip) {
-  constexpr int64_t kChunk = 64;  // rows whose maxima stay on the stack between the passes
+  constexpr int64_t kChunk = 64;  // rows whose maxima and sums stay on the stack between passes
   T row_max[kChunk];
+  double row_sum[kChunk];
   for (int64_t lo = first; lo < last; lo += kChunk) {
     const int64_t hi = last - lo < kChunk ? last : lo + kChunk;
+    row_maxima(output + lo * n_out, hi - lo, n_out, row_max);
     for (int64_t i = lo; i < hi; ++i) {
       const T* o = output + i * n_out;
-      T mx = o[0];
-      for (int64_t j = 1; j < n_out; ++j) mx = o[j] > mx ? o[j] : mx;
-      row_max[i - lo] = mx;
+      const T mx = row_max[i - lo];
       for (int64_t j = 0; j < n_out; ++j) grad[i * n_out + j] = o[j] - mx;
     }
     exp_array(grad + lo * n_out, grad + lo * n_out, (hi - lo) * n_out);
+    row_sums(grad + lo * n_out, hi - lo, n_out, row_sum);
     for (int64_t i = lo; i < hi; ++i) {
       const T* o = output + i * n_out;
       T* g = grad + i * n_out;
       const T mx = row_max[i - lo];
-      double sum_exp = 0.0;
-      for (int64_t j = 0; j < n_out; ++j) sum_exp += g[j];
-      const T sum = static_cast<T>(sum_exp);
+      const T sum = static_cast<T>(row_sum[i - lo]);
       const T log_sum = std::log(sum);
       if (label_only) {  // the label's term, the row's one nonzero one
         const int64_t j = target.labels[i];
