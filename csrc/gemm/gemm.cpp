@@ -95,14 +95,15 @@ struct Kernels {
 // copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
 // Spreads a RowPrefetch over a loop nest's micro-kernel calls: after call t of `calls`, the
-// first count * (t + 1) / calls rows have been asked for.
+// first count * (t + 1) / calls rows have been asked for (never more than count), into L2
+// (prefetcht2: in L1 they evicted the B micro-panel the kernel reads; docs/gemm.md).
 class PrefetchPacer {
  public:
   PrefetchPacer(const RowPrefetch* pf, int64_t calls) : pf_(pf), calls_(std::max<int64_t>(calls, 1)) {}
   void after_call() {
     if (!pf_) return;
-    const int64_t target = pf_->count * ++done_calls_ / calls_;
-    for (; next_row_ < target; ++next_row_) {
+    // count * calls_done / calls rows by now, kept as a running remainder: no divide per call
+    for (owed_ += pf_->count; owed_ >= calls_ && next_row_ < pf_->count; owed_ -= calls_, ++next_row_) {
       const char* row = pf_->base + (pf_->rows ? pf_->rows[next_row_] : next_row_) * pf_->stride;
       for (int64_t b = 0; b < pf_->bytes; b += 64) __builtin_prefetch(row + b, 0, 1);
       __builtin_prefetch(row + pf_->bytes - 1, 0, 1);  // an unaligned row's last line
@@ -111,7 +112,7 @@ class PrefetchPacer {
 
  private:
   const RowPrefetch* pf_;
-  int64_t calls_, done_calls_ = 0, next_row_ = 0;
+  int64_t calls_, owed_ = 0, next_row_ = 0;
 };
 
 template <class T, char kShared = '-'>
