@@ -55,7 +55,8 @@ if [ $# -eq 0 ]; then
     tests/test_training.py tests/test_matmul_fast_path.py tests/test_small_path.py tests/test_tanh_accuracy.py \
     tests/test_bad_input_kernels.py tests/test_bad_input_matrix*.py tests/test_isa.py \
     tests/test_threads.py tests/test_io.py tests/test_model.py tests/test_concurrency.py \
-    tests/test_numerical_faults.py tests/test_process_faults.py tests/test_safetensors.py tests/regressions
+    tests/test_numerical_faults.py tests/test_process_faults.py tests/test_safetensors.py tests/regressions \
+    tests/test_row_prefetch.py
   existing=()
   for f in "$@"; do [ -e "$f" ] && existing+=("$f"); done
   set -- "${existing[@]}"
