@@ -90,10 +90,11 @@ GradientResult loss_gradient(const Network<T>& net_in, Matrix<const T> X, Target
     // The next block's rows, asked for during this block's last product: they arrive from
     // memory while it computes, not when the next forward pass first reads them.
     const int64_t next_rows = std::min(block, X.rows - lo - rows);
-    const gemm::RowPrefetch next{reinterpret_cast<const char*>(X.data + (lo + rows) * X.rs),
-                                 nullptr, next_rows, X.rs * static_cast<int64_t>(sizeof(T)),
-                                 X.cols * static_cast<int64_t>(sizeof(T))};
-    backward(net, ws, x, T(0), next_rows > 0 && X.cs == 1 ? &next : nullptr);
+    const bool ask_next = next_rows > 0 && X.cs == 1;  // (no pointer past X's rows is formed)
+    const gemm::RowPrefetch next{
+        ask_next ? reinterpret_cast<const char*>(X.data + (lo + rows) * X.rs) : nullptr, nullptr,
+        next_rows, X.rs * static_cast<int64_t>(sizeof(T)), X.cols * static_cast<int64_t>(sizeof(T))};
+    backward(net, ws, x, T(0), ask_next ? &next : nullptr);
     if (!first)
       for (int64_t l = 0; l < n_layers; ++l) {
         const Layer<T>& L = net.layers[l];
