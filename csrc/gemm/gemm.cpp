@@ -15,6 +15,7 @@
 
 #include "gemm/blocking.hpp"
 #include "gemm/pack.hpp"
+#include "gemm/prefetch_pacer.hpp"
 #include "gemm/shared_pack.hpp"
 #include "gemm/ukernel.hpp"
 #include "isa/isa.hpp"
@@ -55,7 +56,6 @@ struct PackBuffer {
 thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-int64_t ceil_div(int64_t x, int64_t by) { return (x + by - 1) / by; }
 
 // The Blocking with KC cut into equal blocks: k = 784 at KC 512 runs as 2 x 392, not 512 +
 // 272: the same number of passes over C (one load and store of every C tile each), none of
@@ -94,27 +94,7 @@ struct Kernels {
 // direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
 // copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
-// Spreads a RowPrefetch over a loop nest's micro-kernel calls: after call t of `calls`, the
-// first count * (t + 1) / calls rows have been asked for (never more than count), into L2
-// (prefetcht2: in L1 they evicted the B micro-panel the kernel reads; docs/gemm.md).
-class PrefetchPacer {
- public:
-  PrefetchPacer(const RowPrefetch* pf, int64_t calls) : pf_(pf), calls_(std::max<int64_t>(calls, 1)) {}
-  void after_call() {
-    if (!pf_) return;
-    // count * calls_done / calls rows by now, kept as a running remainder: no divide per call
-    for (owed_ += pf_->count; owed_ >= calls_ && next_row_ < pf_->count; owed_ -= calls_, ++next_row_) {
-      const char* row = pf_->base + (pf_->rows ? pf_->rows[next_row_] : next_row_) * pf_->stride;
-      for (int64_t b = 0; b < pf_->bytes; b += 64) __builtin_prefetch(row + b, 0, 1);
-      __builtin_prefetch(row + pf_->bytes - 1, 0, 1);  // an unaligned row's last line
-    }
-  }
-
- private:
-  const RowPrefetch* pf_;
-  int64_t calls_, owed_ = 0, next_row_ = 0;
-};
-
+// prefetch: rows the caller reads next, asked for between micro-kernel calls (PrefetchPacer).
 template <class T, char kShared = '-'>
 void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
@@ -122,7 +102,7 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
                  bool direct_a = false, const T* shared = nullptr, bool direct_b = false,
                  const RowPrefetch* prefetch = nullptr) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
-  PrefetchPacer pacer(prefetch, prefetch ? ceil_div(m, MR) * ceil_div(n, NR) * ceil_div(k, KC) : 1);
+  PrefetchPacer pacer(prefetch, m, n, k, MR, NR, KC);
   T* a_packed = nullptr;
   T* b_packed = nullptr;
   if (kShared != 'a' && !direct_a)
