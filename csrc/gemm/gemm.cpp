@@ -10,13 +10,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
 #include "gemm/blocking.hpp"
 #include "gemm/pack.hpp"
+#include "gemm/pack_buffer.hpp"
 #include "gemm/prefetch_pacer.hpp"
 #include "gemm/shared_pack.hpp"
+#include "gemm/in_place.hpp"
+#include "gemm/kept_layout.hpp"
 #include "gemm/ukernel.hpp"
 #include "isa/isa.hpp"
 #include "parallel/thread_pool.hpp"
@@ -35,24 +39,6 @@ namespace {
 std::atomic<int64_t> parallel_min_macs_{int64_t(1) << 19};
 constexpr int64_t kWakeFactor = 16;
 
-// A grow-only 64-byte-aligned buffer; one per thread and operand, so packing never allocates
-// once a thread has seen its largest block.
-struct PackBuffer {
-  void* data = nullptr;
-  size_t bytes = 0;
-  ~PackBuffer() { std::free(data); }
-  template <class T>
-  T* get(int64_t count) {
-    size_t need = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
-    if (need > bytes) {
-      std::free(data);
-      data = std::aligned_alloc(64, need);
-      bytes = data ? need : 0;
-      if (!data) throw std::bad_alloc();
-    }
-    return static_cast<T*>(data);
-  }
-};
 thread_local PackBuffer t_pack_a, t_pack_b;
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -85,29 +71,53 @@ struct Kernels {
   PackT<T> pack_t;
 };
 
+// Where one task's operands come from besides its own packing, and what else it writes.
+// shared_a / shared_b: op(A) / op(B) already packed for all k (layout: SharedPack,
+// shared_pack.hpp), by the threaded split or kept from an earlier GEMM (KeptPack), read from
+// there instead of packed again; the task's columns start at column b_col of a shared B whose
+// KC blocks are b_ld elements per k row (n rounded up to whole micro-panels).
+// direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
+// copy (small GEMMs, where packing A costs more than it saves; see use_direct_a); direct_b
+// likewise for op(B) (use_direct_b).
+// prefetch: rows the caller reads next, asked for between micro-kernel calls (PrefetchPacer).
+// kept_c: C lives in a KeptPack's layout (kept_layout.hpp), of which this task's C(0, 0) is
+// element (c_row, c_col); c and ldc are then not used.
+template <class T>
+struct TaskPlan {
+  bool direct_a = false, direct_b = false;
+  const T* shared_a = nullptr;
+  const T* shared_b = nullptr;
+  int64_t b_ld = 0, b_col = 0;
+  const RowPrefetch* prefetch = nullptr;
+  const KeptPack<T>* kept_c = nullptr;
+  int64_t c_row = 0, c_col = 0;
+};
+
+// Packed A buffers hold MR elements more than their micro-panels: a tile of C in a KeptPack
+// cut at a KC block (gemm_serial) starts its A micro-panel a few rows in, and the packed-A
+// micro-kernel reads (and drops) up to MR rows from there.
+inline int64_t with_slack(const Blocking& bk, int64_t elems) {
+  return elems + bk.mr;
+}
+
 // One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
-// With kShared = 'a' or 'b', `shared` holds op(A) or op(B) already packed for all k (layout:
-// SharedPack, shared_pack.hpp) by the threaded split, and that operand is read from there
-// instead of packed again. A compile-time choice: the serial instantiation ('-') is the plain
-// loop nest.
-// direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
-// copy (small GEMMs, where packing A costs more than it saves; see use_direct_a).
 // ep: applied by the micro-kernel on the last KC block (bias and out relative to C(0, 0)).
-// prefetch: rows the caller reads next, asked for between micro-kernel calls (PrefetchPacer).
-template <class T, char kShared = '-'>
+template <class T>
 void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_t k,
                  T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs,
                  int64_t b_cs, T beta, T* c, int64_t ldc, const Epilogue<T>* ep,
-                 bool direct_a = false, const T* shared = nullptr, bool direct_b = false,
-                 const RowPrefetch* prefetch = nullptr) {
+                 const TaskPlan<T>& plan) {
   const int64_t MR = bk.mr, NR = bk.nr, MC = bk.mc, KC = bk.kc, NC = bk.nc;
-  PrefetchPacer pacer(prefetch, m, n, k, MR, NR, KC);
+  const bool direct_a = plan.direct_a, direct_b = plan.direct_b;
+  PrefetchPacer pacer(plan.prefetch, m, n, k, MR, NR, KC);
   T* a_packed = nullptr;
   T* b_packed = nullptr;
-  if (kShared != 'a' && !direct_a)
-    a_packed = t_pack_a.get<T>(round_up(std::min(m, MC), MR) * std::min(k, KC));
-  if (kShared != 'b' && !direct_b)
+  if (!plan.shared_a && !direct_a)
+    a_packed = t_pack_a.get<T>(with_slack(bk, round_up(std::min(m, MC), MR) * std::min(k, KC)));
+  std::optional<KeptLayout<T>> c_layout;
+  if (plan.kept_c) c_layout.emplace(*plan.kept_c);
+  if (!plan.shared_b && !direct_b)
     b_packed = t_pack_b.get<T>(round_up(std::min(n, NC), NR) * std::min(k, KC));
   // A column-major B (dX's w.T) used by one A block only (m <= MC) is packed one micro-panel
   // at a time, just before its use: it is then read from L1, not back from L2 or L3 after
@@ -128,8 +138,8 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
       int64_t b_step = 0, b_panel_stride = NR * kc_cur;
       if (direct_b)
         b_panel = b + pc * b_rs + jc, b_step = b_rs, b_panel_stride = NR;
-      else if constexpr (kShared == 'b')
-        b_panel = shared + pc * round_up(n, NR) + jc * kc_cur;
+      else if (plan.shared_b)
+        b_panel = plan.shared_b + pc * plan.b_ld + (plan.b_col + jc) * kc_cur;
       else if (!pack_each)
         pack_b_panel(NR, kc_cur, nc_cur, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed,
                      kn.pack_t);
@@ -142,8 +152,8 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
         int64_t rs = 1, cs = MR, panel = MR * kc_cur;
         if (direct_a) {
           a_block = a + ic * a_rs + pc * a_cs, rs = a_rs, cs = a_cs, panel = MR * a_rs;
-        } else if constexpr (kShared == 'a') {
-          a_block = shared + pc * round_up(m, MR) + ic * kc_cur;
+        } else if (plan.shared_a) {
+          a_block = plan.shared_a + pc * round_up(m, MR) + ic * kc_cur;
         } else {
           pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed,
                        kn.pack_t);
@@ -159,11 +169,22 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
           for (int64_t ir = 0; ir < mc_cur; ir += MR) {
             const int64_t mr_cur = std::min(MR, mc_cur - ir);
             const int64_t row = ic + ir, col = jc + jr;
+            const T* a_micro = a_block + ir / MR * panel;
+            if (c_layout) {  // ep is null (gemm): the tile in pieces that stay in a KC block
+              for (int64_t r = 0, rows; r < mr_cur; r += rows) {
+                T* c_piece = c_layout->at(plan.c_row + row + r, plan.c_col + col, &rows);
+                rows = std::min(rows, mr_cur - r);
+                kn.ukernel(kc_cur, alpha, a_micro + r * rs, rs, cs, b_micro, b_step, beta_cur,
+                           c_piece, NR, rows, nr_cur, nullptr);
+              }
+              pacer.after_call();
+              continue;
+            }
             T* c_tile = c + row * ldc + col;
             Epilogue<T> ep_tile;
             if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
-            kn.ukernel(kc_cur, alpha, a_block + ir / MR * panel, rs, cs, b_micro, b_step,
-                       beta_cur, c_tile, ldc, mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+            kn.ukernel(kc_cur, alpha, a_micro, rs, cs, b_micro, b_step, beta_cur, c_tile, ldc,
+                       mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
             // An activation the kernel cannot do in registers, on the tile it just wrote.
             if (ep && last_pc && ep->tile_fn)
               ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
@@ -187,51 +208,25 @@ int64_t checked_mul(int64_t x, int64_t y, const char* what) {
   return r;
 }
 
-// Whether the micro-kernel reads op(A) in place instead of a packed copy (gemm_serial).
-// Packing A buys contiguous loads for the ceil(n / NR) B micro-panels that reuse each A block,
-// at the price of one pass over A (measured: docs/tuning.md). Never worth it when at most two
-// B micro-panels reuse it (n <= 2 NR: the output layer; packing then costs as much as the
-// product). Otherwise:
-// - row-major op(A) (a_cs == 1): its MR rows are MR streams of KC contiguous values per
-//   kernel call, which the prefetchers follow, up to the Blocking's pack_a_bytes;
-// - column-major op(A) (the transposed x of dW) is read as MR adjacent values per k, one line
-//   every a_cs elements: a micro-panel then spans KC lines, which crowd the B micro-panel out
-//   of L1, so in place only while all of A is small (kDirectAMaxBytes).
-// The strides (1, MR) are the packed layout's (ukernel.hpp), so such an A is always packed.
-constexpr int64_t kDirectAMaxBytes = int64_t(16) << 10;
 
+// The active ISA's kernels for a product of n columns, and their tile (*tile_bk): a float64
+// product of a few columns more than the tile's (a 10-class output layer) takes the ISA's wider
+// tile, one micro-panel for all of them.
 template <class T>
-bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a_rs,
-                  int64_t a_cs) {
-  if (a_rs == 1 && a_cs == bk.mr) return false;
-  if (n <= 2 * bk.nr) return true;
-  const int64_t max_bytes = a_cs == 1 ? bk.pack_a_bytes : kDirectAMaxBytes;
-  return m * k <= max_bytes / int64_t(sizeof(T));  // m * k: checked by gemm() for overflow
+Kernels<T> kernels_for(const isa::Active& active, int64_t n, Blocking* tile_bk) {
+  if constexpr (std::is_same_v<T, float>) {
+    *tile_bk = active.s;
+    return {active.isa->sgemm, active.isa->spack_t};
+  } else {
+    if (active.isa->dgemm_n12 && n > active.d.nr && n <= active.d_n12.nr) {
+      *tile_bk = active.d_n12;
+      return {active.isa->dgemm_n12, active.isa->dpack_t};
+    }
+    *tile_bk = active.d;
+    return {active.isa->dgemm, active.isa->dpack_t};
+  }
 }
 
-// Whether the micro-kernel reads op(B) in place instead of a packed copy (gemm_serial), for a
-// row-major op(B) (b_cs == 1) only:
-// - at most NR columns (the output layer's w and grad_z), where masked loads are cheap
-//   (Blocking::masked_b): its rows are then contiguous and read in order, once per A
-//   micro-panel, at any size;
-// - at least NR columns and at most kDirectBMaxBytes, which stays in L1 however it is read:
-//   packing such a B cost more than the GEMM saved on the small layers of a training step
-//   (13-64-64-1 at batch 32: a fifth of the step packed w and grad_z);
-// - at least NR columns, any size, when at most kDirectBMaxRowTiles A micro-panels reuse each
-//   B micro-panel (m <= 8 MR: small batches), where packing B costs more than its strided
-//   rows (docs/tuning.md).
-// Whole rows are plain loads; only the last, partial micro-panel is masked. Narrower B on
-// AVX2 is packed: there every row of it is a masked load, slower than packing it.
-constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
-constexpr int64_t kDirectBMaxRowTiles = 8;
-
-template <class T>
-bool use_direct_b(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t b_rs,
-                  int64_t b_cs) {
-  if (b_cs != 1 || b_rs == 0) return false;
-  if (n <= bk.nr) return bk.masked_b;
-  return m <= kDirectBMaxRowTiles * bk.mr || n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
-}
 
 }  // namespace
 
@@ -239,21 +234,13 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
-          T beta, T* c, int64_t ldc, const Epilogue<T>* ep, const RowPrefetch* prefetch) {
+          T beta, T* c, int64_t ldc, const Epilogue<T>* ep, const RowPrefetch* prefetch,
+          KeptPack<T>* kept_b, KeptPack<T>* kept_c) {
   // Read the active kernels once: this call uses one set even if set_isa runs meanwhile, and
   // a bad FASTMLP_ISA raises here, before any argument check or quick return.
   const isa::Active& active = isa::active();
   Blocking tile_bk;
-  Kernels<T> kn;
-  if constexpr (std::is_same_v<T, float>) {
-    tile_bk = active.s, kn = {active.isa->sgemm, active.isa->spack_t};
-  } else {
-    tile_bk = active.d, kn = {active.isa->dgemm, active.isa->dpack_t};
-    // A few columns more than the tile's (a 10-class output layer): the ISA's wider tile, one
-    // micro-panel for all of them.
-    if (active.isa->dgemm_n12 && n > tile_bk.nr && n <= active.d_n12.nr)
-      tile_bk = active.d_n12, kn.ukernel = active.isa->dgemm_n12;
-  }
+  const Kernels<T> kn = kernels_for<T>(active, n, &tile_bk);
   const Blocking bk = balanced_kc(tile_bk, k);
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative dimension");
   if (ldc < n) throw std::invalid_argument("gemm: ldc < n");
@@ -262,6 +249,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   checked_mul(k, n, "gemm: k * n");
   if (m == 0 || n == 0) return;
   if (k == 0) {
+    if (kept_c) kept_unpack(*kept_c);  // C := beta * C below, on a current c
     // BLAS quick return, C := beta * C (beta == 0 never reads C), then the epilogue: the
     // micro-kernel with kc = 0 and alpha = 0 does exactly that, tile by tile.
     for (int64_t i = 0; i < m; i += bk.mr)
@@ -280,72 +268,68 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, n, k, a_rs, a_cs);
   const bool direct_b = use_direct_b<T>(bk, m, n, k, b_rs, b_cs);
+  const T* kept = kept_b ? use_kept_b(*kept_b, bk, kn.pack_t, k, n, b, b_rs, b_cs, direct_b) : nullptr;
+  const bool c_kept = kept_c && use_kept_c(*kept_c, balanced_kc(tile_bk, m), m, n, beta, ep);
+  TaskPlan<T> plan;
+  plan.direct_a = direct_a, plan.direct_b = direct_b, plan.prefetch = prefetch;
+  plan.shared_b = kept, plan.b_ld = round_up(n, bk.nr), plan.kept_c = c_kept ? kept_c : nullptr;
 
   const int64_t min_macs = parallel_min_macs_.load(std::memory_order_relaxed);
   const bool small = m * n < min_macs / k + (min_macs % k != 0);  // m*n*k < min_macs, no overflow
   // The thread count is asked only when the GEMM is big enough to split.
   const int n_threads = small ? 1 : parallel::get_num_threads();
-  if (n_threads == 1) {
-    gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a, nullptr, direct_b, prefetch);
-    return;
-  }
   const int64_t wake_macs = min_macs > INT64_MAX / kWakeFactor ? INT64_MAX : min_macs * kWakeFactor;
   const bool wake = m * n >= wake_macs / k + (wake_macs % k != 0);  // m*n*k >= wake_macs
   // Split M or N into contiguous chunks of whole MR (NR) tiles. Each task runs the full loop
   // nest on its rows (or columns) of C, so no two tasks write the same element and each
   // element's k-sum is computed identically whatever the split. The operand all tasks read
   // (B when splitting M, A when splitting N) is packed once, by all threads together
-  // (SharedPack); each task packs its own slice of the other (or reads A in place). Split the
-  // larger of m and n, falling back to the other if it has too few tiles.
+  // (SharedPack), unless it is kept packed already; each task packs its own slice of the other
+  // (or reads A in place). Split the larger of m and n, falling back to the other if it has too
+  // few tiles.
   const int64_t m_units = (m + bk.mr - 1) / bk.mr, n_units = (n + bk.nr - 1) / bk.nr;
   const bool split_m = m >= n ? m_units >= n_threads || m_units >= n_units
                               : !(n_units >= n_threads || n_units >= m_units);
   const int64_t units = split_m ? m_units : n_units, step = split_m ? bk.mr : bk.nr;
   // Two tasks per thread, claimed dynamically: a worker the OS wakes late (or a core another
   // process shares) leaves its second task to the others instead of making them wait.
-  const int64_t n_tasks = std::min<int64_t>(2 * int64_t(n_threads), units);
+  const int64_t n_tasks = n_threads == 1 ? 1 : std::min<int64_t>(2 * int64_t(n_threads), units);
   if (n_tasks <= 1) {
-    gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep,
-                direct_a, nullptr, direct_b, prefetch);
+    gemm_serial<T>(bk, kn, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, ep, plan);
     return;
   }
   const int64_t per_task = (units + n_tasks - 1) / n_tasks * step;
   const int64_t shared_elems = split_m ? round_up(n, bk.nr) * k : round_up(m, bk.mr) * k;
-  T* shared = nullptr;  // none when every task reads a small B in place
-  if (!(split_m && direct_b) && shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
-    shared = t_pack_shared.get<T>(shared_elems);
+  T* shared = nullptr;  // none when every task reads a small B in place or a kept B
+  if (!(split_m && (direct_b || kept)) &&
+      shared_elems * int64_t(sizeof(T)) <= kMaxSharedPackBytes)
+    shared = t_pack_shared.get<T>(with_slack(bk, shared_elems));
   SharedPack<T> pack(!split_m, split_m ? n : m, split_m ? bk.nr : bk.mr, bk.kc, k,
                      split_m ? b : a, split_m ? b_rs : a_rs, split_m ? b_cs : a_cs, shared,
                      kn.pack_t);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
-    const RowPrefetch* pf = t == 0 ? prefetch : nullptr;  // one task asks for all the rows
+    if (lo >= (split_m ? m : n)) return;
+    TaskPlan<T> task = plan;
+    task.prefetch = t == 0 ? prefetch : nullptr;  // one task asks for all the rows
     if (shared) pack.ensure_packed();
     if (split_m) {
-      if (lo >= m) return;
       const int64_t rows = std::min(per_task, m - lo);
       Epilogue<T> at;
       if (ep) at = epilogue_at(*ep, lo, 0, ldc);
-      const Epilogue<T>* ep_task = ep ? &at : nullptr;
-      if (shared)
-        gemm_serial<T, 'b'>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs,
-                            b_cs, beta, c + lo * ldc, ldc, ep_task, direct_a, shared, false, pf);
-      else
-        gemm_serial<T>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs,
-                    beta, c + lo * ldc, ldc, ep_task, direct_a, nullptr, direct_b, pf);
+      if (shared) task.shared_b = shared, task.b_ld = round_up(n, bk.nr), task.direct_b = false;
+      task.c_row = lo;
+      gemm_serial<T>(bk, kn, rows, n, k, alpha, a + lo * a_rs, a_rs, a_cs, b, b_rs, b_cs, beta,
+                     c + lo * ldc, ldc, ep ? &at : nullptr, task);
     } else {
-      if (lo >= n) return;
       const int64_t cols = std::min(per_task, n - lo);
       Epilogue<T> at;
       if (ep) at = epilogue_at(*ep, 0, lo, ldc);
-      const Epilogue<T>* ep_task = ep ? &at : nullptr;
-      if (shared)
-        gemm_serial<T, 'a'>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs,
-                            b_cs, beta, c + lo, ldc, ep_task, false, shared, direct_b, pf);
-      else
-        gemm_serial<T>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs,
-                    beta, c + lo, ldc, ep_task, direct_a, nullptr, direct_b, pf);
+      if (shared) task.shared_a = shared, task.direct_a = false;
+      task.b_col = lo;
+      task.c_col = lo;
+      gemm_serial<T>(bk, kn, m, cols, k, alpha, a, a_rs, a_cs, b + lo * b_cs, b_rs, b_cs, beta,
+                     c + lo, ldc, ep ? &at : nullptr, task);
     }
   }, wake);
 }
@@ -367,10 +351,29 @@ void set_parallel_min_macs(int64_t macs) {
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
                           int64_t, const float*, int64_t, int64_t, float, float*, int64_t,
-                          const Epilogue<float>*, const RowPrefetch*);
+                          const Epilogue<float>*, const RowPrefetch*, KeptPack<float>*,
+                          KeptPack<float>*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                            int64_t, int64_t, const double*, int64_t, int64_t, double, double*,
-                           int64_t, const Epilogue<double>*, const RowPrefetch*);
+                           int64_t, const Epilogue<double>*, const RowPrefetch*,
+                           KeptPack<double>*, KeptPack<double>*);
+
+template <class T>
+int64_t kept_pack_size(int64_t k, int64_t n) {
+  Blocking tile_bk;
+  kernels_for<T>(isa::active(), n, &tile_bk);
+  return checked_mul(round_up(n, tile_bk.nr), k, "kept pack size");
+}
+template int64_t kept_pack_size<float>(int64_t, int64_t);
+template int64_t kept_pack_size<double>(int64_t, int64_t);
+
+template <class T>
+void kept_unpack(KeptPack<T>& kept) {
+  if (kept.valid && kept.w_stale) KeptLayout<T>(kept).unpack(kept.w, kept.w_ld, kept.n);
+  kept.valid = false, kept.w_stale = false;
+}
+template void kept_unpack<float>(KeptPack<float>&);
+template void kept_unpack<double>(KeptPack<double>&);
 
 std::string build_info() {
   int count = 0;

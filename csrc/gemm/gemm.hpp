@@ -29,12 +29,44 @@ struct RowPrefetch {
   int64_t count, stride, bytes;
 };
 
+// A weight matrix w (k x n, row-major, leading dimension w_ld) kept packed from one GEMM to
+// the next: the first layer's w in a plain SGD epoch, which each step's forward reads as op(B)
+// and the fused SGD dW product then updates as C (beta 1). The first forward packs w into
+// `data`, in the layout a threaded split shares (SharedPack, shared_pack.hpp); from then on
+// the dW product reads and writes C there (`w_stale`: the array lags behind data) and the
+// forwards read it, so w is never packed again, nor written, until kept_unpack copies it back.
+// `valid`: data holds the current w in the layout recorded in nr, kc, k, n.
+// Whoever else reads or writes w during that time calls kept_unpack first.
+template <class T>
+struct KeptPack {
+  T* data = nullptr;
+  int64_t capacity = 0;  // elements of data
+  T* w = nullptr;
+  int64_t w_ld = 0;
+  bool valid = false, w_stale = false;
+  int64_t nr = 0, kc = 0, k = 0, n = 0;
+};
+
+// Elements a KeptPack needs for a (k x n) w under the active ISA's kernels (capacity); a GEMM
+// whose layout needs more (FASTMLP_ISA changed meanwhile) packs as usual instead.
+template <class T>
+int64_t kept_pack_size(int64_t k, int64_t n);
+
+// Brings kept.w up to date (when w_stale) and lets go of data: valid = false.
+template <class T>
+void kept_unpack(KeptPack<T>& kept);
+
+// kept_b: op(B) is kept_b->w, read from kept_b->data (packed there first unless it holds it;
+// a GEMM that reads B in place instead unpacks). kept_c: C is kept_c->w, with beta 1 and no
+// epilogue: while kept_c->data holds it in the layout of op(B) for k = m, C is read and
+// written there (c is then not touched); otherwise kept_c is unpacked and c used.
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t a_rs, int64_t a_cs,
           const T* b, int64_t b_rs, int64_t b_cs,
           T beta, T* c, int64_t ldc, const Epilogue<T>* ep = nullptr,
-          const RowPrefetch* prefetch = nullptr);
+          const RowPrefetch* prefetch = nullptr, KeptPack<T>* kept_b = nullptr,
+          KeptPack<T>* kept_c = nullptr);
 
 // Whether gemm<T> sums k in one block (k <= the active blocking's KC): then
 // C := beta * C + alpha * acc rounds once per element after the whole k-sum, as

@@ -37,7 +37,8 @@ void add_rows(const T* __restrict x, int64_t rows, int64_t n, T* __restrict sums
 }  // namespace
 
 template <class T>
-void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a) {
+void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a,
+                   gemm::KeptPack<T>* kept_w) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
   // z = x @ w + b, a = act(z), in the GEMM's epilogue while each tile is in registers (or,
   // for the activations with exp/tanh/erf, in L1 right after it was stored). Rounding matches
@@ -61,14 +62,15 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
   }
   // beta 0: z is write-only, its old contents never leak
   gemm::gemm<T>(false, false, batch, n_out, n_in, T(1), x.data, x.rs, x.cs, w.data, w.rs, w.cs,
-                T(0), c, n_out, &ep);
+                T(0), c, n_out, &ep, nullptr, kept_w);
   if (act == Activation::softmax) activation_forward(act, z, a, batch, n_out);
 }
 
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
                     const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
-                    T* sgd_w, T sgd_lr, const gemm::RowPrefetch* prefetch) {
+                    T* sgd_w, T sgd_lr, const gemm::RowPrefetch* prefetch,
+                    gemm::KeptPack<T>* kept_w) {
   const int64_t batch = x.rows, n_in = x.cols, n_out = w.cols;
   // a = act(z) -> grad_z = grad_a * act'(z), and z = ... + b -> grad_b = column sums of
   // grad_z, row after row like NumPy's sum(axis=0): one pass over blocks of rows small enough
@@ -81,6 +83,7 @@ void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a
     activation_backward(act, z + off, a + off, grad_a + off, grad_z + off, rows, n_out);
     add_rows(grad_z + off, rows, n_out, grad_b);
   }
+  if (grad_x && kept_w) gemm::kept_unpack(*kept_w);  // the dX product reads the array
   // z = x @ w  ->  grad_x = grad_z @ w^T: w's strides swapped by trans_b
   if (grad_x)
     gemm::gemm<T>(false, true, batch, n_in, n_out, T(1), grad_z, n_out, 1, w.data, w.rs, w.cs,
@@ -89,7 +92,7 @@ void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a
   // w + (-lr) * grad_w, with grad_x above done reading w
   if (sgd_w)
     gemm::gemm<T>(true, false, n_in, n_out, batch, -sgd_lr, x.data, x.rs, x.cs, grad_z, n_out, 1,
-                  T(1), sgd_w, n_out, nullptr, prefetch);
+                  T(1), sgd_w, n_out, nullptr, prefetch, nullptr, kept_w);
   else
     gemm::gemm<T>(true, false, n_in, n_out, batch, T(1), x.data, x.rs, x.cs, grad_z, n_out, 1,
                   T(0), grad_w, n_out, nullptr, prefetch);
@@ -101,16 +104,17 @@ bool dense_sgd_fuses(int64_t rows) {
 }
 
 template void dense_forward<float>(Matrix<const float>, Matrix<const float>, const float*,
-                                   Activation, float*, float*);
+                                   Activation, float*, float*, gemm::KeptPack<float>*);
 template void dense_forward<double>(Matrix<const double>, Matrix<const double>, const double*,
-                                    Activation, double*, double*);
+                                    Activation, double*, double*, gemm::KeptPack<double>*);
 template void dense_backward<float>(Matrix<const float>, Matrix<const float>, const float*,
                                     const float*, const float*, Activation, float*, float*,
-                                    float*, float*, float*, float, const gemm::RowPrefetch*);
+                                    float*, float*, float*, float, const gemm::RowPrefetch*,
+                                    gemm::KeptPack<float>*);
 template void dense_backward<double>(Matrix<const double>, Matrix<const double>, const double*,
                                      const double*, const double*, Activation, double*, double*,
                                      double*, double*, double*, double,
-                                     const gemm::RowPrefetch*);
+                                     const gemm::RowPrefetch*, gemm::KeptPack<double>*);
 template bool dense_sgd_fuses<float>(int64_t);
 template bool dense_sgd_fuses<double>(int64_t);
 

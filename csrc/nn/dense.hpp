@@ -17,8 +17,10 @@ namespace fastmlp::nn {
 // a may equal z only when act is identity (the training loop's output layer) or relu (its hidden
 // relu layers: the buffer then holds a only, and dense_backward, given it as z, reads relu's
 // derivative off a's sign, which is z's: a > 0 exactly when z > 0).
+// kept_w: w kept packed across training steps (gemm::KeptPack; the dW product below keeps it).
 template <class T>
-void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a);
+void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a,
+                   gemm::KeptPack<T>* kept_w = nullptr);
 
 // Forward was z = x @ w + b, a = act(z). Given grad_a (batch, n_out):
 //   grad_z = act'(z) * grad_a        (batch, n_out)  written to grad_z, which may equal grad_a
@@ -29,12 +31,15 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 // sgd_w (the training step's plain SGD, when dense_sgd_fuses): grad_w is not written; instead
 // sgd_w := sgd_w - sgd_lr * grad_w in the GEMM's store, the bits of sgd_step on grad_w (one
 // rounding of lr * g, one of the subtraction), after grad_x has read w (sgd_w is w's memory).
+// kept_w (with sgd_w): the fused update also refreshes w's packed copy (gemm::KeptPack), which
+// the next dense_forward reads instead of packing w.
 // prefetch: rows the caller reads next, asked for during the dW product (gemm::RowPrefetch).
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,
                     const T* grad_a, Activation act, T* grad_z, T* grad_x, T* grad_w, T* grad_b,
                     T* sgd_w = nullptr, T sgd_lr = T(0),
-                    const gemm::RowPrefetch* prefetch = nullptr);
+                    const gemm::RowPrefetch* prefetch = nullptr,
+                    gemm::KeptPack<T>* kept_w = nullptr);
 
 // Whether dense_backward can fuse a plain SGD update for a batch of `rows`: the dW product sums
 // them in one k block (gemm::single_k_block), so its store rounds as sgd_step does.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -60,6 +61,10 @@ struct Workspace {
   // Per layer: its weights already took this step's plain SGD update in backward (fused into
   // the dW product); the optimizer then updates only its bias.
   std::vector<char> w_updated;
+  // Per layer, after keep_packed_weights: w kept packed across steps (gemm::KeptPack), which the
+  // fused SGD dW product refreshes and the next forward reads instead of packing w.
+  std::vector<gemm::KeptPack<T>> kept_w;
+  std::unique_ptr<T[], void (*)(void*)> kept_arena{nullptr, std::free};
 
   Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
             bool gather_weights) {
@@ -105,6 +110,38 @@ struct Workspace {
     if (gather_y) y = next(batch * L.back().n_out);
     if (gather_weights) sample_weight = next(batch);
   }
+
+  // For epochs of plain SGD: the first layer's w kept packed from step to step (gemm::KeptPack),
+  // so no forward packs it again: its dW product (the fused update) writes it there. Only the
+  // first layer: no dX product reads its w, which therefore lives there alone until
+  // release_kept. Not when small_dense's loops run it (they read w in place).
+  void keep_packed_weights(const Network<T>& net) {
+    const Layer<T>& L = net.layers.front();
+    if (small.front() && madd != Madd::unknown) return;
+    const int64_t size = gemm::kept_pack_size<T>(L.n_in, L.n_out);
+    kept_arena.reset(static_cast<T*>(std::aligned_alloc(64, round_up_line(size) * sizeof(T))));
+    if (!kept_arena) throw std::bad_alloc();
+    kept_w.assign(1, gemm::KeptPack<T>{});
+    kept_w[0].data = kept_arena.get(), kept_w[0].capacity = size;
+    kept_w[0].w = L.w, kept_w[0].w_ld = L.n_out;
+  }
+
+  // Writes every kept w back to its array (at the end of an epoch, however it ends).
+  void release_kept() noexcept {
+    for (auto& kept : kept_w) gemm::kept_unpack(kept);
+  }
+  ~Workspace() { release_kept(); }
+
+  // Layer l's kept packed w, or nullptr.
+  gemm::KeptPack<T>* kept(size_t l) {
+    return l < kept_w.size() && kept_w[l].data ? &kept_w[l] : nullptr;
+  }
+
+ private:
+  static size_t round_up_line(int64_t count) {  // aligned_alloc takes whole 64-byte lines
+    const int64_t per_line = 64 / static_cast<int64_t>(sizeof(T));
+    return static_cast<size_t>(checked_add(count, per_line - 1) / per_line * per_line);
+  }
 };
 
 // Forward through every layer, then the loss and its gradient (left in ws.grad); weight_sum
@@ -119,7 +156,8 @@ StepResult forward_loss(const Network<T>& net, Workspace<T>& ws, Matrix<const T>
     if (ws.small[l] && ws.madd != Madd::unknown)
       small_dense_forward(ws.madd, input, L.w, L.b, L.n_out, L.act, ws.z[l], ws.a[l]);
     else
-      dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l]);
+      dense_forward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), L.b, L.act, ws.z[l], ws.a[l],
+                    ws.kept(l));
     input = c_matrix<const T>(ws.a[l], batch, L.n_out);
     if (ws.mask[l]) {  // the next layer and the backward pass see a * mask (this update's mask)
       const uint64_t key = dropout_key(net.seed, static_cast<uint64_t>(*net.step + 1), l);
@@ -159,13 +197,16 @@ void backward(const Network<T>& net, Workspace<T>& ws, Matrix<const T> x, T sgd_
       for (int64_t k = 0; k < batch * L.n_out; ++k) grad[k] = grad[k] * ws.mask[l][k];
     const bool small = ws.small[l] && ws.madd != Madd::unknown;
     ws.w_updated[l] = fuse_sgd && !small;
+    gemm::KeptPack<T>* kept = ws.kept(l);
+    if (kept && !ws.w_updated[l]) gemm::kept_unpack(*kept);  // the optimizer updates the array
     if (small)
       small_dense_backward(ws.madd, input, L.w, L.n_out, ws.z[l], ws.a[l], grad, L.act, grad,
                            l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l]);
     else
       dense_backward(input, c_matrix<const T>(L.w, L.n_in, L.n_out), ws.z[l], ws.a[l], grad,
                      L.act, grad, l == 0 ? nullptr : grad_next, ws.grad_w[l], ws.grad_b[l],
-                     ws.w_updated[l] ? L.w : nullptr, sgd_lr, l == 0 ? prefetch : nullptr);
+                     ws.w_updated[l] ? L.w : nullptr, sgd_lr, l == 0 ? prefetch : nullptr,
+                     ws.w_updated[l] ? kept : nullptr);
     std::swap(grad, grad_next);
   }
 }

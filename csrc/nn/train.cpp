@@ -185,6 +185,9 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     result.rows_mean_loss = rows_loss_sum / static_cast<double>(rows_done);
     result.rows_mean_penalty = rows_penalty_sum / static_cast<double>(rows_done);
   };
+  // Plain SGD's fused dW products keep each w packed for the next step's forward.
+  if (plain_sgd(net) && dense_sgd_fuses<T>(std::min(batch_size, n_order)))
+    ws.keep_packed_weights(net);
   const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
   for (int64_t start = 0, batch_index = 0; start < n_order; start += batch_size, ++batch_index) {
     const int64_t rows = std::min(batch_size, n_order - start);
