@@ -6,8 +6,10 @@ kept w, off) must give bitwise the same weights, biases and losses: under every 
 straddling several KC blocks that do not split into whole MR-row tiles (the dW tiles then go in
 pieces), n_out not a multiple of NR (the layout's zero padding), a last batch small enough that
 the forward reads w in place (the kept copy is then written back mid-epoch and packed afresh),
-every thread split of both products, an epoch stopped by a non-finite loss, and, in a subprocess,
-caches so small that KC is a few rows.
+batches of every size (the forward reads a kept w packed even for a few rows), every thread
+split of both products, steps whose update is not fused (a rate of 0: the kept w is written back
+before the optimizer's pass, and packed again), an epoch stopped by a non-finite loss, and, in a
+subprocess, caches so small that KC is a few rows.
 """
 
 from __future__ import annotations
@@ -21,22 +23,23 @@ import pytest
 
 from isa_cases import BLOCKING, cpp, isa  # noqa: F401 (isa: the fixture)
 
-from fastmlp.backends import Network, OptimizerConfig
+from fastmlp.backends import Network, OptimizerConfig, ScheduleConfig
 from fastmlp.errors import NonFiniteLossError
 
 
-def _network(dtype, sizes, clip_norm, lr=0.05):
+def _network(dtype, sizes, clip_norm, lr=0.05, schedule=None):
     rng = np.random.default_rng(sizes[0] + sizes[1])
     weights = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
                for a, b in zip(sizes[:-1], sizes[1:])]
     biases = [(0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]]
     acts = ["relu"] * (len(sizes) - 2) + ["identity"]
     return Network(weights, biases, acts, "cross_entropy",
-                   OptimizerConfig("sgd", lr=lr, clip_norm=clip_norm))
+                   OptimizerConfig("sgd", lr=lr, clip_norm=clip_norm),
+                   schedule=schedule or ScheduleConfig())
 
 
-def _train(dtype, sizes, batch, rows, clip_norm, epochs=2, lr=0.05, scale=1.0):
-    net = _network(dtype, sizes, clip_norm, lr)
+def _train(dtype, sizes, batch, rows, clip_norm, epochs=2, lr=0.05, scale=1.0, schedule=None):
+    net = _network(dtype, sizes, clip_norm, lr, schedule)
     rng = np.random.default_rng(3)
     X = (scale * rng.standard_normal((rows, sizes[0]))).astype(dtype)
     y = rng.integers(0, sizes[-1], rows)
@@ -77,8 +80,19 @@ def test_kept_first_layer_gives_the_plain_epochs_bits(isa, dtype):
     # The forward packs w (the path under test): more rows than 8 tiles, w beyond 32 KiB.
     assert batch > 8 * b["mr"] and SIZES[0] * SIZES[1] * np.dtype(dtype).itemsize > 32 << 10
     assert blocks == 1 or kc % b["mr"] != 0 or isa == "generic"
-    # 530 rows: a last batch of 30, which the forward reads w for in place (8 tiles or fewer).
+    # 530 rows: a last batch of 30 (few enough rows that w is read in place when not kept).
     _assert_same(dtype, SIZES, batch, 530, f"{isa} {np.dtype(dtype).name}")
+    for small in (1, 7, 3 * b["mr"]):
+        _assert_same(dtype, SIZES, small, 60, f"{isa} {np.dtype(dtype).name} batch {small}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_steps_without_a_fused_update_write_the_kept_w_back_first(isa, dtype):
+    """A cosine schedule down to 0 from the 3rd update on: updates 1 and 2 are fused into the
+    kept w, the later ones (rate 0) are not, so before each the kept w goes back to the array
+    for the optimizer's pass, and the next forward packs it again."""
+    cosine = ScheduleConfig("cosine", total_steps=3, min_lr=0.0)
+    _assert_same(dtype, SIZES, 100, 530, f"{isa} {np.dtype(dtype).name}", schedule=cosine)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

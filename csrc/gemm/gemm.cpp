@@ -267,7 +267,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
   if (trans_a) std::swap(a_rs, a_cs);
   if (trans_b) std::swap(b_rs, b_cs);
   const bool direct_a = use_direct_a<T>(bk, m, n, k, a_rs, a_cs);
-  const bool direct_b = use_direct_b<T>(bk, m, n, k, b_rs, b_cs);
+  const bool direct_b = use_direct_b<T>(bk, m, n, k, b_rs, b_cs, kept_b != nullptr);
   const T* kept = kept_b ? use_kept_b(*kept_b, bk, kn.pack_t, k, n, b, b_rs, b_cs, direct_b) : nullptr;
   const bool c_kept = kept_c && use_kept_c(*kept_c, balanced_kc(tile_bk, m), m, n, beta, ep);
   TaskPlan<T> plan;

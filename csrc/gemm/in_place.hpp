@@ -46,12 +46,14 @@ bool use_direct_a(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t a
 constexpr int64_t kDirectBMaxBytes = int64_t(32) << 10;
 constexpr int64_t kDirectBMaxRowTiles = 8;
 
+// kept: B comes packed for free (a KeptPack), so few rows no longer make packing too dear.
 template <class T>
 bool use_direct_b(const Blocking& bk, int64_t m, int64_t n, int64_t k, int64_t b_rs,
-                  int64_t b_cs) {
+                  int64_t b_cs, bool kept = false) {
   if (b_cs != 1 || b_rs == 0) return false;
   if (n <= bk.nr) return bk.masked_b;
-  return m <= kDirectBMaxRowTiles * bk.mr || n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
+  return (!kept && m <= kDirectBMaxRowTiles * bk.mr) ||
+         n * k <= kDirectBMaxBytes / int64_t(sizeof(T));
 }
 
 }  // namespace fastmlp::gemm
