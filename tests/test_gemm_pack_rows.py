@@ -1,7 +1,9 @@
 """pack.hpp's pack_rows (a row-major op(B), a column-major op(A)) under every ISA.
 
-It copies each row's pieces in row order, or kGroup rows at a time when the micro-panels lie a
-multiple of 4 KiB apart (kc a multiple of 64 for 64-byte pieces). Both orders are plain copies,
+It copies each row's pieces in row order, or kGroup rows at a time when the micro-panels lie
+so many multiples of 512 bytes apart that a row's pieces crowd a few L1 sets (pack_rows_in_groups:
+kc a multiple of 64 for 64-byte pieces; for dW's x.T with 24-byte avx2 float32 pieces, kc 64 or
+256 and more than 32 or 8 micro-panels, as below). Both orders are plain copies,
 so a product whose B goes through either must be exact on small integers (every partial sum an
 integer below 2^24: any order of summation gives the same bits) and bitwise equal to the same
 product with B packed by the other packer (column-major B: register transposes).

@@ -45,16 +45,26 @@ inline void transpose_block(const double* s, int64_t rs, double* d, int64_t mr) 
 // values go to every micro-panel (dst[panel * r * kc + p * r + j]): one stream in, ceil(len/r)
 // sequential streams out, instead of ceil(len/r) passes down the rows (each a line per row,
 // the whole block fetched again per panel). Pieces are fixed-size copies, padding zeros.
-// When the micro-panels lie a multiple of 4 KiB apart (kc = 64, 128, 256 with 64-byte pieces)
-// the pieces of one row all map to the same L1 set, more of them than it has ways, and a
-// piece's line is evicted between its stores: then kGroup rows go at a time, each panel's
-// pieces of them together, so each line is written whole before the next (2x faster on warm
-// data; reading row by row stays for the other strides: one stream from memory).
+// The pieces of one row land one micro-panel apart, which maps them to only
+// 4096 / gcd(panel bytes, 4096) of a 64-set L1's sets (kc = 64, 128, 256 with 64-byte pieces:
+// one set; the transposed x of dW, 24-byte pieces, kc 256: two). When those sets cannot hold a
+// line per micro-panel with room to spare (half of 8 ways), a piece's line is evicted between
+// its stores: then kGroup rows go at a time, each panel's pieces of them together, so each line
+// is written whole before the next (2x faster on warm data; reading row by row stays for the
+// other strides: one stream from memory).
+inline bool pack_rows_in_groups(int64_t panel_bytes, int64_t panels) {
+  int64_t spacing = 4096;  // gcd(panel_bytes, 4096), in whole lines: the set stride
+  while (spacing > 64 && panel_bytes % spacing != 0) spacing /= 2;
+  const int64_t sets = 4096 / spacing;
+  return panels > sets * 4;
+}
+
 template <class T, int R>
 inline void pack_rows_fixed(int64_t kc, int64_t len, const T* src, int64_t ks, T* dst) {
   const int64_t full = len / R, rest = len % R, panel = int64_t(R) * kc;
   constexpr int64_t kGroup = 4;
-  const int64_t group = panel * int64_t(sizeof(T)) % 4096 == 0 ? kGroup : 1;
+  const int64_t group =
+      pack_rows_in_groups(panel * int64_t(sizeof(T)), full + (rest != 0)) ? kGroup : 1;
   for (int64_t p0 = 0; p0 < kc; p0 += group) {
     const int64_t p1 = p0 + group < kc ? p0 + group : kc;
     for (int64_t q = 0; q < full; ++q)
