@@ -309,10 +309,10 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
                      kn.pack_t);
   parallel::parallel_for(n_tasks, [&](int64_t t) {
     const int64_t lo = t * per_task;
+    if (shared) pack.ensure_packed();
     if (lo >= (split_m ? m : n)) return;
     TaskPlan<T> task = plan;
     task.prefetch = t == 0 ? prefetch : nullptr;  // one task asks for all the rows
-    if (shared) pack.ensure_packed();
     if (split_m) {
       const int64_t rows = std::min(per_task, m - lo);
       Epilogue<T> at;

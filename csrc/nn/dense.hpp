@@ -17,7 +17,7 @@ namespace fastmlp::nn {
 // a may equal z only when act is identity (the training loop's output layer) or relu (its hidden
 // relu layers: the buffer then holds a only, and dense_backward, given it as z, reads relu's
 // derivative off a's sign, which is z's: a > 0 exactly when z > 0).
-// kept_w: w kept packed across training steps (gemm::KeptPack; the dW product below keeps it).
+// kept_w: w kept packed across training steps (gemm::KeptPack), read there instead of packed.
 template <class T>
 void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation act, T* z, T* a,
                    gemm::KeptPack<T>* kept_w = nullptr);
@@ -31,8 +31,8 @@ void dense_forward(Matrix<const T> x, Matrix<const T> w, const T* b, Activation 
 // sgd_w (the training step's plain SGD, when dense_sgd_fuses): grad_w is not written; instead
 // sgd_w := sgd_w - sgd_lr * grad_w in the GEMM's store, the bits of sgd_step on grad_w (one
 // rounding of lr * g, one of the subtraction), after grad_x has read w (sgd_w is w's memory).
-// kept_w (with sgd_w): the fused update also refreshes w's packed copy (gemm::KeptPack), which
-// the next dense_forward reads instead of packing w.
+// kept_w (with sgd_w, no grad_x): the fused update reads and writes w in its kept packed layout
+// instead of the array (gemm::KeptPack), where the next dense_forward reads it as it is.
 // prefetch: rows the caller reads next, asked for during the dW product (gemm::RowPrefetch).
 template <class T>
 void dense_backward(Matrix<const T> x, Matrix<const T> w, const T* z, const T* a,

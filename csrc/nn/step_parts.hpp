@@ -61,8 +61,8 @@ struct Workspace {
   // Per layer: its weights already took this step's plain SGD update in backward (fused into
   // the dW product); the optimizer then updates only its bias.
   std::vector<char> w_updated;
-  // Per layer, after keep_packed_weights: w kept packed across steps (gemm::KeptPack), which the
-  // fused SGD dW product refreshes and the next forward reads instead of packing w.
+  // After keep_packed_weights, for the first layer: w kept packed across steps (gemm::KeptPack),
+  // which the fused SGD dW product updates there and the next forward reads without packing.
   std::vector<gemm::KeptPack<T>> kept_w;
   std::unique_ptr<T[], void (*)(void*)> kept_arena{nullptr, std::free};
 
