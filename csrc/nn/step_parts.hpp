@@ -61,9 +61,9 @@ struct Workspace {
   // Per layer: its weights already took this step's plain SGD update in backward (fused into
   // the dW product); the optimizer then updates only its bias.
   std::vector<char> w_updated;
-  // After keep_packed_weights, for the first layer: w kept packed across steps (gemm::KeptPack),
+  // After keep_packed_weights: the first layer's w kept packed across steps (gemm::KeptPack),
   // which the fused SGD dW product updates there and the next forward reads without packing.
-  std::vector<gemm::KeptPack<T>> kept_w;
+  gemm::KeptPack<T> kept_w0;
   std::unique_ptr<T[], void (*)(void*)> kept_arena{nullptr, std::free};
 
   Workspace(const Network<T>& net, int64_t batch, bool gather_x, bool gather_y, bool gather_labels,
@@ -114,28 +114,23 @@ struct Workspace {
   // For epochs of plain SGD: the first layer's w kept packed from step to step (gemm::KeptPack),
   // so no forward packs it again: its dW product (the fused update) writes it there. Only the
   // first layer: no dX product reads its w, which therefore lives there alone until
-  // release_kept. Not when small_dense's loops run it (they read w in place).
+  // the destructor writes it back. Not when small_dense's loops run it (they read w in place).
   void keep_packed_weights(const Network<T>& net) {
     const Layer<T>& L = net.layers.front();
     if (small.front() && madd != Madd::unknown) return;
     const int64_t size = gemm::kept_pack_size<T>(L.n_in, L.n_out);
     kept_arena.reset(static_cast<T*>(std::aligned_alloc(64, round_up_line(size) * sizeof(T))));
     if (!kept_arena) throw std::bad_alloc();
-    kept_w.assign(1, gemm::KeptPack<T>{});
-    kept_w[0].data = kept_arena.get(), kept_w[0].capacity = size;
-    kept_w[0].w = L.w, kept_w[0].w_ld = L.n_out;
+    kept_w0 = gemm::KeptPack<T>{};
+    kept_w0.data = kept_arena.get(), kept_w0.capacity = size;
+    kept_w0.w = L.w, kept_w0.w_ld = L.n_out;
   }
 
-  // Writes every kept w back to its array (at the end of an epoch, however it ends).
-  void release_kept() noexcept {
-    for (auto& kept : kept_w) gemm::kept_unpack(kept);
-  }
-  ~Workspace() { release_kept(); }
+  // The kept w goes back to its array when the epoch ends, however it ends.
+  ~Workspace() { gemm::kept_unpack(kept_w0); }
 
   // Layer l's kept packed w, or nullptr.
-  gemm::KeptPack<T>* kept(size_t l) {
-    return l < kept_w.size() && kept_w[l].data ? &kept_w[l] : nullptr;
-  }
+  gemm::KeptPack<T>* kept(size_t l) { return l == 0 && kept_w0.data ? &kept_w0 : nullptr; }
 
  private:
   static size_t round_up_line(int64_t count) {  // aligned_alloc takes whole 64-byte lines

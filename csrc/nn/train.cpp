@@ -185,7 +185,7 @@ EpochResult train_epoch(const Network<T>& net, Matrix<const T> X, Target<T> Y,
     result.rows_mean_loss = rows_loss_sum / static_cast<double>(rows_done);
     result.rows_mean_penalty = rows_penalty_sum / static_cast<double>(rows_done);
   };
-  // Plain SGD's fused dW products keep each w packed for the next step's forward.
+  // Plain SGD's fused dW products keep the first layer's w packed for the next step's forward.
   if (plain_sgd(net) && dense_sgd_fuses<T>(std::min(batch_size, n_order)))
     ws.keep_packed_weights(net);
   const T* batch_weight = sample_weight ? ws.sample_weight : nullptr;
