@@ -19,6 +19,7 @@
 #include "gemm/pack_buffer.hpp"
 #include "gemm/prefetch_pacer.hpp"
 #include "gemm/shared_pack.hpp"
+#include "gemm/task_plan.hpp"
 #include "gemm/in_place.hpp"
 #include "gemm/kept_layout.hpp"
 #include "gemm/ukernel.hpp"
@@ -71,34 +72,15 @@ struct Kernels {
   PackT<T> pack_t;
 };
 
-// Where one task's operands come from besides its own packing, and what else it writes.
-// shared_a / shared_b: op(A) / op(B) already packed for all k (layout: SharedPack,
-// shared_pack.hpp), by the threaded split or kept from an earlier GEMM (KeptPack), read from
-// there instead of packed again; the task's columns start at column b_col of a shared B whose
-// KC blocks are b_ld elements per k row (n rounded up to whole micro-panels).
-// direct_a: the micro-kernel reads op(A) in place through its strides instead of a packed
-// copy (small GEMMs, where packing A costs more than it saves; see use_direct_a); direct_b
-// likewise for op(B) (use_direct_b).
-// prefetch: rows the caller reads next, asked for between micro-kernel calls (PrefetchPacer).
-// kept_c: C lives in a KeptPack's layout (kept_layout.hpp), of which this task's C(0, 0) is
-// element (c_row, c_col); c and ldc are then not used.
-template <class T>
-struct TaskPlan {
-  bool direct_a = false, direct_b = false;
-  const T* shared_a = nullptr;
-  const T* shared_b = nullptr;
-  int64_t b_ld = 0, b_col = 0;
-  const RowPrefetch* prefetch = nullptr;
-  const KeptPack<T>* kept_c = nullptr;
-  int64_t c_row = 0, c_col = 0;
-};
-
 // Packed A buffers hold MR elements more than their micro-panels: a tile of C in a KeptPack
 // cut at a KC block (gemm_serial) starts its A micro-panel a few rows in, and the packed-A
 // micro-kernel reads (and drops) up to MR rows from there.
 inline int64_t with_slack(const Blocking& bk, int64_t elems) {
   return elems + bk.mr;
 }
+
+// Largest KC block whose tiles gemm_serial visits a row of tiles at a time (docs/tuning.md).
+constexpr int64_t kRowOrderMaxK = 32;
 
 // One task's share: the whole loop nest over op(A) rows [0, m) and op(B) columns [0, n).
 // op(A)(i, p) = a[i * a_rs + p * a_cs], op(B)(p, j) = b[p * b_rs + j * b_cs].
@@ -123,6 +105,11 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
   // at a time, just before its use: it is then read from L1, not back from L2 or L3 after
   // the whole panel was packed (a row-major B keeps pack_rows, which reads its rows in order).
   const bool pack_each = b_packed && m <= MC && b_rs == 1 && b_cs != 1;
+  // Few k per tile (an output layer's dX: k = its classes) make C's stores most of the work:
+  // a row of tiles at a time writes C's lines whole while they are in L1.
+  auto by_rows = [&](int64_t kc_cur) {
+    return kc_cur <= kRowOrderMaxK && !pack_each && !c_layout;
+  };
 
   // Loop over the n dimension (NC columns at a time).
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -158,38 +145,45 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
           pack_a_panel(MR, mc_cur, kc_cur, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed,
                        kn.pack_t);
         }
-        // Loop over the NR-wide micro-panels of the B panel.
+        // One micro-kernel call: the tile at (ir, jr) of this block.
+        auto tile = [&](int64_t ir, int64_t jr, const T* b_micro) {
+          const int64_t mr_cur = std::min(MR, mc_cur - ir), nr_cur = std::min(NR, nc_cur - jr);
+          const int64_t row = ic + ir, col = jc + jr;
+          const T* a_micro = a_block + ir / MR * panel;
+          if (c_layout) {  // ep is null (gemm): the tile in pieces that stay in a KC block
+            for (int64_t r = 0, rows; r < mr_cur; r += rows) {
+              T* c_piece = c_layout->at(plan.c_row + row + r, plan.c_col + col, &rows);
+              rows = std::min(rows, mr_cur - r);
+              kn.ukernel(kc_cur, alpha, a_micro + r * rs, rs, cs, b_micro, b_step, beta_cur,
+                         c_piece, NR, rows, nr_cur, nullptr);
+            }
+            pacer.after_call();
+            return;
+          }
+          T* c_tile = c + row * ldc + col;
+          Epilogue<T> ep_tile;
+          if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
+          kn.ukernel(kc_cur, alpha, a_micro, rs, cs, b_micro, b_step, beta_cur, c_tile, ldc,
+                     mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
+          // An activation the kernel cannot do in registers, on the tile it just wrote.
+          if (ep && last_pc && ep->tile_fn)
+            ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
+          pacer.after_call();
+        };
+        if (by_rows(kc_cur)) {  // a row of tiles after another (kRowOrderMaxK)
+          for (int64_t ir = 0; ir < mc_cur; ir += MR)
+            for (int64_t jr = 0; jr < nc_cur; jr += NR)
+              tile(ir, jr, b_panel + jr / NR * b_panel_stride);
+          continue;
+        }
+        // Loop over the NR-wide micro-panels of the B panel, each over the A block's MR-tall
+        // micro-panels.
         for (int64_t jr = 0; jr < nc_cur; jr += NR) {
-          const int64_t nr_cur = std::min(NR, nc_cur - jr);
           const T* b_micro = b_panel + jr / NR * b_panel_stride;
           if (pack_each)
-            pack_b_panel(NR, kc_cur, nr_cur, b + pc * b_rs + (jc + jr) * b_cs, b_rs, b_cs,
-                         b_packed, kn.pack_t), b_micro = b_packed;
-          // Loop over the MR-tall micro-panels of the A block.
-          for (int64_t ir = 0; ir < mc_cur; ir += MR) {
-            const int64_t mr_cur = std::min(MR, mc_cur - ir);
-            const int64_t row = ic + ir, col = jc + jr;
-            const T* a_micro = a_block + ir / MR * panel;
-            if (c_layout) {  // ep is null (gemm): the tile in pieces that stay in a KC block
-              for (int64_t r = 0, rows; r < mr_cur; r += rows) {
-                T* c_piece = c_layout->at(plan.c_row + row + r, plan.c_col + col, &rows);
-                rows = std::min(rows, mr_cur - r);
-                kn.ukernel(kc_cur, alpha, a_micro + r * rs, rs, cs, b_micro, b_step, beta_cur,
-                           c_piece, NR, rows, nr_cur, nullptr);
-              }
-              pacer.after_call();
-              continue;
-            }
-            T* c_tile = c + row * ldc + col;
-            Epilogue<T> ep_tile;
-            if (ep && last_pc) ep_tile = epilogue_at(*ep, row, col, ldc);
-            kn.ukernel(kc_cur, alpha, a_micro, rs, cs, b_micro, b_step, beta_cur, c_tile, ldc,
-                       mr_cur, nr_cur, ep && last_pc ? &ep_tile : nullptr);
-            // An activation the kernel cannot do in registers, on the tile it just wrote.
-            if (ep && last_pc && ep->tile_fn)
-              ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
-            pacer.after_call();
-          }
+            pack_b_panel(NR, kc_cur, std::min(NR, nc_cur - jr), b + pc * b_rs + (jc + jr) * b_cs,
+                         b_rs, b_cs, b_packed, kn.pack_t), b_micro = b_packed;
+          for (int64_t ir = 0; ir < mc_cur; ir += MR) tile(ir, jr, b_micro);
         }
       }
     }
