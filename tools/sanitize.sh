@@ -56,7 +56,7 @@ if [ $# -eq 0 ]; then
     tests/test_bad_input_kernels.py tests/test_bad_input_matrix*.py tests/test_isa.py \
     tests/test_threads.py tests/test_io.py tests/test_model.py tests/test_concurrency.py \
     tests/test_numerical_faults.py tests/test_process_faults.py tests/test_safetensors.py tests/regressions \
-    tests/test_row_prefetch.py tests/test_kept_weights.py
+    tests/test_row_prefetch.py tests/test_kept_weights.py tests/test_gemm_row_order.py
   existing=()
   for f in "$@"; do [ -e "$f" ] && existing+=("$f"); done
   set -- "${existing[@]}"
