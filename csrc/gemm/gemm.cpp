@@ -105,11 +105,6 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
   // at a time, just before its use: it is then read from L1, not back from L2 or L3 after
   // the whole panel was packed (a row-major B keeps pack_rows, which reads its rows in order).
   const bool pack_each = b_packed && m <= MC && b_rs == 1 && b_cs != 1;
-  // Few k per tile (an output layer's dX: k = its classes) make C's stores most of the work:
-  // a row of tiles at a time writes C's lines whole while they are in L1.
-  auto by_rows = [&](int64_t kc_cur) {
-    return kc_cur <= kRowOrderMaxK && !pack_each && !c_layout;
-  };
 
   // Loop over the n dimension (NC columns at a time).
   for (int64_t jc = 0; jc < n; jc += NC) {
@@ -119,6 +114,9 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
       const int64_t kc_cur = std::min(KC, k - pc);
       const T beta_cur = pc == 0 ? beta : T(1);
       const bool last_pc = pc + kc_cur == k;
+      // Few k per tile (an output layer's dX: k = its classes) make C's stores most of the
+      // work: a row of tiles at a time writes C's lines whole while they are in L1.
+      const bool by_rows = kc_cur <= kRowOrderMaxK && !pack_each && !c_layout;
       // The B panel as the micro-kernel reads it: packed micro-panels (one every NR * kc_cur
       // elements, b_step 0) or B itself (b_cs 1: one every NR columns, rows b_rs apart).
       const T* b_panel = b_packed;
@@ -170,7 +168,7 @@ void gemm_serial(const Blocking& bk, Kernels<T> kn, int64_t m, int64_t n, int64_
             ep->tile_fn(ep->ctx, c_tile, ep_tile.out, ldc, mr_cur, nr_cur);
           pacer.after_call();
         };
-        if (by_rows(kc_cur)) {  // a row of tiles after another (kRowOrderMaxK)
+        if (by_rows) {  // a row of tiles after another
           for (int64_t ir = 0; ir < mc_cur; ir += MR)
             for (int64_t jr = 0; jr < nc_cur; jr += NR)
               tile(ir, jr, b_panel + jr / NR * b_panel_stride);
